@@ -1,0 +1,25 @@
+/** An opaque handle for a timer created by a {@link Clock}. */
+export interface TimerHandle {
+  readonly __timerHandle?: never;
+}
+
+/**
+ * The only source of time in Tether. `now()` is monotonic milliseconds (never wall-clock
+ * time, which jumps), and timers are scheduled against it. Injecting a clock is what lets
+ * every heartbeat and expiry rule be tested with {@link ManualClock} instead of sleeping.
+ */
+export interface Clock {
+  /** Monotonic milliseconds since an arbitrary origin. */
+  now(): number;
+  /** Runs `callback` once, `delayMs` (clamped to >= 0) after now. */
+  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /** Cancels a timer; harmless for a timer that already fired or was already cleared. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The process clock: `performance.now()` and Node's own timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)) as TimerHandle,
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};

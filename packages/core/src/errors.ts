@@ -1,0 +1,26 @@
+/**
+ * Every error Tether raises on purpose is a `TetherError`. Callers branch on the class
+ * (`instanceof SessionExpiredError`), never on message text. Each class sets `name`, and
+ * wrapping errors pass the original as ES2022 `cause`.
+ */
+export class TetherError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A caller passed a value outside the documented domain (a bad interval, a negative timeout). */
+export class InvalidArgumentError extends TetherError {}
+
+/** Options that contradict each other, such as `minSessionTimeout > maxSessionTimeout`. */
+export class ConfigurationError extends TetherError {}
+
+/** The operation was cancelled through an `AbortSignal`. */
+export class AbortError extends TetherError {}
+
+/** A deadline the caller or the protocol set has passed. */
+export class TimeoutError extends TetherError {}
+
+/** The session no longer exists on the server: it expired, was closed, or was never known. */
+export class SessionExpiredError extends TetherError {}

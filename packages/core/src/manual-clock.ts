@@ -1,0 +1,160 @@
+import type { Clock, TimerHandle } from "./clock.js";
+import { InvalidArgumentError } from "./errors.js";
+
+interface ManualTimer extends TimerHandle {
+  readonly deadline: number;
+  /** Creation order: timers with equal deadlines fire in the order they were set. */
+  readonly seq: number;
+  callback: (() => void) | undefined;
+}
+
+/**
+ * A clock that moves only when told to. `advance(ms)` fires every timer that falls due in the
+ * window, in deadline order, with `now()` reading each timer's own deadline while it runs, so
+ * timers that set timers inside the window fire too, exactly as they would in real time.
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  /** Binary min-heap on (deadline, seq). Cleared timers stay until they reach the top. */
+  #heap: ManualTimer[] = [];
+  #live = 0;
+
+  constructor(start = 0) {
+    if (!Number.isFinite(start)) throw new InvalidArgumentError(`start must be finite, got ${start}`);
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(callback: () => void, delayMs: number): TimerHandle {
+    const delay = Number.isFinite(delayMs) ? Math.max(0, delayMs) : 0;
+    const timer: ManualTimer = { deadline: this.#now + delay, seq: this.#seq++, callback };
+    this.#push(timer);
+    this.#live++;
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const timer = handle as ManualTimer;
+    if (timer.callback === undefined) return;
+    timer.callback = undefined;
+    this.#live--;
+    // Cleared timers wait in the heap until they reach the top; rebuild it when they are
+    // the majority, so a clock whose timers are mostly cancelled does not grow without bound.
+    if (this.#heap.length > 64 && this.#live < this.#heap.length / 2) this.#compact();
+  }
+
+  /** Timers set and neither fired nor cleared. */
+  get pendingTimers(): number {
+    return this.#live;
+  }
+
+  /** The deadline of the next timer to fire, or `undefined` when none is pending. */
+  nextTimerAt(): number | undefined {
+    this.#dropCleared();
+    return this.#heap[0]?.deadline;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw new InvalidArgumentError(`advance needs a finite ms >= 0, got ${ms}`);
+    }
+    const target = this.#now + ms;
+    for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
+      this.#now = timer.deadline;
+      this.#fire(timer);
+    }
+    this.#now = target;
+  }
+
+  /**
+   * Like {@link advance}, but lets promise callbacks settle after each timer, so code that
+   * awaits between timers (a reconnect loop, an async handler) sees each step in turn.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw new InvalidArgumentError(`advanceAsync needs a finite ms >= 0, got ${ms}`);
+    }
+    const target = this.#now + ms;
+    await settle();
+    for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
+      this.#now = timer.deadline;
+      this.#fire(timer);
+      await settle();
+    }
+    this.#now = target;
+    await settle();
+  }
+
+  #fire(timer: ManualTimer): void {
+    const callback = timer.callback;
+    if (callback === undefined) return;
+    timer.callback = undefined;
+    this.#live--;
+    callback();
+  }
+
+  /** Pops the earliest live timer due at or before `target`. */
+  #due(target: number): ManualTimer | undefined {
+    this.#dropCleared();
+    const top = this.#heap[0];
+    if (top === undefined || top.deadline > target) return undefined;
+    return this.#pop();
+  }
+
+  #dropCleared(): void {
+    while (this.#heap[0] !== undefined && this.#heap[0].callback === undefined) this.#pop();
+  }
+
+  #compact(): void {
+    const live = this.#heap.filter((timer) => timer.callback !== undefined);
+    this.#heap = [];
+    for (const timer of live) this.#push(timer);
+  }
+
+  #push(timer: ManualTimer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, heap[parent] as ManualTimer)) break;
+      heap[i] = heap[parent] as ManualTimer;
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  #pop(): ManualTimer | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child =
+        right < heap.length && before(heap[right] as ManualTimer, heap[left] as ManualTimer) ? right : left;
+      if (!before(heap[child] as ManualTimer, last)) break;
+      heap[i] = heap[child] as ManualTimer;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+function before(a: ManualTimer, b: ManualTimer): boolean {
+  return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
+}
+
+/** Lets queued promise reactions and their follow-ups run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,250 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "eventemitter3";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { ConfigurationError, InvalidArgumentError } from "./errors.js";
+import { ExpiryQueue } from "./expiry-queue.js";
+
+/** Why a session ended: its deadline passed, or it was closed on purpose. */
+export type SessionEndReason = "expired" | "closed";
+
+export type SessionState = "live" | "closing" | "ended";
+
+export const SESSION_PASSWORD_BYTES = 16;
+const SESSION_ID_BYTES = 12;
+
+/** One server-side session as the tracker sees it. */
+export interface TrackedSession {
+  /** Unguessable, URL-safe id. */
+  readonly id: string;
+  /** The negotiated timeout in ms. */
+  readonly timeout: number;
+  /** 16 random bytes the client must present to resume. Never log it. */
+  readonly password: Uint8Array;
+  readonly state: SessionState;
+}
+
+class Session implements TrackedSession {
+  state: SessionState = "live";
+  /** Set once its end has begun, so a listener that closes it again is a no-op. */
+  ending = false;
+  constructor(
+    readonly id: string,
+    readonly timeout: number,
+    readonly password: Uint8Array,
+  ) {}
+
+  toJSON(): object {
+    // Keeps the password out of logs and JSON dumps.
+    return { id: this.id, timeout: this.timeout, state: this.state };
+  }
+}
+
+export interface SessionTrackerOptions {
+  /** Bucket width of the expiry queue in ms. Default 2000. */
+  tickTime?: number;
+  /** Lowest negotiated timeout. Default `2 * tickTime`. */
+  minSessionTimeout?: number;
+  /** Highest negotiated timeout. Default `20 * tickTime`. */
+  maxSessionTimeout?: number;
+  clock?: Clock;
+}
+
+export interface SessionTrackerEvents {
+  /** A session ended; emitted exactly once per session, while its state is `closing`. */
+  expire: (session: TrackedSession, reason: SessionEndReason) => void;
+  /** An `expire` listener threw; the session was removed all the same. */
+  error: (error: unknown, session: TrackedSession) => void;
+}
+
+/**
+ * The server's table of sessions, on one {@link ExpiryQueue} and one timer that is re-armed to
+ * the queue's wait time: no timer per session and no scans. Every frame of a session touches
+ * it; a session whose bucket comes due goes live → closing → `expire` listeners → removed.
+ */
+export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
+  readonly tickTime: number;
+  readonly minSessionTimeout: number;
+  readonly maxSessionTimeout: number;
+  readonly #clock: Clock;
+  readonly #queue: ExpiryQueue<Session>;
+  readonly #sessions = new Map<string, Session>();
+  #timer: TimerHandle | undefined;
+  #shutdown = false;
+
+  constructor(options: SessionTrackerOptions = {}) {
+    super();
+    const tickTime = options.tickTime ?? 2000;
+    if (!Number.isInteger(tickTime) || tickTime <= 0) {
+      throw new ConfigurationError(`tickTime must be a positive integer, got ${tickTime}`);
+    }
+    const min = options.minSessionTimeout ?? 2 * tickTime;
+    const max = options.maxSessionTimeout ?? 20 * tickTime;
+    for (const [name, value] of [
+      ["minSessionTimeout", min],
+      ["maxSessionTimeout", max],
+    ] as const) {
+      if (!Number.isFinite(value) || value <= 0) {
+        throw new ConfigurationError(`${name} must be a positive finite number, got ${value}`);
+      }
+    }
+    if (min > max) {
+      throw new ConfigurationError(`minSessionTimeout (${min}) is greater than maxSessionTimeout (${max})`);
+    }
+    this.tickTime = tickTime;
+    this.minSessionTimeout = min;
+    this.maxSessionTimeout = max;
+    this.#clock = options.clock ?? systemClock;
+    this.#queue = new ExpiryQueue(tickTime, this.#clock);
+  }
+
+  /** Live and closing sessions. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Clamps a requested timeout to `[minSessionTimeout, maxSessionTimeout]`. */
+  negotiateTimeout(requested: number): number {
+    if (!Number.isFinite(requested)) {
+      throw new InvalidArgumentError(`requested timeout must be finite, got ${requested}`);
+    }
+    return Math.min(this.maxSessionTimeout, Math.max(this.minSessionTimeout, requested));
+  }
+
+  /** Opens a session with the negotiated timeout and starts its first deadline. */
+  createSession(requestedTimeout: number): TrackedSession {
+    const timeout = this.negotiateTimeout(requestedTimeout);
+    let id = randomBytes(SESSION_ID_BYTES).toString("base64url");
+    while (this.#sessions.has(id)) id = randomBytes(SESSION_ID_BYTES).toString("base64url");
+    const session = new Session(id, timeout, new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES)));
+    this.#sessions.set(id, session);
+    this.#queue.update(session, timeout);
+    this.#arm();
+    return session;
+  }
+
+  getSession(id: string): TrackedSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /**
+   * The live session `id` if `password` is its password, compared in constant time.
+   * Unknown, ending and wrong-password sessions all give `undefined`: no oracle.
+   */
+  checkPassword(id: string, password: Uint8Array): TrackedSession | undefined {
+    const session = this.#sessions.get(id);
+    const expected = session?.password ?? DUMMY_PASSWORD;
+    const matches = password.byteLength === SESSION_PASSWORD_BYTES && timingSafeEqual(expected, password);
+    return matches && session?.state === "live" ? session : undefined;
+  }
+
+  /**
+   * Pushes the session's deadline to `now + timeout` (rounded up to a bucket). False when the
+   * session is unknown or already closing: its frames are no longer accepted.
+   */
+  touchSession(idOrSession: string | TrackedSession, now?: number): boolean {
+    const session = this.#resolve(idOrSession);
+    if (session === undefined || session.state !== "live") return false;
+    this.#queue.update(session, session.timeout, now ?? this.#clock.now());
+    return true;
+  }
+
+  /** Marks a session closing: its touches are refused from now on, its expiry still follows. */
+  setSessionClosing(idOrSession: string | TrackedSession): void {
+    const session = this.#resolve(idOrSession);
+    if (session !== undefined && session.state === "live") session.state = "closing";
+  }
+
+  /** Ends a session at once (the client closed it), through the same path as expiry. */
+  closeSession(idOrSession: string | TrackedSession): boolean {
+    const session = this.#resolve(idOrSession);
+    if (session === undefined || session.ending) return false;
+    this.#end(session, "closed");
+    return true;
+  }
+
+  /** Deadline of a session, or `null` if it is not tracked. */
+  getExpiration(idOrSession: string | TrackedSession): number | null {
+    const session = this.#resolve(idOrSession);
+    return session === undefined ? null : this.#queue.getExpiration(session);
+  }
+
+  /** Expiration time → sessions in that bucket, in time order. */
+  getSessionExpiryMap(): Map<number, TrackedSession[]> {
+    return this.#queue.getExpiryMap();
+  }
+
+  /** A human-readable table of sessions by expiry bucket, like ZooKeeper's `dump`. */
+  dump(): string {
+    const now = this.#clock.now();
+    const map = this.getSessionExpiryMap();
+    const lines = [`Session Sets (${map.size})/(${this.size}):`];
+    for (const [time, sessions] of map) {
+      lines.push(`${time} (in ${Math.round(time - now)} ms): ${sessions.length} sessions`);
+      for (const session of sessions) lines.push(`\t${session.id} timeout=${session.timeout}`);
+    }
+    return lines.join("\n");
+  }
+
+  /** Stops the expiry timer. Sessions stay in the table; nothing expires any more. */
+  shutdown(): void {
+    this.#shutdown = true;
+    this.#disarm();
+  }
+
+  #resolve(idOrSession: string | TrackedSession): Session | undefined {
+    const id = typeof idOrSession === "string" ? idOrSession : idOrSession.id;
+    return this.#sessions.get(id);
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#shutdown || this.#sessions.size === 0) return;
+    this.#timer = this.#clock.setTimeout(() => this.#onTimer(), this.#queue.getWaitTime());
+  }
+
+  #disarm(): void {
+    if (this.#timer === undefined) return;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Drains every bucket that is due. After a stalled event loop several are overdue at once;
+   * `poll()` hands them out one per call, oldest first, so they expire in deadline order.
+   */
+  #onTimer(): void {
+    this.#timer = undefined;
+    const now = this.#clock.now();
+    while (this.#queue.getWaitTime(now) === 0) {
+      const due = this.#queue.poll(now);
+      for (const session of due) this.#end(session as Session, "expired");
+      // With no sessions left, stop: the cursor catches up when the next session arrives.
+      if (this.#sessions.size === 0) break;
+    }
+    this.#arm();
+  }
+
+  #end(session: Session, reason: SessionEndReason): void {
+    if (session.ending) return;
+    session.ending = true;
+    session.state = "closing";
+    this.#queue.remove(session);
+    for (const listener of this.listeners("expire")) {
+      try {
+        listener.call(this, session, reason);
+      } catch (error) {
+        // Like Node's emitters, an error nobody listens for is thrown, but only after the
+        // session has been removed, so the table stays consistent.
+        if (!this.emit("error", error, session))
+          queueMicrotask(() => {
+            throw error;
+          });
+      }
+    }
+    session.state = "ended";
+    this.#sessions.delete(session.id);
+    if (this.#sessions.size === 0) this.#disarm();
+  }
+}
+
+/** Compared against when the id is unknown, so unknown ids cost the same as wrong passwords. */
+const DUMMY_PASSWORD = new Uint8Array(SESSION_PASSWORD_BYTES);

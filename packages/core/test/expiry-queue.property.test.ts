@@ -1,0 +1,99 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ExpiryQueue, ManualClock } from "../src/index.js";
+
+/** A direct transcription of ZooKeeper's ExpiryQueue, as the reference model. */
+class ReferenceQueue {
+  readonly elementTime = new Map<number, number>();
+  readonly buckets = new Map<number, Set<number>>();
+  next: number;
+  constructor(
+    readonly interval: number,
+    now: number,
+  ) {
+    this.next = this.round(now);
+  }
+  round(t: number) {
+    return (Math.floor(t / this.interval) + 1) * this.interval;
+  }
+  update(e: number, timeout: number, now: number): number | null {
+    const prev = this.elementTime.get(e);
+    const time = this.round(now + timeout);
+    if (prev === time) return null;
+    if (prev !== undefined) this.buckets.get(prev)?.delete(e);
+    const set = this.buckets.get(time) ?? new Set<number>();
+    this.buckets.set(time, set);
+    set.add(e);
+    this.elementTime.set(e, time);
+    return time;
+  }
+  remove(e: number): number | null {
+    const prev = this.elementTime.get(e);
+    if (prev === undefined) return null;
+    this.elementTime.delete(e);
+    this.buckets.get(prev)?.delete(e);
+    return prev;
+  }
+  poll(now: number): number[] {
+    if (now < this.next) return [];
+    const set = this.buckets.get(this.next) ?? new Set();
+    this.buckets.delete(this.next);
+    this.next += this.interval;
+    for (const e of set) this.elementTime.delete(e);
+    return [...set];
+  }
+  expiryMap(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const time of [...this.buckets.keys()].sort((a, b) => a - b)) {
+      const set = this.buckets.get(time) as Set<number>;
+      if (set.size > 0) out.set(time, [...set]);
+    }
+    return out;
+  }
+}
+
+const operation = fc.oneof(
+  fc.record({ kind: fc.constant("update" as const), e: fc.nat(15), timeout: fc.nat(5000) }),
+  fc.record({ kind: fc.constant("remove" as const), e: fc.nat(15) }),
+  fc.record({ kind: fc.constant("poll" as const) }),
+  fc.record({ kind: fc.constant("advance" as const), ms: fc.nat(2500) }),
+);
+
+describe("ExpiryQueue against ZooKeeper's reference model", () => {
+  it("agrees on every return value, size, cursor and expiry map", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.array(operation, { maxLength: 200 }),
+        (interval, start, ops) => {
+          const clock = new ManualClock(start);
+          const queue = new ExpiryQueue<number>(interval, clock);
+          const model = new ReferenceQueue(interval, start);
+          for (const op of ops) {
+            switch (op.kind) {
+              case "update":
+                expect(queue.update(op.e, op.timeout)).toBe(model.update(op.e, op.timeout, clock.now()));
+                break;
+              case "remove":
+                expect(queue.remove(op.e)).toBe(model.remove(op.e));
+                break;
+              case "poll":
+                // Buckets keep touch order; the model's Set keeps insertion order too.
+                expect([...queue.poll()]).toEqual(model.poll(clock.now()));
+                break;
+              case "advance":
+                clock.advance(op.ms);
+                break;
+            }
+            expect(queue.size).toBe(model.elementTime.size);
+            expect(queue.nextExpirationTime).toBe(model.next);
+            expect(queue.getWaitTime()).toBe(Math.max(0, model.next - clock.now()));
+          }
+          expect(queue.getExpiryMap()).toEqual(model.expiryMap());
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources, so no build is needed before `vitest`.
+    alias: {
+      "@tether/core": src("core"),
+    },
+  },
+  test: {
+    // CI asks for a JSON report (TETHER_TEST_REPORT=path) to print its pass/fail line.
+    reporters: process.env.TETHER_TEST_REPORT
+      ? ["default", ["json", { outputFile: process.env.TETHER_TEST_REPORT }]]
+      : ["default"],
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/**/*.test.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
