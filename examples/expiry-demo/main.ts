@@ -25,6 +25,8 @@ setTimeout(() => {
   clearInterval(report);
   sim.stop();
   const expired = sim.events.filter((e) => e.kind === "expired").length;
-  console.log(`\ndone: ${sim.silentAt.size} clients fell silent, ${expired} sessions expired, ${sim.tracker.size} still live`);
-  console.log("\nserver dump:\n" + sim.tracker.dump());
+  console.log(
+    `\ndone: ${sim.silentAt.size} clients fell silent, ${expired} sessions expired, ${sim.tracker.size} still live`,
+  );
+  console.log(`\nserver dump:\n${sim.tracker.dump()}`);
 }, 6000);
