@@ -87,6 +87,32 @@ export class ExpiryQueue<E> {
     return newTime;
   }
 
+  /**
+   * The slot `element` occupies, or -1 when it is not tracked. A caller that keeps the slot
+   * can touch through {@link updateInSlot} without the lookup that dominates `update` in a
+   * large queue. The slot is valid until the element is polled or removed.
+   */
+  slotOf(element: E): number {
+    return this.#slotOf.get(element) ?? NO_SLOT;
+  }
+
+  /**
+   * `update` by slot: the same result, minus the element lookup. If the slot no longer holds
+   * `element` (it left the queue and the slot was reused), this falls back to `update`.
+   */
+  updateInSlot(slot: number, element: E, timeout: number, now: number = this.#clock.now()): number | null {
+    if (this.#elements[slot] !== element || slot < 0) return this.update(element, timeout, now);
+    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
+      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
+    }
+    const newTime = this.#roundToNextInterval(now + timeout);
+    if (this.#time[slot] === newTime) return null;
+    this.#unlink(slot);
+    this.#time[slot] = newTime;
+    this.#linkLast(slot, this.#bucket(newTime));
+    return newTime;
+  }
+
   /** Stops tracking `element`. Returns the expiration time it had, or `null` if unknown. */
   remove(element: E): number | null {
     const slot = this.#slotOf.get(element);

@@ -27,7 +27,10 @@ class Session implements TrackedSession {
   state: SessionState = "live";
   /** Set once its end has begun, so a listener that closes it again is a no-op. */
   ending = false;
+  /** Its slot in the tracker's ExpiryQueue, so a touch needs no lookup. */
+  slot = -1;
   constructor(
+    readonly owner: SessionTracker,
     readonly id: string,
     readonly timeout: number,
     readonly password: Uint8Array,
@@ -115,9 +118,10 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     const timeout = this.negotiateTimeout(requestedTimeout);
     let id = randomBytes(SESSION_ID_BYTES).toString("base64url");
     while (this.#sessions.has(id)) id = randomBytes(SESSION_ID_BYTES).toString("base64url");
-    const session = new Session(id, timeout, new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES)));
+    const session = new Session(this, id, timeout, new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES)));
     this.#sessions.set(id, session);
     this.#queue.update(session, timeout);
+    session.slot = this.#queue.slotOf(session);
     this.#arm();
     return session;
   }
@@ -144,7 +148,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   touchSession(idOrSession: string | TrackedSession, now?: number): boolean {
     const session = this.#resolve(idOrSession);
     if (session === undefined || session.state !== "live") return false;
-    this.#queue.update(session, session.timeout, now ?? this.#clock.now());
+    this.#queue.updateInSlot(session.slot, session, session.timeout, now ?? this.#clock.now());
     return true;
   }
 
@@ -192,6 +196,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   }
 
   #resolve(idOrSession: string | TrackedSession): Session | undefined {
+    // A session object of this tracker needs no lookup: touches are the hot path.
+    if (idOrSession instanceof Session && idOrSession.owner === this) return idOrSession;
     const id = typeof idOrSession === "string" ? idOrSession : idOrSession.id;
     return this.#sessions.get(id);
   }
@@ -215,8 +221,11 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     this.#timer = undefined;
     const now = this.#clock.now();
     while (this.#queue.getWaitTime(now) === 0) {
-      const due = this.#queue.poll(now);
-      for (const session of due) this.#end(session as Session, "expired");
+      const due = [...this.#queue.poll(now)] as Session[];
+      // All of the bucket is closing before any listener runs: a listener's touch of a
+      // later session in the bucket must be refused, since its slot is already released.
+      for (const session of due) session.state = "closing";
+      for (const session of due) this.#end(session, "expired");
       // With no sessions left, stop: the cursor catches up when the next session arrives.
       if (this.#sessions.size === 0) break;
     }

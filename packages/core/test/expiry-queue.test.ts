@@ -152,3 +152,35 @@ describe("ExpiryQueue", () => {
     expect(queue.getWaitTime()).toBe(655);
   });
 });
+
+describe("ExpiryQueue slot path", () => {
+  it("updateInSlot gives the same results as update", () => {
+    const { clock, queue } = setup();
+    queue.update("a", 3000);
+    const slot = queue.slotOf("a");
+    expect(slot).toBeGreaterThanOrEqual(0);
+    expect(queue.slotOf("missing")).toBe(-1);
+    clock.advance(500);
+    expect(queue.updateInSlot(slot, "a", 3000)).toBeNull();
+    clock.advance(600);
+    expect(queue.updateInSlot(slot, "a", 3000)).toBe(5000);
+    expect(queue.getExpiryMap()).toEqual(new Map([[5000, ["a"]]]));
+  });
+
+  it("falls back to update when the slot was reused by another element", () => {
+    const { clock, queue } = setup();
+    queue.update("a", 0);
+    const slotOfA = queue.slotOf("a");
+    clock.advance(1000);
+    expect([...queue.poll()]).toEqual(["a"]);
+    queue.update("b", 5000); // "b" and its bucket take the two freed slots
+    expect(queue.updateInSlot(slotOfA, "a", 2000)).toBe(4000);
+    expect(queue.getExpiryMap()).toEqual(
+      new Map([
+        [4000, ["a"]],
+        [7000, ["b"]],
+      ]),
+    );
+    expect(() => queue.updateInSlot(queue.slotOf("b"), "b", -5)).toThrow(InvalidArgumentError);
+  });
+});

@@ -241,3 +241,26 @@ describe("SessionTracker sessions", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe("SessionTracker bucket expiry", () => {
+  it("marks the whole due bucket closing before listeners run", () => {
+    const clock = new ManualClock();
+    const tracker = new SessionTracker({ tickTime: 1000, clock });
+    const a = tracker.createSession(4000);
+    const b = tracker.createSession(4000);
+    const touchesOfB: boolean[] = [];
+    const created: string[] = [];
+    tracker.on("expire", (session) => {
+      if (session.id !== a.id) return;
+      // A listener opens a session (reusing a freed slot) and tries to save b.
+      created.push(tracker.createSession(4000).id);
+      touchesOfB.push(tracker.touchSession(b));
+    });
+    clock.advance(5000);
+    expect(touchesOfB).toEqual([false]);
+    expect(tracker.getSession(b.id)).toBeUndefined();
+    const survivor = created[0] as string;
+    expect(tracker.getExpiration(survivor)).toBe(10_000);
+    expect(tracker.size).toBe(1);
+  });
+});
