@@ -8,6 +8,10 @@ export default defineConfig({
     // Tests run against the TypeScript sources, so no build is needed before `vitest`.
     alias: {
       "@tether/core": src("core"),
+      "@tether/transport-tcp": src("transport-tcp"),
+      "@tether/transport-ws": src("transport-ws"),
+      "@tether/transport-memory": src("transport-memory"),
+      "@tether/transport-conformance": src("transport-conformance"),
     },
   },
   test: {

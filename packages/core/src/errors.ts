@@ -24,3 +24,25 @@ export class TimeoutError extends TetherError {}
 
 /** The session no longer exists on the server: it expired, was closed, or was never known. */
 export class SessionExpiredError extends TetherError {}
+
+/** A transport failed to move bytes: the base of dial and connection errors. */
+export class TransportError extends TetherError {}
+
+/** A dial failed: refused, unreachable, or the address is malformed. */
+export class DialError extends TransportError {}
+
+/** An operation needed an open connection, and it is closing or closed. */
+export class ConnectionClosedError extends TransportError {}
+
+/** The peer broke the protocol: malformed, out-of-order or oversized input. */
+export class ProtocolError extends TetherError {}
+
+/** A frame longer than `maxFrameBytes`, refused on its length header before its body is read. */
+export class FrameTooLargeError extends ProtocolError {
+  constructor(
+    readonly length: number,
+    readonly maxFrameBytes: number,
+  ) {
+    super(`frame of ${length} bytes exceeds maxFrameBytes (${maxFrameBytes})`);
+  }
+}

@@ -1,13 +1,25 @@
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
+export { guardDial } from "./dial-guard.js";
 export {
   AbortError,
   ConfigurationError,
+  ConnectionClosedError,
+  DialError,
+  FrameTooLargeError,
   InvalidArgumentError,
+  ProtocolError,
   SessionExpiredError,
   TetherError,
   TimeoutError,
+  TransportError,
 } from "./errors.js";
 export { ExpiryQueue } from "./expiry-queue.js";
+export {
+  encodeLengthPrefixed,
+  LENGTH_PREFIX_BYTES,
+  LengthPrefixDecoder,
+  lengthPrefix,
+} from "./length-prefix.js";
 export { ManualClock } from "./manual-clock.js";
 export {
   SESSION_PASSWORD_BYTES,
@@ -18,3 +30,17 @@ export {
   type SessionTrackerOptions,
   type TrackedSession,
 } from "./session-tracker.js";
+export {
+  type CloseInfo,
+  type Connection,
+  ConnectionBase,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type ConnectionStatus,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HIGH_WATER_MARK,
+  DEFAULT_MAX_FRAME_BYTES,
+  type DialOptions,
+  type Listener,
+  type Transport,
+} from "./transport.js";

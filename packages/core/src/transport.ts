@@ -1,0 +1,200 @@
+import { EventEmitter } from "eventemitter3";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { ConnectionClosedError, FrameTooLargeError, TimeoutError } from "./errors.js";
+
+/** 1 MiB, like ZooKeeper's `jute.maxbuffer`. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Bytes queued for sending above which `send()` returns false until `drain`. */
+export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
+/** How long a graceful `close()` may wait for the peer before it becomes an `abort()`. */
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
+
+export type ConnectionStatus = "open" | "closing" | "closed";
+
+export interface CloseInfo {
+  /** True when this side closed or aborted the connection (including on a protocol error). */
+  local: boolean;
+  /** Set when the connection ended abnormally: a reset, an abort, a protocol violation. */
+  error?: Error;
+}
+
+export interface ConnectionEvents {
+  /** One whole frame. The buffer is the receiver's to keep. */
+  frame: (frame: Uint8Array) => void;
+  /** The send queue fell below the low-water mark after `send()` returned false. */
+  drain: () => void;
+  /** Emitted exactly once. */
+  close: (info: CloseInfo) => void;
+}
+
+/**
+ * One connection of any transport: whole binary frames in and out. This is the seam between
+ * transports and everything above them; nothing above it knows which transport it runs on.
+ */
+export interface Connection extends EventEmitter<ConnectionEvents> {
+  /** The transport's name: `tcp`, `tls`, `ws`, `memory`, ... */
+  readonly transport: string;
+  readonly status: ConnectionStatus;
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  /** Bytes accepted by `send()` and not yet handed to the operating system or peer. */
+  readonly bufferedAmount: number;
+  /** Settles when the connection is closed, with how it closed. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+  /**
+   * Queues one frame. Returns false once the send queue is above the high-water mark; the
+   * frame is still queued, and `drain` follows. Throws `ConnectionClosedError` unless open
+   * and `FrameTooLargeError` for a frame over `maxFrameBytes`.
+   */
+  send(frame: Uint8Array): boolean;
+  /** Graceful: flushes what was sent, then closes. Idempotent. */
+  close(): Promise<CloseInfo>;
+  /** Immediate: drops what is queued; the peer sees an error close. Idempotent. */
+  abort(error?: Error): void;
+  /** Stops delivering `frame` events (and reading, where the transport can) until `resume()`. */
+  pause(): void;
+  resume(): void;
+}
+
+export interface DialOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the dial fails with `TimeoutError`. */
+  connectTimeout?: number;
+}
+
+export interface Listener {
+  /** The bound address, in the form `dial` accepts (port 0 resolved). */
+  readonly address: string;
+  /** Stops accepting and closes every connection it accepted. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A way to reach peers: a dialing side and a listening side. */
+export interface Transport {
+  readonly name: string;
+  dial(address: string, options?: DialOptions): Promise<Connection>;
+  listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener>;
+}
+
+export interface ConnectionOptions {
+  maxFrameBytes?: number;
+  highWaterMark?: number;
+  closeTimeout?: number;
+  clock?: Clock;
+}
+
+/**
+ * The parts of a connection every transport shares: status, the once-only close event, frame
+ * size checks, pausing and the bounded graceful close. A transport fills in four hooks.
+ */
+export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> implements Connection {
+  abstract readonly transport: string;
+  abstract readonly localAddress: string;
+  abstract readonly remoteAddress: string;
+  abstract readonly bufferedAmount: number;
+  readonly closed: Promise<CloseInfo>;
+  protected readonly maxFrameBytes: number;
+  protected readonly highWaterMark: number;
+  protected readonly clock: Clock;
+  readonly #closeTimeout: number;
+  #status: ConnectionStatus = "open";
+  #closeTimer: TimerHandle | undefined;
+  #resolveClosed!: (info: CloseInfo) => void;
+  #aborted = false;
+  #paused = false;
+  #pausedFrames: Uint8Array[] = [];
+
+  constructor(options: ConnectionOptions = {}) {
+    super();
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+    this.clock = options.clock ?? systemClock;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (this.#status !== "open")
+      throw new ConnectionClosedError(`cannot send on a ${this.#status} connection`);
+    if (frame.byteLength > this.maxFrameBytes)
+      throw new FrameTooLargeError(frame.byteLength, this.maxFrameBytes);
+    return this.sendFrame(frame);
+  }
+
+  close(): Promise<CloseInfo> {
+    if (this.#status === "open") {
+      this.#status = "closing";
+      this.#closeTimer = this.clock.setTimeout(() => {
+        this.#closeTimer = undefined;
+        this.abort(new TimeoutError(`graceful close took longer than ${this.#closeTimeout} ms`));
+      }, this.#closeTimeout);
+      this.closeGracefully();
+    }
+    return this.closed;
+  }
+
+  abort(error?: Error): void {
+    if (this.#status === "closed" || this.#aborted) return;
+    this.#aborted = true;
+    this.#status = "closing";
+    this.destroy(error);
+  }
+
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.pauseReading();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    // Frames that were already in flight when reading paused go first, in order.
+    const pending = this.#pausedFrames;
+    this.#pausedFrames = [];
+    for (const frame of pending) {
+      if (this.#aborted || this.#status === "closed") return;
+      this.emit("frame", frame);
+    }
+    this.resumeReading();
+  }
+
+  /** Hands a received frame up, holding it while paused. */
+  protected receive(frame: Uint8Array): void {
+    // After an abort, or once closed, what is still in the pipe is discarded: the caller chose.
+    if (this.#aborted || this.#status === "closed") return;
+    if (this.#paused) this.#pausedFrames.push(frame);
+    else this.emit("frame", frame);
+  }
+
+  /** Ends the connection for good: emits `close` once and settles `closed`. */
+  protected finish(info: CloseInfo): void {
+    if (this.#status === "closed") return;
+    this.#status = "closed";
+    if (this.#closeTimer !== undefined) this.clock.clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#pausedFrames = [];
+    this.emit("close", info);
+    this.#resolveClosed(info);
+  }
+
+  /** Queues a frame already checked for size and status; returns false above the high-water mark. */
+  protected abstract sendFrame(frame: Uint8Array): boolean;
+  /** Flushes and closes; must end in `finish()`. */
+  protected abstract closeGracefully(): void;
+  /** Tears down at once; must end in `finish({ local: true, error })`. */
+  protected abstract destroy(error?: Error): void;
+  /** Stops reading from the underlying source where possible (frames are held regardless). */
+  protected abstract pauseReading(): void;
+  protected abstract resumeReading(): void;
+}

@@ -1,0 +1,6 @@
+export {
+  type ConformanceEnv,
+  type ConformanceTarget,
+  describeTransportConformance,
+  type TransportOverrides,
+} from "./suite.js";

@@ -1,0 +1,3 @@
+export { formatAddress, parseAddress, type SocketAddress } from "./address.js";
+export { TcpConnection } from "./tcp-connection.js";
+export { type TcpTransportOptions, type TlsTransportOptions, tcp, tls } from "./tcp-transport.js";

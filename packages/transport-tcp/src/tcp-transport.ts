@@ -1,0 +1,144 @@
+import * as net from "node:net";
+import * as nodeTls from "node:tls";
+import {
+  type Clock,
+  type Connection,
+  type ConnectionOptions,
+  DEFAULT_HIGH_WATER_MARK,
+  DialError,
+  type DialOptions,
+  guardDial,
+  type Listener,
+  systemClock,
+  type Transport,
+} from "@tether/core";
+import { formatAddress, parseAddress, type SocketAddress } from "./address.js";
+import { TcpConnection } from "./tcp-connection.js";
+
+export interface TcpTransportOptions {
+  /** Largest frame accepted or sent. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Send-queue bytes above which `send()` returns false. Default 64 KiB. */
+  highWaterMark?: number;
+  /** Bound on a graceful close before it becomes an abort. Default 5000 ms. */
+  closeTimeout?: number;
+  clock?: Clock;
+}
+
+export interface TlsTransportOptions extends TcpTransportOptions {
+  /** Listening side: at least `key` and `cert`. */
+  server?: nodeTls.TlsOptions;
+  /** Dialing side: `ca`, `servername`, client certificates... */
+  client?: nodeTls.ConnectionOptions;
+}
+
+/** The TCP transport: `dial("127.0.0.1:4000")`, `listen("127.0.0.1:0")`, or Unix socket paths. */
+export function tcp(options: TcpTransportOptions = {}): Transport {
+  return new StreamTransport("tcp", options, undefined);
+}
+
+/** The same transport over TLS, with the same addresses and frames. */
+export function tls(options: TlsTransportOptions): Transport {
+  return new StreamTransport("tls", options, { server: options.server ?? {}, client: options.client ?? {} });
+}
+
+class StreamTransport implements Transport {
+  readonly #connectionOptions: ConnectionOptions;
+  readonly #clock: Clock;
+
+  constructor(
+    readonly name: string,
+    readonly options: TcpTransportOptions,
+    private readonly tlsOptions:
+      | { server: nodeTls.TlsOptions; client: nodeTls.ConnectionOptions }
+      | undefined,
+  ) {
+    this.#clock = options.clock ?? systemClock;
+    this.#connectionOptions = { ...options, clock: this.#clock };
+  }
+
+  dial(address: string, options: DialOptions = {}): Promise<Connection> {
+    let target: SocketAddress;
+    try {
+      target = parseAddress(address);
+    } catch (error) {
+      return Promise.reject(new DialError(`bad address "${address}"`, { cause: error }));
+    }
+    let socket: net.Socket | undefined;
+    const attempt = new Promise<Connection>((resolve, reject) => {
+      const streamOptions = { writableHighWaterMark: this.#highWaterMark() };
+      const s = this.tlsOptions
+        ? nodeTls.connect({ ...streamOptions, ...this.tlsOptions.client, ...target })
+        : net.connect({ ...streamOptions, ...target });
+      socket = s;
+      s.once(this.tlsOptions ? "secureConnect" : "connect", () => {
+        s.removeAllListeners("error");
+        resolve(new TcpConnection(s, this.name, this.#connectionOptions));
+      });
+      s.once("error", (error) =>
+        reject(new DialError(`cannot reach ${address}: ${error.message}`, { cause: error })),
+      );
+    });
+    return guardDial(attempt, () => socket?.destroy(), options, this.#clock);
+  }
+
+  async listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener> {
+    const target = parseAddress(address);
+    const connections = new Set<TcpConnection>();
+    const handshaking = new Set<net.Socket>();
+    const accept = (socket: net.Socket) => {
+      const connection = new TcpConnection(socket, this.name, this.#connectionOptions);
+      connections.add(connection);
+      void connection.closed.then(() => connections.delete(connection));
+      onConnection(connection);
+    };
+    const secureContext = this.tlsOptions && nodeTls.createSecureContext(this.tlsOptions.server);
+    const onSocket = (raw: net.Socket) => {
+      if (secureContext === undefined) return accept(raw);
+      // TLS is layered by hand over the accepted TCP socket, so a listener can bound and
+      // cancel handshakes that never finish.
+      const secure = new nodeTls.TLSSocket(raw, {
+        ...this.tlsOptions?.server,
+        isServer: true,
+        secureContext,
+      });
+      handshaking.add(raw);
+      raw.once("close", () => handshaking.delete(raw));
+      secure.once("secure", () => {
+        handshaking.delete(raw);
+        secure.removeAllListeners("error");
+        accept(secure);
+      });
+      // A failed handshake concerns that socket only.
+      secure.once("error", () => raw.destroy());
+    };
+    const server = net.createServer({ highWaterMark: this.#highWaterMark() }, onSocket);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(target, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", () => {});
+    const bound = server.address();
+    const boundAddress = typeof bound === "string" ? bound : formatAddress(bound?.address, bound?.port);
+    let closing: Promise<void> | undefined;
+    return {
+      address: boundAddress,
+      close: () => {
+        closing ??= (async () => {
+          const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+          for (const raw of handshaking) raw.destroy();
+          await Promise.all([...connections].map((c) => c.close()));
+          await serverClosed;
+        })();
+        return closing;
+      },
+    };
+  }
+
+  #highWaterMark(): number {
+    return this.options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+  }
+}
