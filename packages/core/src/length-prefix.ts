@@ -64,6 +64,8 @@ export class LengthPrefixDecoder {
   }
 
   #take(length: number): Uint8Array {
+    // An empty frame may end a chunk, leaving nothing queued to view into.
+    if (length === 0) return new Uint8Array(0);
     const first = this.#chunks[0] as Uint8Array;
     this.#buffered -= length;
     if (first.byteLength - this.#offset >= length) {
