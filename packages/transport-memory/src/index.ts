@@ -1,0 +1,8 @@
+export { ConnectionResetError, MemoryConnection } from "./memory-connection.js";
+export {
+  createMemoryNetwork,
+  MemoryLink,
+  MemoryNetwork,
+  type MemoryNetworkOptions,
+  type MemoryTransportOptions,
+} from "./memory-network.js";
