@@ -35,11 +35,6 @@ export function guardDial<C extends Connection>(
       if (timer !== undefined) clock.clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     };
-    if (signal?.aborted) {
-      onAbort();
-      return;
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
     attempt.then(
       (connection) => {
         if (settled) {
@@ -52,5 +47,11 @@ export function guardDial<C extends Connection>(
       },
       (error: unknown) => giveUp(error instanceof Error ? error : new Error(String(error))),
     );
+    // After the attempt is observed, so its rejection on cancel is never unhandled.
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -154,7 +154,8 @@ function before(a: ManualTimer, b: ManualTimer): boolean {
   return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
 }
 
-/** Lets queued promise reactions and their follow-ups run. */
+/** Lets queued promise reactions and their follow-ups run (and I/O, where there is some). */
 function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 }

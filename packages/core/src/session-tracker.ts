@@ -1,4 +1,3 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { ConfigurationError, InvalidArgumentError } from "./errors.js";
@@ -14,7 +13,7 @@ const SESSION_ID_BYTES = 12;
 
 /** One server-side session as the tracker sees it. */
 export interface TrackedSession {
-  /** Unguessable, URL-safe id. */
+  /** Unguessable: 96 random bits as 24 hex digits. */
   readonly id: string;
   /** The negotiated timeout in ms. */
   readonly timeout: number;
@@ -116,9 +115,10 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   /** Opens a session with the negotiated timeout and starts its first deadline. */
   createSession(requestedTimeout: number): TrackedSession {
     const timeout = this.negotiateTimeout(requestedTimeout);
-    let id = randomBytes(SESSION_ID_BYTES).toString("base64url");
-    while (this.#sessions.has(id)) id = randomBytes(SESSION_ID_BYTES).toString("base64url");
-    const session = new Session(this, id, timeout, new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES)));
+    let id = randomId();
+    while (this.#sessions.has(id)) id = randomId();
+    const password = crypto.getRandomValues(new Uint8Array(SESSION_PASSWORD_BYTES));
+    const session = new Session(this, id, timeout, password);
     this.#sessions.set(id, session);
     this.#queue.update(session, timeout);
     session.slot = this.#queue.slotOf(session);
@@ -137,7 +137,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   checkPassword(id: string, password: Uint8Array): TrackedSession | undefined {
     const session = this.#sessions.get(id);
     const expected = session?.password ?? DUMMY_PASSWORD;
-    const matches = password.byteLength === SESSION_PASSWORD_BYTES && timingSafeEqual(expected, password);
+    const matches = password.byteLength === SESSION_PASSWORD_BYTES && constantTimeEqual(expected, password);
     return matches && session?.state === "live" ? session : undefined;
   }
 
@@ -257,3 +257,22 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
 /** Compared against when the id is unknown, so unknown ids cost the same as wrong passwords. */
 const DUMMY_PASSWORD = new Uint8Array(SESSION_PASSWORD_BYTES);
+
+/** 96 random bits as 24 hex digits (Web Crypto: core runs in browsers too, so no node:crypto). */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
+  let id = "";
+  for (const byte of bytes) id += byte.toString(16).padStart(2, "0");
+  return id;
+}
+
+/**
+ * Compares two equal-length byte arrays in time independent of where they differ: every byte
+ * is visited and differences are OR-ed, with no early exit (the idiom of `timingSafeEqual`).
+ */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let difference = 0;
+  for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
+  return difference === 0;
+}

@@ -59,7 +59,7 @@ describe("SessionTracker sessions", () => {
       ids.add(session.id);
       passwords.add(Buffer.from(session.password).toString("hex"));
       expect(session.password.byteLength).toBe(16);
-      expect(session.id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+      expect(session.id).toMatch(/^[0-9a-f]{24}$/);
     }
     expect(ids.size).toBe(1000);
     expect(passwords.size).toBe(1000);

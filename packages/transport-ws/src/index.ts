@@ -1,0 +1,19 @@
+export {
+  MessageFraming,
+  maxPayloadFor,
+  WS_CLOSE_ABNORMAL,
+  WS_CLOSE_GOING_AWAY,
+  WS_CLOSE_NORMAL,
+  WS_CLOSE_PROTOCOL_ERROR,
+  WS_CLOSE_TOO_BIG,
+  WS_CLOSE_UNSUPPORTED_DATA,
+} from "./message-framing.js";
+export { WebSocketCloseError, WsConnection } from "./ws-connection.js";
+export {
+  type AttachOptions,
+  attachWebSocket,
+  WebSocketAcceptor,
+  type WebSocketTransportOptions,
+  webSocket,
+  webSocketUpgradeHandler,
+} from "./ws-transport.js";

@@ -1,0 +1,73 @@
+import { encodeLengthPrefixed, LengthPrefixDecoder } from "@tether/core";
+
+/**
+ * Tether frames inside WebSocket messages: each message carries one or more length-prefixed
+ * frames, so every frame written in one tick can leave in one message (one WebSocket header,
+ * one mask, one syscall) instead of one message per frame. A message never exceeds
+ * `maxFrameBytes + 4` bytes, which is therefore the WebSocket `maxPayload`.
+ */
+export class MessageFraming {
+  readonly #maxMessageBytes: number;
+  readonly #decoder: LengthPrefixDecoder;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+
+  constructor(readonly maxFrameBytes: number) {
+    this.#maxMessageBytes = maxPayloadFor(maxFrameBytes);
+    this.#decoder = new LengthPrefixDecoder(maxFrameBytes);
+  }
+
+  /** Bytes of frames queued for the next message(s), headers included. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Queues a frame; returns true when it is the first since the last flush. */
+  add(frame: Uint8Array): boolean {
+    const first = this.#pending.length === 0;
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.byteLength + 4;
+    return first;
+  }
+
+  /** The queued frames as messages, each at most `maxFrameBytes + 4` bytes. */
+  flush(): Uint8Array[] {
+    const messages: Uint8Array[] = [];
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    for (const frame of this.#pending) {
+      const size = frame.byteLength + 4;
+      if (batchBytes + size > this.#maxMessageBytes && batch.length > 0) {
+        messages.push(encodeLengthPrefixed(batch));
+        batch = [];
+        batchBytes = 0;
+      }
+      batch.push(frame);
+      batchBytes += size;
+    }
+    if (batch.length > 0) messages.push(encodeLengthPrefixed(batch));
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return messages;
+  }
+
+  /** Splits one received message into frames; a message must hold whole frames only. */
+  decode(message: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+    this.#decoder.push(message, onFrame);
+    // A partial frame left at the end of a message is a protocol error (end() throws it).
+    if (this.#decoder.hasPartialFrame) this.#decoder.end();
+  }
+}
+
+/** The WebSocket `maxPayload` that admits one frame of `maxFrameBytes` and its header. */
+export function maxPayloadFor(maxFrameBytes: number): number {
+  return maxFrameBytes + 4;
+}
+
+/** WebSocket close codes Tether's transport uses (the session layer adds its own, 4000+). */
+export const WS_CLOSE_NORMAL = 1000;
+export const WS_CLOSE_GOING_AWAY = 1001;
+export const WS_CLOSE_PROTOCOL_ERROR = 1002;
+export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
+export const WS_CLOSE_ABNORMAL = 1006;
+export const WS_CLOSE_TOO_BIG = 1009;

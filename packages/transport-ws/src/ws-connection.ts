@@ -1,0 +1,132 @@
+import {
+  ConnectionBase,
+  type ConnectionOptions,
+  FrameTooLargeError,
+  ProtocolError,
+  TransportError,
+} from "@tether/core";
+import type { RawData, WebSocket } from "ws";
+import {
+  MessageFraming,
+  WS_CLOSE_NORMAL,
+  WS_CLOSE_PROTOCOL_ERROR,
+  WS_CLOSE_TOO_BIG,
+  WS_CLOSE_UNSUPPORTED_DATA,
+} from "./message-framing.js";
+
+/** The WebSocket closed with a code other than a normal close. */
+export class WebSocketCloseError extends TransportError {
+  constructor(
+    readonly code: number,
+    reason: string,
+  ) {
+    super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
+  }
+}
+
+/** A Tether connection over a `ws` WebSocket (either side). */
+export class WsConnection extends ConnectionBase {
+  readonly transport = "ws";
+  readonly #ws: WebSocket;
+  readonly #framing: MessageFraming;
+  #needDrain = false;
+  #closedLocally = false;
+  #error: Error | undefined;
+
+  constructor(
+    ws: WebSocket,
+    readonly localAddress: string,
+    readonly remoteAddress: string,
+    options: ConnectionOptions = {},
+  ) {
+    super(options);
+    this.#ws = ws;
+    this.#framing = new MessageFraming(this.maxFrameBytes);
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on("error", (error: Error & { code?: string }) => {
+      this.#error ??=
+        error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+          ? new FrameTooLargeError(Number.NaN, this.maxFrameBytes)
+          : error;
+    });
+    ws.on("close", (code, reason) => {
+      const error =
+        this.#error ??
+        (code === WS_CLOSE_NORMAL ? undefined : new WebSocketCloseError(code, reason.toString()));
+      this.finish(
+        error === undefined ? { local: this.#closedLocally } : { local: this.#closedLocally, error },
+      );
+    });
+  }
+
+  get bufferedAmount(): number {
+    return this.#framing.pendingBytes + this.#ws.bufferedAmount;
+  }
+
+  protected sendFrame(frame: Uint8Array): boolean {
+    if (this.#framing.add(frame)) process.nextTick(() => this.#flush());
+    const ok = this.bufferedAmount < this.highWaterMark;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  protected closeGracefully(): void {
+    this.#closedLocally = true;
+    this.#flush();
+    this.#ws.close(WS_CLOSE_NORMAL);
+  }
+
+  protected destroy(error?: Error): void {
+    this.#closedLocally = true;
+    this.#error ??= error;
+    if (error instanceof ProtocolError && this.#ws.readyState === this.#ws.OPEN) {
+      // Tell the peer why with a close code; `ws` bounds the closing handshake itself.
+      const code = error instanceof FrameTooLargeError ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL_ERROR;
+      this.#ws.close(code, error.name);
+      return;
+    }
+    this.#ws.terminate();
+  }
+
+  protected pauseReading(): void {
+    this.#ws.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#ws.resume();
+  }
+
+  #flush(): void {
+    if (this.#framing.pendingBytes === 0 || this.#ws.readyState !== this.#ws.OPEN) return;
+    for (const message of this.#framing.flush()) {
+      this.#ws.send(message, { binary: true }, () => this.#onFlushed());
+    }
+  }
+
+  #onFlushed(): void {
+    if (this.#needDrain && this.bufferedAmount <= this.highWaterMark / 2) {
+      this.#needDrain = false;
+      this.emit("drain");
+    }
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (!isBinary) {
+      this.#error ??= new ProtocolError("text WebSocket message: Tether frames are binary");
+      this.#closedLocally = true;
+      this.#ws.close(WS_CLOSE_UNSUPPORTED_DATA, "binary only");
+      return;
+    }
+    const message = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
+    try {
+      this.#framing.decode(message, (frame) => this.receive(frame));
+    } catch (error) {
+      this.abort(error as Error);
+    }
+  }
+}
