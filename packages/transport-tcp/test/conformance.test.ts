@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_MAX_FRAME_BYTES } from "@tether/core";
 import { describeTransportConformance } from "@tether/transport-conformance";
 import { testCertificate } from "../../../test/support/certificate.js";
+import { stalledListener } from "../../../test/support/stalled-listener.js";
 import { tcp, tls } from "../src/index.js";
 
 /** A port that was just free: bind port 0, note it, close. */
@@ -18,13 +19,24 @@ async function closedPort(): Promise<string> {
 
 describeTransportConformance({
   name: "tcp",
-  setup: () => ({
-    transport: (overrides) => tcp(overrides),
-    listenAddress: () => "127.0.0.1:0",
-    abortIsVisible: true,
-    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-    closedAddress: closedPort,
-  }),
+  setup: () => {
+    const stalled: Array<{ close(): Promise<void> }> = [];
+    return {
+      transport: (overrides) => tcp(overrides),
+      listenAddress: () => "127.0.0.1:0",
+      abortIsVisible: true,
+      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+      closedAddress: closedPort,
+      unresponsiveAddress: async () => {
+        const listener = await stalledListener();
+        stalled.push(listener);
+        return listener.address;
+      },
+      teardown: async () => {
+        for (const listener of stalled) await listener.close();
+      },
+    };
+  },
 });
 
 describeTransportConformance({
