@@ -1,3 +1,20 @@
+export {
+  Channel,
+  type ChannelEvents,
+  type ChannelHandler,
+  type ChannelOptions,
+  EmbeddedChannel,
+  HandlerContext,
+  type IdleState,
+  type IdleStateEvent,
+  IdleStateHandler,
+  type IdleStateOptions,
+  isIdleStateEvent,
+  LoggingHandler,
+  MessagePackCodec,
+  Pipeline,
+  WRITABLE,
+} from "./channel/index.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
 export { guardDial } from "./dial-guard.js";
 export {
@@ -20,6 +37,7 @@ export {
   LengthPrefixDecoder,
   lengthPrefix,
 } from "./length-prefix.js";
+export { type Logger, silentLogger } from "./logger.js";
 export { ManualClock } from "./manual-clock.js";
 export {
   SESSION_PASSWORD_BYTES,

@@ -1,0 +1,118 @@
+import { EventEmitter } from "eventemitter3";
+import { type Clock, systemClock } from "../clock.js";
+import { ProtocolError } from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import type { CloseInfo, Connection } from "../transport.js";
+import { WRITABLE } from "./handler.js";
+import { Pipeline } from "./pipeline.js";
+
+export interface ChannelOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface ChannelEvents {
+  /** An error no handler consumed. */
+  error: (error: Error) => void;
+  close: (info: CloseInfo) => void;
+}
+
+let nextChannelId = 1;
+
+/**
+ * One connection and its pipeline. Frames from the connection enter the pipeline as inbound
+ * reads; what the pipeline writes out must arrive at the connection as `Uint8Array` frames
+ * (a codec handler does that). Call `start()` once the pipeline is built.
+ */
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly id = nextChannelId++;
+  readonly pipeline: Pipeline;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Free-form per-channel state for handlers (Netty's attributes). */
+  readonly attributes = new Map<string | symbol, unknown>();
+  #writable = true;
+  #started = false;
+
+  constructor(
+    readonly connection: Connection,
+    options: ChannelOptions = {},
+  ) {
+    super();
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.pipeline = new Pipeline(
+      this,
+      { write: (message) => this.writeToConnection(message), close: () => this.closeConnection() },
+      { unhandled: (method, value) => this.#unhandled(method, value) },
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.connection.status === "open";
+  }
+
+  /** False after a write found the connection above its high-water mark, until it drains. */
+  get isWritable(): boolean {
+    return this.#writable;
+  }
+
+  /** Wires the connection to the pipeline and fires `channelActive`. Idempotent. */
+  start(): this {
+    if (this.#started) return this;
+    this.#started = true;
+    const connection = this.connection;
+    connection.on("frame", (frame) => this.pipeline.fireRead(frame));
+    connection.on("drain", () => {
+      this.#writable = true;
+      this.pipeline.fireUserEvent(WRITABLE);
+    });
+    connection.once("close", (info) => {
+      this.pipeline.fireInactive(info);
+      this.emit("close", info);
+    });
+    this.pipeline.fireActive();
+    if (connection.status === "closed") {
+      void connection.closed.then((info) => {
+        this.pipeline.fireInactive(info);
+        this.emit("close", info);
+      });
+    }
+    return this;
+  }
+
+  /** Writes a message down the whole pipeline. Returns whether the connection still takes writes. */
+  write(message: unknown): boolean {
+    this.pipeline.write(message);
+    return this.#writable;
+  }
+
+  close(reason?: unknown): void {
+    this.pipeline.close(reason);
+  }
+
+  /** The head of the pipeline: frames go to the connection. Overridden by embedded channels. */
+  protected writeToConnection(message: unknown): void {
+    if (!(message instanceof Uint8Array)) {
+      throw new ProtocolError(
+        "a message reached the connection unencoded: is a codec missing from the pipeline?",
+      );
+    }
+    if (this.connection.status !== "open") return; // closing: writes after close are dropped
+    if (!this.connection.send(message)) this.#writable = false;
+  }
+
+  protected closeConnection(): void {
+    void this.connection.close();
+  }
+
+  #unhandled(method: string, value: unknown): void {
+    if (method === "exceptionCaught") {
+      const error = value as Error;
+      if (this.listenerCount("error") > 0) this.emit("error", error);
+      else this.logger.warn({ err: error, channel: this.id }, "unhandled error at the end of the pipeline");
+    } else if (method === "channelRead") {
+      this.logger.debug({ channel: this.id }, "inbound message reached the end of the pipeline unhandled");
+    }
+  }
+}

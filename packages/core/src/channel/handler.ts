@@ -1,0 +1,26 @@
+import type { CloseInfo } from "../transport.js";
+import type { HandlerContext } from "./pipeline.js";
+
+/**
+ * A pipeline stage. Inbound methods see events travelling from the connection up to the
+ * application (first handler to last); outbound methods see writes and closes travelling down
+ * (last to first). Every method is optional: a missing one passes the event on unchanged.
+ * A handler that throws does not crash anything: the error continues as `exceptionCaught`.
+ */
+export interface ChannelHandler {
+  handlerAdded?(ctx: HandlerContext): void;
+  handlerRemoved?(ctx: HandlerContext): void;
+
+  channelActive?(ctx: HandlerContext): void;
+  channelRead?(ctx: HandlerContext, message: unknown): void;
+  channelInactive?(ctx: HandlerContext, info: CloseInfo): void;
+  /** Out-of-band events: idle states, drain, anything a handler invents. */
+  userEvent?(ctx: HandlerContext, event: unknown): void;
+  exceptionCaught?(ctx: HandlerContext, error: Error): void;
+
+  write?(ctx: HandlerContext, message: unknown): void;
+  close?(ctx: HandlerContext, reason?: unknown): void;
+}
+
+/** Fired inbound when a connection can take writes again after `write` returned false. */
+export const WRITABLE = Object.freeze({ type: "writable" as const });

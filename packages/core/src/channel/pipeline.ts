@@ -1,0 +1,218 @@
+import { InvalidArgumentError } from "../errors.js";
+import type { CloseInfo } from "../transport.js";
+import type { Channel } from "./channel.js";
+import type { ChannelHandler } from "./handler.js";
+
+/**
+ * A handler's view of its place in the pipeline: it passes events on with `fire*` (inbound,
+ * toward the last handler) and `write`/`close` (outbound, toward the connection).
+ */
+export class HandlerContext {
+  /** @internal */ prev: HandlerContext | undefined;
+  /** @internal */ next: HandlerContext | undefined;
+  /** @internal */ removed = false;
+
+  constructor(
+    readonly name: string,
+    readonly handler: ChannelHandler,
+    readonly pipeline: Pipeline,
+  ) {}
+
+  get channel(): Channel {
+    return this.pipeline.channel;
+  }
+
+  fireActive(): void {
+    this.pipeline.invokeInbound(this.next, "channelActive", undefined);
+  }
+  fireRead(message: unknown): void {
+    this.pipeline.invokeInbound(this.next, "channelRead", message);
+  }
+  fireInactive(info: CloseInfo): void {
+    this.pipeline.invokeInbound(this.next, "channelInactive", info);
+  }
+  fireUserEvent(event: unknown): void {
+    this.pipeline.invokeInbound(this.next, "userEvent", event);
+  }
+  fireError(error: Error): void {
+    this.pipeline.invokeInbound(this.next, "exceptionCaught", error);
+  }
+  /** Sends `message` toward the connection, through the handlers before this one. */
+  write(message: unknown): void {
+    this.pipeline.invokeOutbound(this.prev, "write", message);
+  }
+  close(reason?: unknown): void {
+    this.pipeline.invokeOutbound(this.prev, "close", reason);
+  }
+}
+
+type InboundMethod = "channelActive" | "channelRead" | "channelInactive" | "userEvent" | "exceptionCaught";
+type OutboundMethod = "write" | "close";
+
+/**
+ * Netty's ChannelPipeline, reduced to what Tether needs. Named handlers in order; inbound
+ * events enter at the first, outbound operations at the last. Handlers can be added and
+ * removed while events flow.
+ *
+ * ```
+ *   connection ──frame──▶ [first] ──▶ [codec] ──▶ [session] ──▶ [last] ──▶ (tail: dropped)
+ *   connection ◀─send──── [first] ◀── [codec] ◀── [session] ◀── [last] ◀── channel.write()
+ * ```
+ */
+export class Pipeline {
+  #first: HandlerContext | undefined;
+  #last: HandlerContext | undefined;
+  readonly #byName = new Map<string, HandlerContext>();
+
+  constructor(
+    readonly channel: Channel,
+    /** Where outbound operations end: the connection. */
+    private readonly head: { write(message: unknown): void; close(reason?: unknown): void },
+    /** Where inbound events nobody consumed end. */
+    private readonly tail: { unhandled(method: InboundMethod, value: unknown): void },
+  ) {}
+
+  addFirst(name: string, handler: ChannelHandler): this {
+    return this.#insert(name, handler, undefined, this.#first);
+  }
+  addLast(name: string, handler: ChannelHandler): this {
+    return this.#insert(name, handler, this.#last, undefined);
+  }
+  addBefore(baseName: string, name: string, handler: ChannelHandler): this {
+    const base = this.#context(baseName);
+    return this.#insert(name, handler, base.prev, base);
+  }
+  addAfter(baseName: string, name: string, handler: ChannelHandler): this {
+    const base = this.#context(baseName);
+    return this.#insert(name, handler, base, base.next);
+  }
+
+  /** Removes a handler by name; returns it. */
+  remove(name: string): ChannelHandler {
+    const ctx = this.#context(name);
+    if (ctx.prev) ctx.prev.next = ctx.next;
+    else this.#first = ctx.next;
+    if (ctx.next) ctx.next.prev = ctx.prev;
+    else this.#last = ctx.prev;
+    this.#byName.delete(name);
+    ctx.removed = true;
+    this.#guard(ctx, () => ctx.handler.handlerRemoved?.(ctx));
+    return ctx.handler;
+  }
+
+  get(name: string): ChannelHandler | undefined {
+    return this.#byName.get(name)?.handler;
+  }
+
+  context(name: string): HandlerContext | undefined {
+    return this.#byName.get(name);
+  }
+
+  names(): string[] {
+    const names: string[] = [];
+    for (let ctx = this.#first; ctx; ctx = ctx.next) names.push(ctx.name);
+    return names;
+  }
+
+  fireActive(): void {
+    this.invokeInbound(this.#first, "channelActive", undefined);
+  }
+  fireRead(message: unknown): void {
+    this.invokeInbound(this.#first, "channelRead", message);
+  }
+  fireInactive(info: CloseInfo): void {
+    this.invokeInbound(this.#first, "channelInactive", info);
+  }
+  fireUserEvent(event: unknown): void {
+    this.invokeInbound(this.#first, "userEvent", event);
+  }
+  fireError(error: Error): void {
+    this.invokeInbound(this.#first, "exceptionCaught", error);
+  }
+  write(message: unknown): void {
+    this.invokeOutbound(this.#last, "write", message);
+  }
+  close(reason?: unknown): void {
+    this.invokeOutbound(this.#last, "close", reason);
+  }
+
+  /** @internal Delivers an inbound event to `ctx` or the first handler after it that wants it. */
+  invokeInbound(from: HandlerContext | undefined, method: InboundMethod, value: unknown): void {
+    let ctx = from;
+    while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.next;
+    if (ctx === undefined) {
+      this.tail.unhandled(method, value);
+      return;
+    }
+    const target = ctx;
+    if (method === "exceptionCaught") {
+      // An error thrown while handling an error skips to the next handler, so this ends.
+      try {
+        target.handler.exceptionCaught?.(target, value as Error);
+      } catch (error) {
+        this.invokeInbound(target.next, "exceptionCaught", toError(error));
+      }
+      return;
+    }
+    this.#guard(target, () =>
+      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value),
+    );
+  }
+
+  /** @internal Delivers an outbound operation to `ctx` or the first handler before it that wants it. */
+  invokeOutbound(from: HandlerContext | undefined, method: OutboundMethod, value: unknown): void {
+    let ctx = from;
+    while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.prev;
+    if (ctx === undefined) {
+      try {
+        this.head[method](value);
+      } catch (error) {
+        this.fireError(toError(error));
+      }
+      return;
+    }
+    const target = ctx;
+    this.#guard(target, () =>
+      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value),
+    );
+  }
+
+  /** Runs a handler method; what it throws continues as `exceptionCaught`, from that handler on. */
+  #guard(ctx: HandlerContext, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.invokeInbound(ctx, "exceptionCaught", toError(error));
+    }
+  }
+
+  #insert(
+    name: string,
+    handler: ChannelHandler,
+    prev: HandlerContext | undefined,
+    next: HandlerContext | undefined,
+  ) {
+    if (this.#byName.has(name))
+      throw new InvalidArgumentError(`a handler named "${name}" is already in the pipeline`);
+    const ctx = new HandlerContext(name, handler, this);
+    ctx.prev = prev;
+    ctx.next = next;
+    if (prev) prev.next = ctx;
+    else this.#first = ctx;
+    if (next) next.prev = ctx;
+    else this.#last = ctx;
+    this.#byName.set(name, ctx);
+    this.#guard(ctx, () => handler.handlerAdded?.(ctx));
+    return this;
+  }
+
+  #context(name: string): HandlerContext {
+    const ctx = this.#byName.get(name);
+    if (ctx === undefined) throw new InvalidArgumentError(`no handler named "${name}" in the pipeline`);
+    return ctx;
+  }
+}
+
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
