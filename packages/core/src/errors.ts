@@ -46,3 +46,27 @@ export class FrameTooLargeError extends ProtocolError {
     super(`frame of ${length} bytes exceeds maxFrameBytes (${maxFrameBytes})`);
   }
 }
+
+/** A request failed on the server: a handler refused it or threw. `code` says why. */
+export class RequestError extends TetherError {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The server's `authenticate` hook refused the client's credentials. Final. */
+export class AuthenticationError extends TetherError {}
+
+/** The server ended the connection with a close code (see `CloseCode`). */
+export class ConnectionEndedError extends TransportError {
+  constructor(
+    readonly code: number,
+    reason: string,
+  ) {
+    super(`server closed the connection with ${code}: ${reason}`);
+  }
+}

@@ -15,16 +15,28 @@ export {
   Pipeline,
   WRITABLE,
 } from "./channel/index.js";
+export {
+  type ClientEvents,
+  type ClientOptions,
+  type ClientState,
+  createClient,
+  type RequestOptions,
+  type ServerAddress,
+  TetherClient,
+} from "./client.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
 export { guardDial } from "./dial-guard.js";
 export {
   AbortError,
+  AuthenticationError,
   ConfigurationError,
   ConnectionClosedError,
+  ConnectionEndedError,
   DialError,
   FrameTooLargeError,
   InvalidArgumentError,
   ProtocolError,
+  RequestError,
   SessionExpiredError,
   TetherError,
   TimeoutError,
@@ -39,6 +51,23 @@ export {
 } from "./length-prefix.js";
 export { type Logger, silentLogger } from "./logger.js";
 export { ManualClock } from "./manual-clock.js";
+export {
+  type CloseOptions,
+  type ConnectionInfo,
+  createServer,
+  type ServerEvents,
+  type ServerOptions,
+  TetherServer,
+} from "./server.js";
+export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
+export { IncomingRequest } from "./session/incoming-request.js";
+export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";
+export type { RequestContext, RequestHandler } from "./session/request-dispatcher.js";
+export {
+  ServerSession,
+  type ServerSessionEndReason,
+  type ServerSessionEvents,
+} from "./session/server-session.js";
 export {
   SESSION_PASSWORD_BYTES,
   type SessionEndReason,

@@ -1,0 +1,533 @@
+import { EventEmitter } from "eventemitter3";
+import { Channel } from "./channel/channel.js";
+import type { ChannelHandler } from "./channel/handler.js";
+import { IdleStateHandler, isIdleStateEvent } from "./channel/idle-state-handler.js";
+import { MessagePackCodec } from "./channel/msgpack-codec.js";
+import type { HandlerContext } from "./channel/pipeline.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import {
+  AbortError,
+  AuthenticationError,
+  ConnectionEndedError,
+  InvalidArgumentError,
+  ProtocolError,
+  RequestError,
+  SessionExpiredError,
+  TimeoutError,
+} from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { type BackoffOptions, backoffDelay, shuffled } from "./session/backoff.js";
+import {
+  type ClientMessage,
+  CloseCode,
+  decodeServerMessage,
+  encodeClientMessage,
+  MessageType,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type Welcome,
+} from "./session/protocol.js";
+import type { CloseInfo, Connection, Transport } from "./transport.js";
+
+export type ClientState = "connecting" | "connected" | "disconnected" | "expired" | "closed" | "auth-failed";
+const FINAL_STATES: ReadonlySet<ClientState> = new Set(["expired", "closed", "auth-failed"]);
+
+export interface ServerAddress {
+  transport: Transport;
+  address: string;
+}
+
+export interface ClientOptions {
+  /** Where the session may live; tried in a shuffled order. */
+  servers: readonly ServerAddress[];
+  /** Requested session timeout T in ms (the server clamps it). Default 30 s. */
+  timeout?: number;
+  /** Sent to the server's `authenticate` hook. */
+  credentials?: unknown;
+  /**
+   * Declare the session expired after 4T/3 without hearing from any server, even if none can
+   * be reached to say so. Default true.
+   */
+  clientExpiry?: boolean;
+  /** Delay between rounds of failed attempts. */
+  backoff?: BackoffOptions;
+  /** Send a standalone acknowledgement after this many unacknowledged pushes. Default 32. */
+  ackEvery?: number;
+  clock?: Clock;
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Give up after this many ms with `TimeoutError` (the server may still run it, once). */
+  timeout?: number;
+}
+
+export interface ClientEvents {
+  /** Every change of state, never the same state twice in a row. */
+  state: (state: ClientState, previous: ClientState) => void;
+  /** A server push, in order, each once. */
+  push: (topic: string, body: unknown) => void;
+}
+
+interface PendingRequest {
+  seq: number;
+  op: string;
+  body: unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  cleanup: () => void;
+}
+
+type Outcome = "lost" | "failed" | "final";
+
+/**
+ * The session client: keeps one session alive across connections. Heartbeat (DESIGN.md):
+ * with T the negotiated timeout, nothing heard for 2T/3 means the connection is dead; a ping
+ * goes out after T/3 without sending; each attempt gets T/n to connect; after 4T/3 without
+ * hearing from anyone the session is expired locally. Requests survive reconnects.
+ */
+export class TetherClient extends EventEmitter<ClientEvents> {
+  readonly clock: Clock;
+  readonly #options: ClientOptions;
+  readonly #random: () => number;
+  readonly #logger: Logger;
+  #state: ClientState = "connecting";
+  #sessionId: string | null = null;
+  #password: Uint8Array | null = null;
+  #timeout: number;
+  #lastPushSeq = 0;
+  #unackedPushes = 0;
+  #nextSeq = 0;
+  readonly #pending = new Map<number, PendingRequest>();
+  #channel: Channel | undefined;
+  #lastHeard: number;
+  #expiryTimer: TimerHandle | undefined;
+  #wake: (() => void) | undefined;
+  readonly #stop = new AbortController();
+  #closing: Promise<void> | undefined;
+  readonly #settled: Promise<void>;
+
+  constructor(options: ClientOptions) {
+    super();
+    if (options.servers.length === 0) throw new InvalidArgumentError("a client needs at least one server");
+    this.#options = options;
+    this.clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#logger = options.logger ?? silentLogger;
+    this.#timeout = options.timeout ?? 30_000;
+    this.#lastHeard = this.clock.now();
+    this.#settled = this.#run();
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  get sessionId(): string | null {
+    return this.#sessionId;
+  }
+
+  /** The negotiated session timeout (the requested one until the first Welcome). */
+  get sessionTimeout(): number {
+    return this.#timeout;
+  }
+
+  /** Requests sent and not yet answered. */
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves once connected; rejects if the client reaches a final state first. */
+  connected(): Promise<void> {
+    if (this.#state === "connected") return Promise.resolve();
+    if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
+    return new Promise((resolve, reject) => {
+      const onState = (state: ClientState) => {
+        if (state === "connected") resolve();
+        else if (FINAL_STATES.has(state)) reject(this.#finalError());
+        else return;
+        this.off("state", onState);
+      };
+      this.on("state", onState);
+    });
+  }
+
+  /**
+   * Sends a request and resolves with the reply. It survives disconnects (re-sent on resume,
+   * run at most once by the server) and ends in exactly one outcome: the reply, a
+   * `RequestError`, the caller's `TimeoutError`/`AbortError`, or `SessionExpiredError`.
+   */
+  request(op: string, body?: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
+    const { signal, timeout } = options;
+    if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
+    return new Promise((resolve, reject) => {
+      const seq = ++this.#nextSeq;
+      let timer: TimerHandle | undefined;
+      const onAbort = () => this.#settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
+      const entry: PendingRequest = {
+        seq,
+        op,
+        body,
+        resolve,
+        reject,
+        cleanup: () => {
+          if (timer !== undefined) this.clock.clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      this.#pending.set(seq, entry);
+      if (timeout !== undefined) {
+        timer = this.clock.setTimeout(
+          () => this.#settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
+          timeout,
+        );
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (this.#state === "connected") this.#sendRequest(entry);
+    });
+  }
+
+  /** Closes the session on the server (its expire listeners run at once) and stops. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (FINAL_STATES.has(this.#state)) return;
+      const channel = this.#channel;
+      if (this.#state === "connected" && channel !== undefined) {
+        this.#send({ type: MessageType.CloseSession });
+        // Wait for the server's Goodbye (it closes the connection), bounded by one connect timeout.
+        await Promise.race([channel.connection.closed, this.#sleep(this.#connectTimeout(), false)]);
+      }
+      this.#finish("closed", new AbortError("the client was closed"));
+      await this.#settled;
+    })();
+    return this.#closing;
+  }
+
+  // ---- connection loop -------------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    const servers = shuffled(this.#options.servers, this.#random);
+    let next = 0;
+    let failures = 0;
+    let round = 0;
+    while (!this.#stopped) {
+      const server = servers[next % servers.length] as ServerAddress;
+      next++; // after a drop, the next attempt goes to another server first
+      const outcome = await this.#attempt(server);
+      if (outcome === "final" || this.#stopped) break;
+      if (outcome === "lost") {
+        failures = 0;
+        round = 0;
+        continue;
+      }
+      if (++failures >= servers.length) {
+        failures = 0;
+        await this.#sleep(backoffDelay(round++, this.#options.backoff ?? {}, this.#random), true);
+      }
+    }
+    this.#clearExpiryTimer();
+  }
+
+  get #stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  #connectTimeout(): number {
+    return this.#timeout / this.#options.servers.length;
+  }
+
+  async #attempt(server: ServerAddress): Promise<Outcome> {
+    let connection: Connection;
+    try {
+      connection = await server.transport.dial(server.address, {
+        connectTimeout: this.#connectTimeout(),
+        signal: this.#stop.signal,
+      });
+    } catch (error) {
+      this.#logger.debug({ err: error, server: server.address }, "connect attempt failed");
+      return "failed";
+    }
+    if (this.#stopped) {
+      connection.abort();
+      return "final";
+    }
+    const channel = new Channel(connection, { clock: this.clock, logger: this.#logger });
+    const handshake = new Handshake();
+    channel.pipeline.addLast("codec", new MessagePackCodec()).addLast("session", this.#handler(handshake));
+    this.#channel = channel;
+    channel.start();
+    this.#send({
+      type: MessageType.Hello,
+      version: PROTOCOL_VERSION,
+      timeout: this.#options.timeout ?? 30_000,
+      sessionId: this.#sessionId,
+      password: this.#password,
+      lastPushSeq: this.#lastPushSeq,
+      credentials: this.#options.credentials ?? null,
+    });
+    const timer = this.clock.setTimeout(() => handshake.fail("timeout"), this.#connectTimeout());
+    const result = await handshake.result;
+    this.clock.clearTimeout(timer);
+    if (result.kind !== "welcome") {
+      this.#channel = undefined;
+      connection.abort();
+      return this.#onRefused(result);
+    }
+    this.#onWelcome(result.welcome, channel);
+    const info = await connection.closed;
+    this.#channel = undefined;
+    if (FINAL_STATES.has(this.#state)) return "final";
+    this.#logger.info({ session: this.#sessionId, error: info.error?.message }, "disconnected");
+    this.#setState("disconnected");
+    this.#armExpiryTimer();
+    return "lost";
+  }
+
+  #onRefused(result: HandshakeResult): Outcome {
+    if (result.kind === "goodbye") {
+      if (result.code === CloseCode.SessionExpired) {
+        this.#finish("expired", new SessionExpiredError(`session ${this.#sessionId} expired`));
+        return "final";
+      }
+      if (result.code === CloseCode.AuthFailed) {
+        this.#finish("auth-failed", new AuthenticationError(result.reason));
+        return "final";
+      }
+    }
+    return "failed";
+  }
+
+  #onWelcome(welcome: Welcome, channel: Channel): void {
+    if (this.#sessionId !== null && welcome.sessionId !== this.#sessionId) {
+      // A server that answers a resume with another session broke the protocol.
+      channel.connection.abort(new ProtocolError("Welcome for a different session"));
+      return;
+    }
+    this.#sessionId = welcome.sessionId;
+    this.#password = welcome.password;
+    this.#timeout = welcome.timeout;
+    this.#clearExpiryTimer();
+    const t = welcome.timeout;
+    channel.pipeline.addBefore(
+      "session",
+      "idle",
+      new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3 }),
+    );
+    this.#setState("connected");
+    for (const entry of this.#pending.values()) this.#sendRequest(entry);
+  }
+
+  #handler(handshake: Handshake): ChannelHandler {
+    return {
+      channelRead: (_ctx: HandlerContext, value: unknown) => {
+        this.#lastHeard = this.clock.now();
+        const message = decodeServerMessage(value);
+        if (!handshake.done) {
+          if (message.type === MessageType.Welcome) handshake.welcome(message);
+          else if (message.type === MessageType.Goodbye) handshake.goodbye(message.code, message.reason);
+          else throw new ProtocolError("expected Welcome");
+          return;
+        }
+        this.#onMessage(message);
+      },
+      userEvent: (ctx: HandlerContext, event: unknown) => {
+        if (!isIdleStateEvent(event)) return;
+        if (event.state === "writer-idle") this.#send({ type: MessageType.Ping, ...this.#acks() });
+        else ctx.channel.connection.abort(new TimeoutError("nothing heard from the server for 2T/3"));
+      },
+      channelInactive: (_ctx: HandlerContext, info: CloseInfo) =>
+        handshake.fail(info.error?.message ?? "closed"),
+      exceptionCaught: (ctx: HandlerContext, error: Error) => {
+        this.#logger.warn({ err: error }, "protocol error from the server");
+        ctx.channel.connection.abort(error);
+      },
+    };
+  }
+
+  #onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case MessageType.Pong:
+        return;
+      case MessageType.Response:
+        this.#settle(message.seq, undefined, message.body);
+        return;
+      case MessageType.ErrorResponse:
+        this.#settle(message.seq, new RequestError(message.code, message.message));
+        return;
+      case MessageType.Push:
+        this.#onPush(message.seq, message.topic, message.body);
+        return;
+      case MessageType.Goodbye:
+        this.#onGoodbye(message.code, message.reason);
+        return;
+      case MessageType.Welcome:
+        throw new ProtocolError("second Welcome");
+    }
+  }
+
+  #onPush(seq: number, topic: string, body: unknown): void {
+    if (seq <= this.#lastPushSeq) return; // a replay of one we have
+    if (seq !== this.#lastPushSeq + 1)
+      throw new ProtocolError(`push ${seq} after ${this.#lastPushSeq}: a gap`);
+    this.#lastPushSeq = seq;
+    if (++this.#unackedPushes >= (this.#options.ackEvery ?? 32))
+      this.#send({ type: MessageType.Ack, ...this.#acks() });
+    this.emit("push", topic, body);
+  }
+
+  #onGoodbye(code: number, reason: string): void {
+    if (code === CloseCode.SessionExpired || code === CloseCode.BufferOverflow) {
+      this.#finish("expired", new SessionExpiredError(`session ended by the server: ${reason}`));
+    } else if (code === CloseCode.SessionClosed) {
+      this.#finish(
+        this.#closing === undefined ? "expired" : "closed",
+        new SessionExpiredError("session closed"),
+      );
+    } else {
+      // GoingAway, SessionMoved, SlowConsumer...: this connection ends, the session lives on.
+      this.#channel?.connection.abort(new ConnectionEndedError(code, reason));
+    }
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  #sendRequest(entry: PendingRequest): void {
+    this.#send({
+      type: MessageType.Request,
+      seq: entry.seq,
+      op: entry.op,
+      body: entry.body,
+      ...this.#acks(),
+    });
+  }
+
+  #settle(seq: number, error: Error | undefined, value?: unknown): void {
+    const entry = this.#pending.get(seq);
+    if (entry === undefined) return; // answered already, or given up by the caller
+    this.#pending.delete(seq);
+    entry.cleanup();
+    if (error === undefined) entry.resolve(value);
+    else entry.reject(error);
+  }
+
+  #acks(): { pushAck: number; responseAck: number } {
+    this.#unackedPushes = 0;
+    const oldestPending = this.#pending.keys().next();
+    return {
+      pushAck: this.#lastPushSeq,
+      responseAck: oldestPending.done ? this.#nextSeq + 1 : oldestPending.value,
+    };
+  }
+
+  #send(message: ClientMessage): void {
+    const channel = this.#channel;
+    if (channel === undefined || !channel.isOpen) return;
+    channel.write(encodeClientMessage(message));
+  }
+
+  // ---- states and endings --------------------------------------------------------------------
+
+  #setState(state: ClientState): void {
+    const previous = this.#state;
+    if (previous === state || FINAL_STATES.has(previous)) return;
+    this.#state = state;
+    this.emit("state", state, previous);
+  }
+
+  /** Enters a final state: fails every pending request with `error` and stops the loop. */
+  #finish(state: ClientState, error: Error): void {
+    if (FINAL_STATES.has(this.#state)) return;
+    this.#setState(state);
+    this.#stop.abort();
+    this.#wake?.();
+    this.#clearExpiryTimer();
+    for (const seq of [...this.#pending.keys()]) this.#settle(seq, error);
+    const channel = this.#channel;
+    this.#channel = undefined;
+    if (channel !== undefined) void channel.connection.close();
+  }
+
+  #finalError(): Error {
+    if (this.#state === "expired") return new SessionExpiredError(`session ${this.#sessionId} expired`);
+    if (this.#state === "auth-failed") return new AuthenticationError("authentication failed");
+    return new AbortError("the client was closed");
+  }
+
+  /** Client-side expiry: 4T/3 after we last heard from a server, unless connected again. */
+  #armExpiryTimer(): void {
+    if (this.#options.clientExpiry === false || this.#sessionId === null || this.#expiryTimer !== undefined)
+      return;
+    const deadline = this.#lastHeard + (4 * this.#timeout) / 3;
+    this.#expiryTimer = this.clock.setTimeout(() => {
+      this.#expiryTimer = undefined;
+      if (this.#state !== "connected") {
+        this.#finish(
+          "expired",
+          new SessionExpiredError("no server heard from for 4T/3: session presumed expired"),
+        );
+      }
+    }, deadline - this.clock.now());
+  }
+
+  #clearExpiryTimer(): void {
+    if (this.#expiryTimer !== undefined) this.clock.clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+  }
+
+  /** Waits `ms` on the client's clock; `interruptible` lets close() cut it short. */
+  #sleep(ms: number, interruptible: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => {
+        if (interruptible) this.#wake = undefined;
+        resolve();
+      }, ms);
+      if (interruptible) {
+        this.#wake = () => {
+          this.clock.clearTimeout(timer);
+          this.#wake = undefined;
+          resolve();
+        };
+      }
+    });
+  }
+}
+
+type HandshakeResult =
+  | { kind: "welcome"; welcome: Welcome }
+  | { kind: "goodbye"; code: number; reason: string }
+  | { kind: "failed"; reason: string };
+
+/** The outcome of one Hello: a Welcome, a Goodbye, or a failure; settled once. */
+class Handshake {
+  done = false;
+  readonly result: Promise<HandshakeResult>;
+  #resolve!: (result: HandshakeResult) => void;
+
+  constructor() {
+    this.result = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+  welcome(welcome: Welcome): void {
+    this.#settle({ kind: "welcome", welcome });
+  }
+  goodbye(code: number, reason: string): void {
+    this.#settle({ kind: "goodbye", code, reason });
+  }
+  fail(reason: string): void {
+    this.#settle({ kind: "failed", reason });
+  }
+  #settle(result: HandshakeResult): void {
+    if (this.done) return;
+    this.done = true;
+    this.#resolve(result);
+  }
+}
+
+/** Creates a client and starts connecting at once. */
+export function createClient(options: ClientOptions): TetherClient {
+  return new TetherClient(options);
+}

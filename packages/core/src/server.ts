@@ -1,0 +1,226 @@
+import { EventEmitter } from "eventemitter3";
+import { Channel } from "./channel/channel.js";
+import { MessagePackCodec } from "./channel/msgpack-codec.js";
+import type { Pipeline } from "./channel/pipeline.js";
+import { type Clock, systemClock } from "./clock.js";
+import { AuthenticationError, InvalidArgumentError } from "./errors.js";
+import { type Logger, silentLogger } from "./logger.js";
+import type { Hello } from "./session/protocol.js";
+import { CloseCode } from "./session/protocol.js";
+import { type RequestContext, RequestDispatcher, type RequestHandler } from "./session/request-dispatcher.js";
+import { ServerSession, type ServerSessionEndReason } from "./session/server-session.js";
+import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
+import { SessionTracker } from "./session-tracker.js";
+import type { Connection, Listener, Transport } from "./transport.js";
+
+export interface ConnectionInfo {
+  transport: string;
+  remoteAddress: string;
+}
+
+export interface ServerOptions {
+  /** Expiry bucket width. Default 2000 ms. */
+  tickTime?: number;
+  /** Default `2 * tickTime`. */
+  minSessionTimeout?: number;
+  /** Default `20 * tickTime`. */
+  maxSessionTimeout?: number;
+  clock?: Clock;
+  /** pino-compatible; silent by default. Passwords are never logged. */
+  logger?: Logger;
+  /**
+   * Decides who may open a session: return a principal (any value), or throw / return
+   * `false` to refuse; refused clients end `auth-failed` and no session is created.
+   */
+  authenticate?: (credentials: unknown, connection: ConnectionInfo) => unknown;
+  /** A connection that has not opened a session by then gets `HandshakeTimeout`. Default 10 s. */
+  handshakeTimeout?: number;
+  /** Unacknowledged pushes kept per session for replay. Default 1024. */
+  maxReplay?: number;
+  /** Unacknowledged responses kept per session for dedupe. Default 1024. */
+  maxResponses?: number;
+  /** Requests running per connection above which reading pauses. Default 64. */
+  maxInFlightPerConnection?: number;
+  /** Bytes queued to one connection above which it is closed as a slow consumer. Default 8 MiB. */
+  maxOutboundBytes?: number;
+  /**
+   * Adds user handlers to each connection's pipeline. It holds `codec` (frames ⇄ messages),
+   * `session` (the protocol) and `dispatch` (runs `handle()` registrations): put frame-level
+   * handlers before `codec`, request-level ones between `session` and `dispatch`.
+   */
+  configurePipeline?: (pipeline: Pipeline, channel: Channel) => void;
+}
+
+export interface ServerEvents {
+  /** A session opened (`resumed` false) or was resumed on a new connection. */
+  session: (session: ServerSession, resumed: boolean) => void;
+  /** A session ended; its ephemeral state should go. Once per session. */
+  expire: (session: ServerSession, reason: ServerSessionEndReason) => void;
+  /** A request handler threw something other than a `RequestError`. */
+  error: (error: unknown) => void;
+}
+
+export interface CloseOptions {
+  /**
+   * True (default): sessions end now, as if closed. False: connections get `GoingAway` and
+   * sessions stay in this process's table until the server object is dropped (for a cluster
+   * store to hand them to another server).
+   */
+  endSessions?: boolean;
+}
+
+/**
+ * A Tether server: one session table shared by any number of listeners, on any transports
+ * (a session opened over WebSocket can resume over TCP).
+ */
+export class TetherServer extends EventEmitter<ServerEvents> {
+  readonly tracker: SessionTracker;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly #options: ServerOptions;
+  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #sessions = new Map<string, ServerSession>();
+  readonly #endReasons = new Map<string, ServerSessionEndReason>();
+  readonly #listeners = new Set<Listener>();
+  readonly #channels = new Set<Channel>();
+  readonly #host: SessionHost;
+  #closed = false;
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.#options = options;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.tracker = new SessionTracker({
+      clock: this.clock,
+      ...(options.tickTime === undefined ? {} : { tickTime: options.tickTime }),
+      ...(options.minSessionTimeout === undefined ? {} : { minSessionTimeout: options.minSessionTimeout }),
+      ...(options.maxSessionTimeout === undefined ? {} : { maxSessionTimeout: options.maxSessionTimeout }),
+    });
+    this.tracker.on("expire", (tracked, reason) => {
+      const session = this.#sessions.get(tracked.id);
+      if (session === undefined) return;
+      this.#sessions.delete(tracked.id);
+      const why = this.#endReasons.get(tracked.id) ?? reason;
+      this.#endReasons.delete(tracked.id);
+      this.logger.info({ session: session.id, reason: why }, "session ended");
+      session.end(why);
+      this.emit("expire", session, why);
+    });
+    this.tracker.on("error", (error) => this.logger.error({ err: error }, "an expire listener threw"));
+    this.#host = this.#createHost();
+  }
+
+  /** Registers the handler for requests with this `op`. Its result (or promise) is the reply. */
+  handle(op: string, handler: (body: unknown, context: RequestContext) => unknown): this {
+    if (this.#handlers.has(op)) throw new InvalidArgumentError(`a handler for "${op}" is already registered`);
+    this.#handlers.set(op, handler);
+    return this;
+  }
+
+  /** Listens on a transport; connections it accepts join this server. */
+  async listen(transport: Transport, address: string): Promise<Listener> {
+    const listener = await transport.listen(address, (connection) => this.accept(connection));
+    this.#listeners.add(listener);
+    return listener;
+  }
+
+  /**
+   * Takes a connection from anywhere (`attachWebSocket`, a framework's upgrade, a custom
+   * transport) and runs the session protocol on it.
+   */
+  accept(connection: Connection): Channel {
+    const channel = new Channel(connection, { clock: this.clock, logger: this.logger });
+    if (this.#closed) {
+      void connection.close();
+      return channel;
+    }
+    channel.pipeline
+      .addLast("codec", new MessagePackCodec())
+      .addLast("session", new ServerSessionHandler(this.#host))
+      .addLast(
+        "dispatch",
+        new RequestDispatcher(this.#handlers, (error, request) => {
+          this.logger.error(
+            { err: error, op: request.op, session: request.session.id },
+            "request handler failed",
+          );
+          this.emit("error", error);
+        }),
+      );
+    this.#options.configurePipeline?.(channel.pipeline, channel);
+    this.#channels.add(channel);
+    channel.on("close", () => this.#channels.delete(channel));
+    channel.start();
+    return channel;
+  }
+
+  getSession(id: string): ServerSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  sessions(): IterableIterator<ServerSession> {
+    return this.#sessions.values();
+  }
+
+  /** Stops listening, ends or releases sessions, and closes every connection. */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const listeners = [...this.#listeners].map((l) => l.close());
+    if (options.endSessions ?? true) {
+      for (const session of [...this.#sessions.values()]) session.close();
+    }
+    for (const channel of this.#channels) {
+      const handler = channel.pipeline.get("session");
+      if (handler instanceof ServerSessionHandler) handler.end(CloseCode.GoingAway, "server shutting down");
+      else channel.close();
+    }
+    await Promise.all([...listeners, ...[...this.#channels].map((c) => c.connection.closed)]);
+    this.tracker.shutdown();
+  }
+
+  #end(session: ServerSession, reason: ServerSessionEndReason): void {
+    if (!this.#endReasons.has(session.id)) this.#endReasons.set(session.id, reason);
+    this.tracker.closeSession(session.tracked);
+  }
+
+  #createHost(): SessionHost {
+    const options = this.#options;
+    const bounds = { maxReplay: options.maxReplay ?? 1024, maxResponses: options.maxResponses ?? 1024 };
+    return {
+      handshakeTimeout: options.handshakeTimeout ?? 10_000,
+      maxInFlightPerConnection: options.maxInFlightPerConnection ?? 64,
+      maxOutboundBytes: options.maxOutboundBytes ?? 8 * 1024 * 1024,
+      open: async (hello: Hello, connection: ConnectionInfo) => {
+        let principal: unknown = null;
+        if (options.authenticate !== undefined) {
+          principal = await options.authenticate(hello.credentials, connection);
+          if (principal === false) throw new AuthenticationError("credentials refused");
+        }
+        const tracked = this.tracker.createSession(hello.timeout);
+        const session = new ServerSession(tracked, principal, bounds, (s, reason) => this.#end(s, reason));
+        this.#sessions.set(session.id, session);
+        return session;
+      },
+      resume: (sessionId, password) => {
+        const tracked = this.tracker.checkPassword(sessionId, password);
+        return tracked === undefined ? undefined : this.#sessions.get(tracked.id);
+      },
+      touch: (session) => this.tracker.touchSession(session.tracked),
+      closeByClient: (session) => this.#end(session, "closed"),
+      onSessionOpened: (session, resumed) => {
+        this.logger.info(
+          { session: session.id, resumed, transport: session.transport, timeout: session.timeout },
+          resumed ? "session resumed" : "session opened",
+        );
+        this.emit("session", session, resumed);
+      },
+    };
+  }
+}
+
+/** Creates a server. Add listeners with `listen(transport, address)` or `accept(connection)`. */
+export function createServer(options: ServerOptions = {}): TetherServer {
+  return new TetherServer(options);
+}

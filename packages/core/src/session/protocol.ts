@@ -1,0 +1,216 @@
+import { ProtocolError } from "../errors.js";
+
+/** Bumped on any incompatible change to the messages below. See docs/PROTOCOL.md. */
+export const PROTOCOL_VERSION = 1;
+
+/** The first element of every protocol message. */
+export const MessageType = {
+  Hello: 1,
+  Welcome: 2,
+  Ping: 3,
+  Pong: 4,
+  Request: 5,
+  Response: 6,
+  ErrorResponse: 7,
+  Push: 8,
+  Ack: 9,
+  CloseSession: 10,
+  Goodbye: 11,
+} as const;
+
+/** Why the server ends a connection; sent in a Goodbye message just before it closes. */
+export const CloseCode = {
+  /** The client closed its session; it is gone. */
+  SessionClosed: 4000,
+  /** The session expired, or a resume named an unknown session or a wrong password. Final. */
+  SessionExpired: 4001,
+  /** The `authenticate` hook refused the credentials. Final. */
+  AuthFailed: 4002,
+  /** A malformed, out-of-order or unexpected message. */
+  ProtocolError: 4003,
+  /** The Hello named a protocol version this server does not speak. */
+  UnsupportedVersion: 4004,
+  /** No Hello within the handshake deadline. */
+  HandshakeTimeout: 4005,
+  /** The session was resumed on another connection; this one is superseded. */
+  SessionMoved: 4006,
+  /** The server is shutting down: reconnect (elsewhere) and resume. */
+  GoingAway: 4007,
+  /** The session's unacknowledged pushes or responses outgrew their bound; the session ended. */
+  BufferOverflow: 4008,
+  /** The connection's outbound queue passed its cap (a slow reader); the session survives. */
+  SlowConsumer: 4009,
+  /** Too many connections (per address or in total). */
+  TooManyConnections: 4010,
+  /** A frame over `maxFrameBytes`. */
+  FrameTooLarge: 4011,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Error codes in ErrorResponse messages that Tether itself produces. */
+export const RequestErrorCode = {
+  UnknownOp: "unknown-op",
+  HandlerFailed: "handler-failed",
+  SessionEnded: "session-ended",
+} as const;
+
+export interface Hello {
+  type: typeof MessageType.Hello;
+  version: number;
+  timeout: number;
+  sessionId: string | null;
+  password: Uint8Array | null;
+  /** Highest push sequence number the client has (0: none). */
+  lastPushSeq: number;
+  credentials: unknown;
+}
+
+export interface Welcome {
+  type: typeof MessageType.Welcome;
+  sessionId: string;
+  password: Uint8Array;
+  timeout: number;
+  resumed: boolean;
+}
+
+/** Acknowledgements piggybacked on client messages. */
+export interface Acks {
+  /** Every push up to this sequence number arrived. */
+  pushAck: number;
+  /** Every response to a request below this sequence number arrived. */
+  responseAck: number;
+}
+
+export type ClientMessage =
+  | Hello
+  | ({ type: typeof MessageType.Ping } & Acks)
+  | ({ type: typeof MessageType.Request; seq: number; op: string; body: unknown } & Acks)
+  | ({ type: typeof MessageType.Ack } & Acks)
+  | { type: typeof MessageType.CloseSession };
+
+export type ServerMessage =
+  | Welcome
+  | { type: typeof MessageType.Pong }
+  | { type: typeof MessageType.Response; seq: number; body: unknown }
+  | { type: typeof MessageType.ErrorResponse; seq: number; code: string; message: string }
+  | { type: typeof MessageType.Push; seq: number; topic: string; body: unknown }
+  | { type: typeof MessageType.Goodbye; code: number; reason: string };
+
+// Wire form: arrays, `[type, ...fields]`, in the order documented in docs/PROTOCOL.md.
+
+export function encodeClientMessage(m: ClientMessage): unknown[] {
+  switch (m.type) {
+    case MessageType.Hello:
+      return [m.type, m.version, m.timeout, m.sessionId, m.password, m.lastPushSeq, m.credentials];
+    case MessageType.Ping:
+    case MessageType.Ack:
+      return [m.type, m.pushAck, m.responseAck];
+    case MessageType.Request:
+      return [m.type, m.seq, m.op, m.body, m.pushAck, m.responseAck];
+    case MessageType.CloseSession:
+      return [m.type];
+  }
+}
+
+export function encodeServerMessage(m: ServerMessage): unknown[] {
+  switch (m.type) {
+    case MessageType.Welcome:
+      return [m.type, m.sessionId, m.password, m.timeout, m.resumed];
+    case MessageType.Pong:
+      return [m.type];
+    case MessageType.Response:
+      return [m.type, m.seq, m.body];
+    case MessageType.ErrorResponse:
+      return [m.type, m.seq, m.code, m.message];
+    case MessageType.Push:
+      return [m.type, m.seq, m.topic, m.body];
+    case MessageType.Goodbye:
+      return [m.type, m.code, m.reason];
+  }
+}
+
+const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isString = (v: unknown): v is string => typeof v === "string";
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+function fail(what: string): never {
+  throw new ProtocolError(`malformed ${what}`);
+}
+
+/** Validates and decodes what a client sent; anything else is a `ProtocolError`. */
+export function decodeClientMessage(value: unknown): ClientMessage {
+  if (!Array.isArray(value) || value.length === 0) fail("message: expected [type, ...fields]");
+  const [type] = value;
+  switch (type) {
+    case MessageType.Hello: {
+      const [, version, timeout, sessionId, password, lastPushSeq, credentials] = value;
+      if (typeof version !== "number") fail("Hello: version");
+      if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) fail("Hello: timeout");
+      if (sessionId !== null && !isString(sessionId)) fail("Hello: sessionId");
+      if (password !== null && !isBytes(password)) fail("Hello: password");
+      if (!isSeq(lastPushSeq)) fail("Hello: lastPushSeq");
+      return { type, version, timeout, sessionId, password, lastPushSeq, credentials };
+    }
+    case MessageType.Ping:
+    case MessageType.Ack: {
+      const [, pushAck, responseAck] = value;
+      if (!isSeq(pushAck) || !isSeq(responseAck)) fail("acknowledgement");
+      return { type, pushAck, responseAck };
+    }
+    case MessageType.Request: {
+      const [, seq, op, body, pushAck, responseAck] = value;
+      if (!isSeq(seq) || seq === 0) fail("Request: seq");
+      if (!isString(op)) fail("Request: op");
+      if (!isSeq(pushAck) || !isSeq(responseAck)) fail("Request: acknowledgement");
+      return { type, seq, op, body, pushAck, responseAck };
+    }
+    case MessageType.CloseSession:
+      return { type };
+    default:
+      fail(`message: unknown type ${String(type)}`);
+  }
+}
+
+/** Validates and decodes what a server sent. */
+export function decodeServerMessage(value: unknown): ServerMessage {
+  if (!Array.isArray(value) || value.length === 0) fail("message: expected [type, ...fields]");
+  const [type] = value;
+  switch (type) {
+    case MessageType.Welcome: {
+      const [, sessionId, password, timeout, resumed] = value;
+      if (
+        !isString(sessionId) ||
+        !isBytes(password) ||
+        typeof timeout !== "number" ||
+        typeof resumed !== "boolean"
+      ) {
+        fail("Welcome");
+      }
+      return { type, sessionId, password, timeout, resumed };
+    }
+    case MessageType.Pong:
+      return { type };
+    case MessageType.Response: {
+      const [, seq, body] = value;
+      if (!isSeq(seq)) fail("Response");
+      return { type, seq, body };
+    }
+    case MessageType.ErrorResponse: {
+      const [, seq, code, message] = value;
+      if (!isSeq(seq) || !isString(code) || !isString(message)) fail("ErrorResponse");
+      return { type, seq, code, message };
+    }
+    case MessageType.Push: {
+      const [, seq, topic, body] = value;
+      if (!isSeq(seq) || !isString(topic)) fail("Push");
+      return { type, seq, topic, body };
+    }
+    case MessageType.Goodbye: {
+      const [, code, reason] = value;
+      if (typeof code !== "number" || !isString(reason)) fail("Goodbye");
+      return { type, code, reason };
+    }
+    default:
+      fail(`message: unknown type ${String(type)}`);
+  }
+}

@@ -1,0 +1,243 @@
+import type { ChannelHandler } from "../channel/handler.js";
+import { WRITABLE } from "../channel/handler.js";
+import type { HandlerContext } from "../channel/pipeline.js";
+import type { TimerHandle } from "../clock.js";
+import { FrameTooLargeError, ProtocolError } from "../errors.js";
+import type { CloseInfo } from "../transport.js";
+import { IncomingRequest } from "./incoming-request.js";
+import {
+  type ClientMessage,
+  CloseCode,
+  decodeClientMessage,
+  encodeServerMessage,
+  type Hello,
+  MessageType,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "./protocol.js";
+import type { ServerSession, SessionLink } from "./server-session.js";
+
+/** What the per-connection handler needs from the server. */
+export interface SessionHost {
+  readonly handshakeTimeout: number;
+  readonly maxInFlightPerConnection: number;
+  readonly maxOutboundBytes: number;
+  /** Opens a session after authentication, or throws to refuse (auth-failed). */
+  open(hello: Hello, connection: { transport: string; remoteAddress: string }): Promise<ServerSession>;
+  /** The live session for a resume, or undefined (unknown, ended or wrong password alike). */
+  resume(sessionId: string, password: Uint8Array): ServerSession | undefined;
+  /** Every frame of a session counts as a sign of life; false when it is already ending. */
+  touch(session: ServerSession): boolean;
+  closeByClient(session: ServerSession): void;
+  onSessionOpened(session: ServerSession, resumed: boolean): void;
+}
+
+type State = "handshake" | "authenticating" | "open" | "ended";
+
+/**
+ * The server's session protocol on one connection: handshake (new session, resume, auth),
+ * pings, acknowledgements, requests handed up the pipeline as `IncomingRequest`s, and the
+ * Goodbye + close for every way a connection ends. It implements the session's `SessionLink`.
+ */
+export class ServerSessionHandler implements ChannelHandler, SessionLink {
+  #state: State = "handshake";
+  #ctx: HandlerContext | undefined;
+  #session: ServerSession | undefined;
+  #handshakeTimer: TimerHandle | undefined;
+  #inFlight = 0;
+  #readingPaused = false;
+
+  constructor(private readonly host: SessionHost) {}
+
+  get transport(): string {
+    return this.#ctx?.channel.connection.transport ?? "unknown";
+  }
+
+  get remoteAddress(): string {
+    return this.#ctx?.channel.connection.remoteAddress ?? "unknown";
+  }
+
+  get session(): ServerSession | undefined {
+    return this.#session;
+  }
+
+  handlerAdded(ctx: HandlerContext): void {
+    this.#ctx = ctx;
+  }
+
+  channelActive(ctx: HandlerContext): void {
+    const clock = ctx.channel.clock;
+    this.#handshakeTimer = clock.setTimeout(() => {
+      this.#handshakeTimer = undefined;
+      if (this.#state === "handshake" || this.#state === "authenticating") {
+        this.end(CloseCode.HandshakeTimeout, `no session opened within ${this.host.handshakeTimeout} ms`);
+      }
+    }, this.host.handshakeTimeout);
+    ctx.fireActive();
+  }
+
+  channelRead(ctx: HandlerContext, value: unknown): void {
+    if (this.#state === "ended") return;
+    const message = decodeClientMessage(value); // throws ProtocolError → exceptionCaught
+    switch (this.#state) {
+      case "handshake":
+        if (message.type !== MessageType.Hello) throw new ProtocolError("the first message must be Hello");
+        this.#onHello(ctx, message);
+        return;
+      case "authenticating":
+        throw new ProtocolError("message before Welcome");
+      case "open":
+        this.#onSessionMessage(ctx, message);
+        return;
+    }
+  }
+
+  channelInactive(ctx: HandlerContext, info: CloseInfo): void {
+    this.#state = "ended";
+    this.#clearHandshakeTimer(ctx);
+    this.#session?.detach(this);
+    ctx.fireInactive(info);
+  }
+
+  userEvent(ctx: HandlerContext, event: unknown): void {
+    if (event === WRITABLE) this.#checkOutbound();
+    ctx.fireUserEvent(event);
+  }
+
+  exceptionCaught(ctx: HandlerContext, error: Error): void {
+    if (error instanceof FrameTooLargeError) this.end(CloseCode.FrameTooLarge, error.message);
+    else if (error instanceof ProtocolError) this.end(CloseCode.ProtocolError, error.message);
+    else ctx.fireError(error);
+  }
+
+  /** SessionLink: a message for the client. */
+  send(message: ServerMessage): void {
+    if (this.#state === "ended" || this.#ctx === undefined) return;
+    this.#ctx.write(encodeServerMessage(message));
+    this.#checkOutbound();
+  }
+
+  /** SessionLink: Goodbye with a close code, then a graceful close. Idempotent. */
+  end(code: CloseCode, reason: string): void {
+    const ctx = this.#ctx;
+    if (this.#state === "ended" || ctx === undefined) return;
+    ctx.write(encodeServerMessage({ type: MessageType.Goodbye, code, reason }));
+    this.#state = "ended";
+    this.#clearHandshakeTimer(ctx);
+    this.#session?.detach(this);
+    ctx.close();
+  }
+
+  #onHello(ctx: HandlerContext, hello: Hello): void {
+    this.#clearHandshakeTimer(ctx);
+    if (hello.version !== PROTOCOL_VERSION) {
+      this.end(
+        CloseCode.UnsupportedVersion,
+        `protocol version ${hello.version} unsupported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    if (hello.sessionId !== null) {
+      const session = hello.password === null ? undefined : this.host.resume(hello.sessionId, hello.password);
+      if (session === undefined) {
+        // Unknown, ended and wrong-password resumes get the same answer: no oracle.
+        this.end(CloseCode.SessionExpired, "session expired");
+        return;
+      }
+      // Only after the password check does the previous connection lose the session.
+      session.link?.end(CloseCode.SessionMoved, "session resumed on another connection");
+      this.#bind(session, hello, true);
+      return;
+    }
+    this.#state = "authenticating";
+    const connection = { transport: this.transport, remoteAddress: this.remoteAddress };
+    this.host.open(hello, connection).then(
+      (session) => {
+        if (this.#state !== "authenticating") {
+          session.close(); // the connection went away while authenticating
+          return;
+        }
+        this.#bind(session, hello, false);
+      },
+      (error: unknown) => {
+        if (this.#state === "authenticating") this.end(CloseCode.AuthFailed, reasonOf(error));
+      },
+    );
+  }
+
+  #bind(session: ServerSession, hello: Hello, resumed: boolean): void {
+    this.#state = "open";
+    this.#session = session;
+    this.host.touch(session);
+    const { id: sessionId, timeout } = session;
+    this.send({ type: MessageType.Welcome, sessionId, password: session.tracked.password, timeout, resumed });
+    session.attach(this, hello.lastPushSeq);
+    this.host.onSessionOpened(session, resumed);
+  }
+
+  #onSessionMessage(ctx: HandlerContext, message: ClientMessage): void {
+    const session = this.#session as ServerSession;
+    if (!this.host.touch(session)) return; // the session is ending: its frames no longer count
+    switch (message.type) {
+      case MessageType.Hello:
+        throw new ProtocolError("second Hello on an open session");
+      case MessageType.Ping:
+        session.acknowledge(message.pushAck, message.responseAck);
+        this.send({ type: MessageType.Pong });
+        return;
+      case MessageType.Ack:
+        session.acknowledge(message.pushAck, message.responseAck);
+        return;
+      case MessageType.Request: {
+        session.acknowledge(message.pushAck, message.responseAck);
+        const signal = session.admit(message.seq);
+        if (signal === undefined) return; // a duplicate: answered from the cache, or still running
+        this.#inFlight++;
+        this.#applyReadBackpressure();
+        ctx.fireRead(
+          new IncomingRequest(session, message.seq, message.op, message.body, signal, () => {
+            this.#inFlight--;
+            this.#applyReadBackpressure();
+          }),
+        );
+        return;
+      }
+      case MessageType.CloseSession:
+        this.host.closeByClient(session);
+        return;
+    }
+  }
+
+  /** Outstanding requests above the limit pause reading: backpressure, not an error. */
+  #applyReadBackpressure(): void {
+    const connection = this.#ctx?.channel.connection;
+    if (connection === undefined) return;
+    const over = this.#inFlight >= this.host.maxInFlightPerConnection;
+    if (over && !this.#readingPaused) {
+      this.#readingPaused = true;
+      connection.pause();
+    } else if (!over && this.#readingPaused) {
+      this.#readingPaused = false;
+      connection.resume();
+    }
+  }
+
+  /** A reader too slow for what we send loses its connection (its session survives). */
+  #checkOutbound(): void {
+    const connection = this.#ctx?.channel.connection;
+    if (connection !== undefined && connection.bufferedAmount > this.host.maxOutboundBytes) {
+      this.#state = "ended";
+      this.#session?.detach(this);
+      connection.abort(new ProtocolError(`slow consumer: over ${this.host.maxOutboundBytes} bytes queued`));
+    }
+  }
+
+  #clearHandshakeTimer(ctx: HandlerContext): void {
+    if (this.#handshakeTimer !== undefined) ctx.channel.clock.clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error && error.message ? error.message : "authentication failed";
+}

@@ -1,0 +1,198 @@
+import { EventEmitter } from "eventemitter3";
+import { SessionExpiredError } from "../errors.js";
+import type { TrackedSession } from "../session-tracker.js";
+import { CloseCode, MessageType, type ServerMessage } from "./protocol.js";
+
+/** Why a server session ended. */
+export type ServerSessionEndReason = "expired" | "closed" | "buffer-overflow";
+
+export interface ServerSessionEvents {
+  /** Exactly once, after which the session is gone. */
+  end: (reason: ServerSessionEndReason) => void;
+}
+
+/** Where a session's messages go while a connection carries it. */
+export interface SessionLink {
+  readonly transport: string;
+  readonly remoteAddress: string;
+  send(message: ServerMessage): void;
+  /** Says goodbye with a close code and closes the connection. */
+  end(code: CloseCode, reason: string): void;
+}
+
+type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
+type ResponseMessage = Extract<
+  ServerMessage,
+  { type: typeof MessageType.Response | typeof MessageType.ErrorResponse }
+>;
+
+export interface SessionBounds {
+  /** Unacknowledged pushes kept for replay. */
+  maxReplay: number;
+  /** Responses kept until the client acknowledges them (the dedupe cache). */
+  maxResponses: number;
+}
+
+/**
+ * A session as server code sees it: identity, user data and pushes. It outlives connections;
+ * the buffers that make a resume lossless (unacknowledged pushes, unacknowledged responses,
+ * requests still running) live here.
+ */
+export class ServerSession extends EventEmitter<ServerSessionEvents> {
+  /** Application state for this session (lock ownership, presence, ...). */
+  readonly data: Record<string, unknown> = {};
+  #link: SessionLink | undefined;
+  #pushSeq = 0;
+  #replay: PushMessage[] = [];
+  #responses = new Map<number, ResponseMessage>();
+  #running = new Map<number, AbortController>();
+  /** Every request below this was answered and the client has the answer. */
+  #responseAck = 1;
+  #ended: ServerSessionEndReason | undefined;
+
+  constructor(
+    readonly tracked: TrackedSession,
+    /** What `authenticate` returned for the connection that opened the session. */
+    readonly principal: unknown,
+    private readonly bounds: SessionBounds,
+    /** Ends the session through the tracker (one path for every end). */
+    private readonly terminate: (session: ServerSession, reason: ServerSessionEndReason) => void,
+  ) {
+    super();
+  }
+
+  get id(): string {
+    return this.tracked.id;
+  }
+
+  /** Negotiated timeout in ms. */
+  get timeout(): number {
+    return this.tracked.timeout;
+  }
+
+  get connected(): boolean {
+    return this.#link !== undefined;
+  }
+
+  get transport(): string | undefined {
+    return this.#link?.transport;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#link?.remoteAddress;
+  }
+
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** Pushes awaiting the client's acknowledgement. */
+  get unacknowledgedPushes(): number {
+    return this.#replay.length;
+  }
+
+  /**
+   * Sends `body` on `topic` to the client: now if connected, else on resume. Delivered once,
+   * in order, or the session ends (`buffer-overflow`) when too many wait unacknowledged.
+   */
+  push(topic: string, body: unknown): void {
+    if (this.#ended !== undefined)
+      throw new SessionExpiredError(`session ${this.id} has ended (${this.#ended})`);
+    if (this.#replay.length >= this.bounds.maxReplay) {
+      this.terminate(this, "buffer-overflow");
+      throw new SessionExpiredError(
+        `session ${this.id} ended: more than ${this.bounds.maxReplay} unacknowledged pushes`,
+      );
+    }
+    const message: PushMessage = { type: MessageType.Push, seq: ++this.#pushSeq, topic, body };
+    this.#replay.push(message);
+    this.#link?.send(message);
+  }
+
+  /** Ends the session now, from the server side. */
+  close(): void {
+    if (this.#ended === undefined) this.terminate(this, "closed");
+  }
+
+  /** @internal A connection carries the session from now on; replays what it missed. */
+  attach(link: SessionLink, lastPushSeq: number): void {
+    this.#link = link;
+    this.acknowledge(lastPushSeq, this.#responseAck);
+    for (const push of this.#replay) link.send(push);
+    for (const response of this.#responses.values()) link.send(response);
+  }
+
+  /** @internal */
+  detach(link: SessionLink): void {
+    if (this.#link === link) this.#link = undefined;
+  }
+
+  /** @internal */
+  get link(): SessionLink | undefined {
+    return this.#link;
+  }
+
+  /** @internal Drops what the client confirmed having. */
+  acknowledge(pushAck: number, responseAck: number): void {
+    let drop = 0;
+    while (drop < this.#replay.length && (this.#replay[drop] as PushMessage).seq <= pushAck) drop++;
+    if (drop > 0) this.#replay = this.#replay.slice(drop);
+    if (responseAck > this.#responseAck) {
+      this.#responseAck = responseAck;
+      for (const seq of this.#responses.keys()) if (seq < responseAck) this.#responses.delete(seq);
+    }
+  }
+
+  /**
+   * @internal Decides what to do with request `seq`: run it (returns a signal for the handler),
+   * or nothing because it ran or is running (a cached answer is re-sent).
+   */
+  admit(seq: number): AbortSignal | undefined {
+    if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return undefined;
+    const cached = this.#responses.get(seq);
+    if (cached !== undefined) {
+      this.#link?.send(cached);
+      return undefined;
+    }
+    const controller = new AbortController();
+    this.#running.set(seq, controller);
+    return controller.signal;
+  }
+
+  /** @internal A handler finished: keep the answer until acknowledged, and send it. */
+  complete(response: ResponseMessage): void {
+    if (!this.#running.delete(response.seq) || this.#ended !== undefined) return;
+    if (this.#responses.size >= this.bounds.maxResponses) {
+      this.terminate(this, "buffer-overflow");
+      return;
+    }
+    this.#responses.set(response.seq, response);
+    this.#link?.send(response);
+  }
+
+  /** @internal Requests running right now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** @internal Called once by the server as the session ends. */
+  end(reason: ServerSessionEndReason): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = reason;
+    for (const controller of this.#running.values())
+      controller.abort(new SessionExpiredError(`session ${reason}`));
+    this.#running.clear();
+    const link = this.#link;
+    this.#link = undefined;
+    const code =
+      reason === "closed"
+        ? CloseCode.SessionClosed
+        : reason === "buffer-overflow"
+          ? CloseCode.BufferOverflow
+          : CloseCode.SessionExpired;
+    link?.end(code, `session ${reason}`);
+    this.#replay = [];
+    this.#responses.clear();
+    this.emit("end", reason);
+  }
+}
