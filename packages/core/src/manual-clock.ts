@@ -154,8 +154,13 @@ function before(a: ManualTimer, b: ManualTimer): boolean {
   return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
 }
 
-/** Lets queued promise reactions and their follow-ups run (and I/O, where there is some). */
-function settle(): Promise<void> {
+/** Macrotask turns per settle: enough for a request, its reply and the follow-up to pass. */
+const SETTLE_TURNS = 4;
+
+/** Lets queued promise reactions, their follow-ups and pending I/O callbacks run. */
+async function settle(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+  for (let i = 0; i < SETTLE_TURNS; i++) {
+    await new Promise<void>((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+  }
 }
