@@ -64,9 +64,11 @@ export class ManualClock implements Clock {
       throw new InvalidArgumentError(`advance needs a finite ms >= 0, got ${ms}`);
     }
     const target = this.#now + ms;
+    let fired = 0;
     for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
       this.#now = timer.deadline;
       this.#fire(timer);
+      checkRunaway(++fired);
     }
     this.#now = target;
   }
@@ -81,9 +83,11 @@ export class ManualClock implements Clock {
     }
     const target = this.#now + ms;
     await settle();
+    let fired = 0;
     for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
       this.#now = timer.deadline;
       this.#fire(timer);
+      checkRunaway(++fired);
       await settle();
     }
     this.#now = target;
@@ -150,12 +154,23 @@ export class ManualClock implements Clock {
   }
 }
 
+function checkRunaway(fired: number): void {
+  if (fired > MAX_TIMERS_PER_ADVANCE) {
+    throw new InvalidArgumentError(
+      `over ${MAX_TIMERS_PER_ADVANCE} timers fired in one advance: a zero-delay timer loop?`,
+    );
+  }
+}
+
 function before(a: ManualTimer, b: ManualTimer): boolean {
   return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
 }
 
 /** Macrotask turns per settle: enough for a request, its reply and the follow-up to pass. */
 const SETTLE_TURNS = 4;
+
+/** Timers one advance may fire before it is taken for a zero-delay loop that never ends. */
+const MAX_TIMERS_PER_ADVANCE = 1_000_000;
 
 /** Lets queued promise reactions, their follow-ups and pending I/O callbacks run. */
 async function settle(): Promise<void> {

@@ -167,16 +167,18 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const listeners = [...this.#listeners].map((l) => l.close());
+    // Goodbyes first: closing a listener closes its connections, and a Goodbye must go before that.
     if (options.endSessions ?? true) {
       for (const session of [...this.#sessions.values()]) session.close();
     }
-    for (const channel of this.#channels) {
+    const channels = [...this.#channels];
+    for (const channel of channels) {
       const handler = channel.pipeline.get("session");
       if (handler instanceof ServerSessionHandler) handler.end(CloseCode.GoingAway, "server shutting down");
       else channel.close();
     }
-    await Promise.all([...listeners, ...[...this.#channels].map((c) => c.connection.closed)]);
+    const listeners = [...this.#listeners].map((l) => l.close());
+    await Promise.all([...listeners, ...channels.map((c) => c.connection.closed)]);
     this.tracker.shutdown();
   }
 

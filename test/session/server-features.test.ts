@@ -1,0 +1,220 @@
+import {
+  type ChannelHandler,
+  CloseCode,
+  createClient,
+  createServer,
+  IncomingRequest,
+  ManualClock,
+  MessageType,
+  RequestError,
+  type ServerOptions,
+  SessionExpiredError,
+  type TetherClient,
+  type TetherServer,
+} from "@tether/core";
+import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
+import { tcp } from "@tether/transport-tcp";
+import { webSocket } from "@tether/transport-ws";
+import { afterEach, describe, expect, it } from "vitest";
+import { RawSession } from "../support/raw-session.js";
+
+const T = 6000;
+const TICK = 1000;
+
+let clock: ManualClock;
+let network: MemoryNetwork;
+let server: TetherServer;
+const clients: TetherClient[] = [];
+
+async function advance(ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= 50) await clock.advanceAsync(Math.min(50, left));
+}
+
+async function start(options: ServerOptions = {}, addresses = ["s1"]): Promise<void> {
+  clock = new ManualClock();
+  network = createMemoryNetwork({ clock });
+  server = createServer({ clock, tickTime: TICK, ...options });
+  for (const address of addresses) await server.listen(network.transport(), address);
+}
+
+function client(
+  options: { servers?: string[]; timeout?: number; clientExpiry?: boolean; credentials?: unknown } = {},
+) {
+  const c = createClient({
+    servers: (options.servers ?? ["s1"]).map((address) => ({ transport: network.transport(), address })),
+    timeout: options.timeout ?? T,
+    clock,
+    random: () => 0.5, // keeps the order of two servers; backoff is half its ceiling
+    ...(options.clientExpiry === undefined ? {} : { clientExpiry: options.clientExpiry }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+  });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  network?.heal();
+  let done = false;
+  const closing = Promise.all([...clients.splice(0).map((c) => c.close()), server?.close()]).finally(() => {
+    done = true;
+  });
+  for (let i = 0; i < 100 && !done; i++) await clock.advanceAsync(TICK);
+  await closing;
+});
+
+describe("server pipeline customisation", () => {
+  it("runs user handlers before the codec (frames) and between session and dispatch (requests)", async () => {
+    let frames = 0;
+    const countFrames: ChannelHandler = {
+      channelRead: (ctx, message) => {
+        frames++;
+        ctx.fireRead(message);
+      },
+    };
+    const refuseSecrets: ChannelHandler = {
+      channelRead: (ctx, message) => {
+        if (message instanceof IncomingRequest && message.op === "secret") {
+          message.fail(new RequestError("forbidden", "not for you"));
+          return;
+        }
+        ctx.fireRead(message);
+      },
+    };
+    await start({
+      configurePipeline: (pipeline) => {
+        pipeline.addBefore("codec", "frames", countFrames);
+        pipeline.addAfter("session", "policy", refuseSecrets);
+      },
+    });
+    server.handle("secret", () => "leaked").handle("open", () => "fine");
+    const c = client();
+    await advance(1);
+    expect(await c.request("open")).toBe("fine");
+    await expect(c.request("secret")).rejects.toMatchObject({ code: "forbidden" });
+    await expect(c.request("nope")).rejects.toMatchObject({ code: "unknown-op" });
+    expect(frames).toBeGreaterThanOrEqual(4); // hello + three requests
+  });
+});
+
+describe("server authentication", () => {
+  it("gives refused clients auth-failed (final) and creates no session", async () => {
+    await start({ authenticate: (credentials) => (credentials === "good" ? { user: "ann" } : false) });
+    const bad = client({ credentials: "bad" });
+    await advance(10);
+    expect(bad.state).toBe("auth-failed");
+    expect([...server.sessions()]).toHaveLength(0);
+    const good = client({ credentials: "good" });
+    await advance(10);
+    expect(good.state).toBe("connected");
+    expect(server.getSession(good.sessionId as string)?.principal).toEqual({ user: "ann" });
+  });
+});
+
+describe("buffer bounds", () => {
+  it("ends a session whose unacknowledged pushes outgrow maxReplay, with a clear reason", async () => {
+    await start({ maxReplay: 5 });
+    const ended: string[] = [];
+    server.on("expire", (_s, reason) => ended.push(reason));
+    const c = client();
+    await advance(10);
+    const session = [...server.sessions()][0];
+    network.partition("s1"); // the client can neither receive nor acknowledge
+    for (let i = 0; i < 5; i++) session?.push("t", i);
+    expect(() => session?.push("t", 5)).toThrow(SessionExpiredError);
+    expect(ended).toEqual(["buffer-overflow"]);
+    network.heal("s1");
+    await advance(2 * T);
+    expect(c.state).toBe("expired");
+  });
+});
+
+describe("server close", () => {
+  it("ends sessions by default, running expire listeners", async () => {
+    await start();
+    const ended: string[] = [];
+    server.on("expire", (_s, reason) => ended.push(reason));
+    const c = client();
+    await advance(10);
+    await server.close();
+    await advance(10);
+    expect(ended).toEqual(["closed"]);
+    expect(c.state).toBe("expired");
+  });
+
+  it("with endSessions false, tells clients to go away and keeps their sessions", async () => {
+    await start();
+    const ended: string[] = [];
+    server.on("expire", (_s, reason) => ended.push(reason));
+    const c = client({ clientExpiry: false });
+    const states: string[] = [];
+    c.on("state", (s) => states.push(s));
+    await advance(10);
+    await server.close({ endSessions: false });
+    await advance(10);
+    expect(ended).toEqual([]);
+    expect(states).toEqual(["connected", "disconnected"]);
+  });
+});
+
+describe("client reconnection", () => {
+  it("tries servers in order with connectTimeout T/n, and never reports a state twice in a row", async () => {
+    await start({}, ["s1", "s2"]);
+    network.partition("s1");
+    const c = client({ servers: ["s1", "s2"] });
+    const states: Array<[string, number]> = [];
+    c.on("state", (s) => states.push([s, clock.now()]));
+    await advance(T);
+    // s1 hangs for T/2 (connectTimeout with two servers), then s2 answers.
+    expect(states).toEqual([["connected", T / 2]]);
+    network.heal("s1");
+    // Drop s2: the client goes to the other server first.
+    network.partition("s2");
+    await advance(T);
+    expect(states.map(([s]) => s)).toEqual(["connected", "disconnected", "connected"]);
+    const session = server.getSession(c.sessionId as string);
+    expect(session?.connected).toBe(true);
+    for (let i = 1; i < states.length; i++) expect(states[i]?.[0]).not.toBe(states[i - 1]?.[0]);
+  });
+
+  it("declares the session expired 4T/3 after last hearing from a server", async () => {
+    await start();
+    const c = client();
+    await advance(10);
+    let expiredAt = -1;
+    c.on("state", (s) => {
+      if (s === "expired") expiredAt = clock.now();
+    });
+    await advance(T / 3 + 1); // a ping and its pong
+    network.partition("s1");
+    const cut = clock.now();
+    await advance(2 * T);
+    expect(expiredAt).toBeGreaterThan(cut);
+    expect(expiredAt - cut).toBeLessThanOrEqual((4 * T) / 3);
+    expect(expiredAt - cut).toBeGreaterThan((4 * T) / 3 - T / 3 - 1);
+  });
+});
+
+describe("one session table across transports", () => {
+  it("resumes over TCP a session opened over WebSocket", async () => {
+    const real = createServer({ tickTime: 100 });
+    try {
+      const ws = await real.listen(webSocket(), "127.0.0.1:0");
+      const plain = await real.listen(tcp(), "127.0.0.1:0");
+      const first = await RawSession.dial(webSocket(), ws.address);
+      first.hello({ timeout: 2000 });
+      const welcome = await first.waitFor((m) => m[0] === MessageType.Welcome);
+      const [, id, password] = welcome as [number, string, Uint8Array];
+      const second = await RawSession.dial(tcp(), plain.address);
+      second.hello({ sessionId: id, password });
+      const resumed = await second.waitFor((m) => m[0] === MessageType.Welcome);
+      expect(resumed.slice(0, 2)).toEqual([MessageType.Welcome, id]);
+      expect(resumed[4]).toBe(true);
+      await first.waitFor((m) => m[0] === MessageType.Goodbye);
+      expect(first.goodbyeCode()).toBe(CloseCode.SessionMoved);
+      expect(real.getSession(id)?.transport).toBe("tcp");
+      second.connection.abort();
+    } finally {
+      await real.close();
+    }
+  });
+});
