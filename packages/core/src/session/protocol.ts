@@ -51,7 +51,6 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export const RequestErrorCode = {
   UnknownOp: "unknown-op",
   HandlerFailed: "handler-failed",
-  SessionEnded: "session-ended",
 } as const;
 
 export interface Hello {
