@@ -204,7 +204,11 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#shutdown || this.#sessions.size === 0) return;
-    this.#timer = this.#clock.setTimeout(() => this.#onTimer(), this.#queue.getWaitTime());
+    this.#timer = this.#clock.setTimeout(() => {
+      // Node runs timers before I/O: after a stalled loop, frames that would save these
+      // sessions may sit unread. One more zero-delay hop lets the I/O phase run first.
+      this.#timer = this.#clock.setTimeout(() => this.#onTimer(), 0);
+    }, this.#queue.getWaitTime());
   }
 
   #disarm(): void {

@@ -100,16 +100,21 @@ export class IdleStateHandler implements ChannelHandler {
 
   #armReader(delay: number): void {
     const ctx = this.#ctx as HandlerContext;
-    this.#readerTimer = ctx.channel.clock.setTimeout(() => {
-      const remaining = this.#lastRead + this.#readerIdleMs - ctx.channel.clock.now();
-      if (remaining > 0) {
-        this.#armReader(remaining);
-        return;
-      }
-      this.#armReader(this.#readerIdleMs);
-      const first = this.#firstReaderEvent;
-      this.#firstReaderEvent = false;
-      ctx.fireUserEvent({ type: "idle", state: "reader-idle", first } satisfies IdleStateEvent);
+    const clock = ctx.channel.clock;
+    this.#readerTimer = clock.setTimeout(() => {
+      // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
+      // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
+      this.#readerTimer = clock.setTimeout(() => {
+        const remaining = this.#lastRead + this.#readerIdleMs - clock.now();
+        if (remaining > 0) {
+          this.#armReader(remaining);
+          return;
+        }
+        this.#armReader(this.#readerIdleMs);
+        const first = this.#firstReaderEvent;
+        this.#firstReaderEvent = false;
+        ctx.fireUserEvent({ type: "idle", state: "reader-idle", first } satisfies IdleStateEvent);
+      }, 0);
     }, delay);
   }
 

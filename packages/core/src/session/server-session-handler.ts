@@ -68,10 +68,13 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
   channelActive(ctx: HandlerContext): void {
     const clock = ctx.channel.clock;
     this.#handshakeTimer = clock.setTimeout(() => {
-      this.#handshakeTimer = undefined;
-      if (this.#state === "handshake" || this.#state === "authenticating") {
-        this.end(CloseCode.HandshakeTimeout, `no session opened within ${this.host.handshakeTimeout} ms`);
-      }
+      // After one zero-delay hop, so a Hello that arrived during a stalled loop is read first.
+      this.#handshakeTimer = clock.setTimeout(() => {
+        this.#handshakeTimer = undefined;
+        if (this.#state === "handshake" || this.#state === "authenticating") {
+          this.end(CloseCode.HandshakeTimeout, `no session opened within ${this.host.handshakeTimeout} ms`);
+        }
+      }, 0);
     }, this.host.handshakeTimeout);
     ctx.fireActive();
   }
