@@ -277,7 +277,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       return this.#onRefused(result);
     }
     this.#onWelcome(result.welcome, channel);
-    const info = await connection.closed;
+    const info = await Promise.race([connection.closed, handshake.lost]);
     this.#channel = undefined;
     if (FINAL_STATES.has(this.#state)) return "final";
     this.#logger.info({ session: this.#sessionId, error: info.error?.message }, "disconnected");
@@ -335,8 +335,14 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       },
       userEvent: (ctx: HandlerContext, event: unknown) => {
         if (!isIdleStateEvent(event)) return;
-        if (event.state === "writer-idle") this.#send({ type: MessageType.Ping, ...this.#acks() });
-        else ctx.channel.connection.abort(new TimeoutError("nothing heard from the server for 2T/3"));
+        if (event.state === "writer-idle") {
+          this.#send({ type: MessageType.Ping, ...this.#acks() });
+          return;
+        }
+        // Dead, as far as we can tell. Close gracefully (what we sent still reaches a server
+        // that was only stalled) but move on at once instead of waiting for the close.
+        handshake.lose({ local: true, error: new TimeoutError("nothing heard from the server for 2T/3") });
+        void ctx.channel.connection.close();
       },
       channelInactive: (_ctx: HandlerContext, info: CloseInfo) =>
         handshake.fail(info.error?.message ?? "closed"),
@@ -500,16 +506,27 @@ type HandshakeResult =
   | { kind: "goodbye"; code: number; reason: string }
   | { kind: "failed"; reason: string };
 
-/** The outcome of one Hello: a Welcome, a Goodbye, or a failure; settled once. */
+/**
+ * One connection attempt's milestones: the outcome of its Hello (a Welcome, a Goodbye or a
+ * failure, settled once), and `lost`, settled when the client gives the connection up.
+ */
 class Handshake {
   done = false;
   readonly result: Promise<HandshakeResult>;
+  readonly lost: Promise<CloseInfo>;
   #resolve!: (result: HandshakeResult) => void;
+  #lose!: (info: CloseInfo) => void;
 
   constructor() {
     this.result = new Promise((resolve) => {
       this.#resolve = resolve;
     });
+    this.lost = new Promise((resolve) => {
+      this.#lose = resolve;
+    });
+  }
+  lose(info: CloseInfo): void {
+    this.#lose(info);
   }
   welcome(welcome: Welcome): void {
     this.#settle({ kind: "welcome", welcome });

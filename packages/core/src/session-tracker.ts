@@ -56,6 +56,11 @@ export interface SessionTrackerEvents {
   expire: (session: TrackedSession, reason: SessionEndReason) => void;
   /** An `expire` listener threw; the session was removed all the same. */
   error: (error: unknown, session: TrackedSession) => void;
+  /**
+   * The expiry timer fired `lateMs` late (a stalled event loop). Expiry then waits one tick,
+   * so frames that arrived during the stall are read before any session is judged.
+   */
+  stall: (lateMs: number) => void;
 }
 
 /**
@@ -204,11 +209,17 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#shutdown || this.#sessions.size === 0) return;
+    const wait = this.#queue.getWaitTime();
+    const due = this.#clock.now() + wait;
     this.#timer = this.#clock.setTimeout(() => {
       // Node runs timers before I/O: after a stalled loop, frames that would save these
-      // sessions may sit unread. One more zero-delay hop lets the I/O phase run first.
-      this.#timer = this.#clock.setTimeout(() => this.#onTimer(), 0);
-    }, this.#queue.getWaitTime());
+      // sessions sit unread. Decide only after the I/O phase has run: one zero-delay hop
+      // normally, or a whole tick after a stall longer than a tick, so every connection's
+      // backlog (more than one poll phase's worth at scale) is read first.
+      const late = this.#clock.now() - due;
+      if (late > this.tickTime) this.emit("stall", late);
+      this.#timer = this.#clock.setTimeout(() => this.#onTimer(), late > this.tickTime ? this.tickTime : 0);
+    }, wait);
   }
 
   #disarm(): void {

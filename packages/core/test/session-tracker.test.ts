@@ -207,7 +207,7 @@ describe("SessionTracker sessions", () => {
     const b = tracker.createSession(8000); // bucket 9000
     const c = tracker.createSession(40000); // bucket 41000
     now = 20_000;
-    fire?.(); // the late expiry timer: it only schedules the zero-delay hop past pending I/O
+    fire?.(); // the late expiry timer: it only schedules the hop past pending I/O
     expect(expired).toEqual([]);
     fire?.(); // the hop: now every overdue bucket drains, in order
     expect(expired).toEqual([a.id, b.id]);
@@ -216,6 +216,39 @@ describe("SessionTracker sessions", () => {
     fire?.();
     fire?.();
     expect(expired).toEqual([a.id, b.id, c.id]);
+  });
+
+  it("after a stall, reads what arrived during it before judging: a touch in between saves a session", () => {
+    let fire: (() => void) | undefined;
+    let lastDelay = -1;
+    let now = 0;
+    const clock = {
+      now: () => now,
+      setTimeout: (callback: () => void, delay: number) => {
+        fire = callback;
+        lastDelay = delay;
+        return {};
+      },
+      clearTimeout: () => {
+        fire = undefined;
+      },
+    };
+    const tracker = new SessionTracker({ tickTime: 1000, clock });
+    const stalls: number[] = [];
+    tracker.on("stall", (late) => stalls.push(late));
+    const expired: string[] = [];
+    tracker.on("expire", (session) => expired.push(session.id));
+    const pinging = tracker.createSession(4000); // bucket 5000
+    const silent = tracker.createSession(4000); // bucket 5000
+    now = 15_000; // the loop was blocked for 14 s
+    fire?.();
+    expect(stalls).toEqual([14_000]); // the timer was due at the first tick boundary, 1000
+    expect(lastDelay).toBe(1000); // judged a tick later, after the I/O phases
+    tracker.touchSession(pinging); // its ping, read from the socket after the stall
+    now = 16_000;
+    fire?.();
+    expect(expired).toEqual([silent.id]);
+    expect(tracker.getSession(pinging.id)?.state).toBe("live");
   });
 
   it("exposes the expiry map and a readable dump", () => {
