@@ -59,6 +59,7 @@ export {
   type ServerOptions,
   TetherServer,
 } from "./server.js";
+export type { ServerMetrics } from "./server-metrics.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";

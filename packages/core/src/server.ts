@@ -5,6 +5,7 @@ import type { Pipeline } from "./channel/pipeline.js";
 import { type Clock, systemClock } from "./clock.js";
 import { AuthenticationError, InvalidArgumentError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
 import { type RequestContext, RequestDispatcher, type RequestHandler } from "./session/request-dispatcher.js";
@@ -43,6 +44,10 @@ export interface ServerOptions {
   maxInFlightPerConnection?: number;
   /** Bytes queued to one connection above which it is closed as a slow consumer. Default 8 MiB. */
   maxOutboundBytes?: number;
+  /** Open connections allowed from one remote host (0: no limit). Default 60. */
+  maxConnectionsPerAddress?: number;
+  /** Open connections allowed in all (0: no limit). Default 0. */
+  maxConnections?: number;
   /**
    * Adds user handlers to each connection's pipeline. It holds `codec` (frames ⇄ messages),
    * `session` (the protocol) and `dispatch` (runs `handle()` registrations): put frame-level
@@ -84,6 +89,8 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   readonly #listeners = new Set<Listener>();
   readonly #channels = new Set<Channel>();
   readonly #host: SessionHost;
+  readonly #metrics = new MetricsRecorder();
+  readonly #connectionsPerAddress = new Map<string, number>();
   #closed = false;
 
   constructor(options: ServerOptions = {}) {
@@ -104,10 +111,18 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       const why = this.#endReasons.get(tracked.id) ?? reason;
       this.#endReasons.delete(tracked.id);
       this.logger.info({ session: session.id, reason: why }, "session ended");
+      this.#metrics.sessionsEnded[why]++;
       session.end(why);
       this.emit("expire", session, why);
     });
     this.tracker.on("error", (error) => this.logger.error({ err: error }, "an expire listener threw"));
+    this.tracker.on("stall", (late) => {
+      this.#metrics.stalls++;
+      this.logger.warn(
+        { lateMs: Math.round(late) },
+        "event loop stalled: expiry waits a tick to read input first",
+      );
+    });
     this.#host = this.#createHost();
   }
 
@@ -150,9 +165,60 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       );
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
-    channel.on("close", () => this.#channels.delete(channel));
+    const host = hostOf(connection.remoteAddress);
+    this.#connectionsPerAddress.set(host, (this.#connectionsPerAddress.get(host) ?? 0) + 1);
+    channel.on("close", () => {
+      this.#channels.delete(channel);
+      const left = (this.#connectionsPerAddress.get(host) ?? 1) - 1;
+      if (left === 0) this.#connectionsPerAddress.delete(host);
+      else this.#connectionsPerAddress.set(host, left);
+    });
     channel.start();
+    const refusal = this.#overLimit(host);
+    if (refusal !== undefined) {
+      this.logger.warn({ remoteAddress: connection.remoteAddress, limit: refusal }, "connection refused");
+      (channel.pipeline.get("session") as ServerSessionHandler).end(CloseCode.TooManyConnections, refusal);
+    }
     return channel;
+  }
+
+  /** A snapshot of the server's counters and gauges. */
+  metrics(): ServerMetrics {
+    const connectionsByTransport: Record<string, number> = {};
+    for (const channel of this.#channels) {
+      const name = channel.connection.transport;
+      connectionsByTransport[name] = (connectionsByTransport[name] ?? 0) + 1;
+    }
+    const m = this.#metrics;
+    return {
+      sessions: this.#sessions.size,
+      connections: this.#channels.size,
+      connectionsByTransport,
+      sessionsOpened: m.sessionsOpened,
+      sessionsResumed: m.sessionsResumed,
+      sessionsEnded: { ...m.sessionsEnded },
+      goodbyes: { ...m.goodbyes },
+      refusedPerAddress: m.refusedPerAddress,
+      refusedTotal: m.refusedTotal,
+      slowConsumers: m.slowConsumers,
+      readPauses: m.readPauses,
+      stalls: m.stalls,
+    };
+  }
+
+  /** Which connection limit `host`'s newest connection breaks, if any. */
+  #overLimit(host: string): string | undefined {
+    const perAddress = this.#options.maxConnectionsPerAddress ?? 60;
+    const total = this.#options.maxConnections ?? 0;
+    if (perAddress > 0 && (this.#connectionsPerAddress.get(host) ?? 0) > perAddress) {
+      this.#metrics.refusedPerAddress++;
+      return `more than ${perAddress} connections from ${host}`;
+    }
+    if (total > 0 && this.#channels.size > total) {
+      this.#metrics.refusedTotal++;
+      return `more than ${total} connections`;
+    }
+    return undefined;
   }
 
   getSession(id: string): ServerSession | undefined {
@@ -211,7 +277,14 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
       touch: (session) => this.tracker.touchSession(session.tracked),
       closeByClient: (session) => this.#end(session, "closed"),
+      record: (event) => {
+        if ("goodbye" in event) this.#metrics.goodbye(event.goodbye);
+        else if ("slowConsumer" in event) this.#metrics.slowConsumers++;
+        else this.#metrics.readPauses++;
+      },
       onSessionOpened: (session, resumed) => {
+        if (resumed) this.#metrics.sessionsResumed++;
+        else this.#metrics.sessionsOpened++;
         this.logger.info(
           { session: session.id, resumed, transport: session.transport, timeout: session.timeout },
           resumed ? "session resumed" : "session opened",
@@ -220,6 +293,14 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
     };
   }
+}
+
+/** The host part of `host:port` or `[v6]:port`; other addresses (names, paths) as they are. */
+function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(address);
+  if (bracketed) return bracketed[1] as string;
+  const plain = /^([^:]+):\d+$/.exec(address);
+  return plain ? (plain[1] as string) : address;
 }
 
 /** Creates a server. Add listeners with `listen(transport, address)` or `accept(connection)`. */

@@ -30,6 +30,8 @@ export interface SessionHost {
   touch(session: ServerSession): boolean;
   closeByClient(session: ServerSession): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
+  /** Counts what this connection went through, for `server.metrics()`. */
+  record(event: { goodbye: CloseCode } | { slowConsumer: true } | { readPause: true }): void;
 }
 
 type State = "handshake" | "authenticating" | "open" | "ended";
@@ -125,6 +127,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
     const ctx = this.#ctx;
     if (this.#state === "ended" || ctx === undefined) return;
     ctx.write(encodeServerMessage({ type: MessageType.Goodbye, code, reason }));
+    this.host.record({ goodbye: code });
     this.#state = "ended";
     this.#clearHandshakeTimer(ctx);
     this.#session?.detach(this);
@@ -218,6 +221,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
     const over = this.#inFlight >= this.host.maxInFlightPerConnection;
     if (over && !this.#readingPaused) {
       this.#readingPaused = true;
+      this.host.record({ readPause: true });
       connection.pause();
     } else if (!over && this.#readingPaused) {
       this.#readingPaused = false;
@@ -231,6 +235,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
     if (connection !== undefined && connection.bufferedAmount > this.host.maxOutboundBytes) {
       this.#state = "ended";
       this.#session?.detach(this);
+      this.host.record({ slowConsumer: true });
       connection.abort(new ProtocolError(`slow consumer: over ${this.host.maxOutboundBytes} bytes queued`));
     }
   }
