@@ -32,12 +32,23 @@ type Case =
   | { kind: "unknown-op"; op: string }
   | { kind: "oversized"; size: number };
 
-const hello = (timeout = 1000, version = PROTOCOL_VERSION) => [MessageType.Hello, version, timeout, null, null, 0, null];
+const hello = (timeout = 1000, version = PROTOCOL_VERSION) => [
+  MessageType.Hello,
+  version,
+  timeout,
+  null,
+  null,
+  0,
+  null,
+];
 
 const cases: fc.Arbitrary<Case> = fc.oneof(
   fc.uint8Array({ maxLength: 200 }).map((frame) => ({ kind: "garbage" as const, frame })),
   fc
-    .tuple(fc.constantFrom(hello(), [MessageType.Ping, 1, 2], [MessageType.Request, 1, "op", { a: [1, 2] }, 0, 1]), fc.nat())
+    .tuple(
+      fc.constantFrom(hello(), [MessageType.Ping, 1, 2], [MessageType.Request, 1, "op", { a: [1, 2] }, 0, 1]),
+      fc.nat(),
+    )
     .map(([message, cut]) => {
       const full = packr.pack(message);
       return { kind: "truncated" as const, frame: full.subarray(0, cut % full.byteLength) };
@@ -46,7 +57,10 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
     .anything({ maxDepth: 2 })
     .filter((v) => !(Array.isArray(v) && v[0] === MessageType.Hello))
     .map((value) => ({ kind: "wrong-shape" as const, value })),
-  fc.integer().filter((v) => v !== PROTOCOL_VERSION).map((version) => ({ kind: "wrong-version" as const, version })),
+  fc
+    .integer()
+    .filter((v) => v !== PROTOCOL_VERSION)
+    .map((version) => ({ kind: "wrong-version" as const, version })),
   fc
     .constantFrom<unknown[]>(
       [MessageType.Ping, 0, 1],
@@ -59,9 +73,16 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   fc
     .oneof(fc.double({ max: -Number.MIN_VALUE }), fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -1))
     .map((timeout) => ({ kind: "bad-timeout" as const, timeout })),
-  fc.double({ min: MAX_TIMEOUT, max: 1e300, noNaN: true }).map((timeout) => ({ kind: "huge-timeout" as const, timeout })),
-  fc.string({ maxLength: 30 }).filter((op) => op !== "echo").map((op) => ({ kind: "unknown-op" as const, op })),
-  fc.integer({ min: MAX_FRAME + 1, max: 2 * MAX_FRAME }).map((size) => ({ kind: "oversized" as const, size })),
+  fc
+    .double({ min: MAX_TIMEOUT, max: 1e300, noNaN: true })
+    .map((timeout) => ({ kind: "huge-timeout" as const, timeout })),
+  fc
+    .string({ maxLength: 30 })
+    .filter((op) => op !== "echo")
+    .map((op) => ({ kind: "unknown-op" as const, op })),
+  fc
+    .integer({ min: MAX_FRAME + 1, max: 2 * MAX_FRAME })
+    .map((size) => ({ kind: "oversized" as const, size })),
 );
 
 interface Observed {
@@ -125,7 +146,8 @@ async function probe(transport: Transport, address: string, c: Case): Promise<Ob
       break;
   }
   const settled = () =>
-    has(MessageType.Goodbye) || (c.kind === "unknown-op" ? has(MessageType.ErrorResponse) : false) ||
+    has(MessageType.Goodbye) ||
+    (c.kind === "unknown-op" ? has(MessageType.ErrorResponse) : false) ||
     (c.kind === "huge-timeout" && has(MessageType.Welcome));
   await waitFor(settled);
   const goodbye = received.find((m) => m[0] === MessageType.Goodbye);
@@ -151,7 +173,8 @@ function check(c: Case, o: Observed): void {
     case "second-hello":
     case "bad-timeout":
       // A frame that happens to be a valid Hello would be welcomed; anything else is 4003.
-      if (o.welcome === undefined || c.kind === "second-hello") expect(o.goodbye).toBe(CloseCode.ProtocolError);
+      if (o.welcome === undefined || c.kind === "second-hello")
+        expect(o.goodbye).toBe(CloseCode.ProtocolError);
       expect(o.closed).toBe(true);
       return;
     case "wrong-version":
@@ -223,13 +246,30 @@ function fuzzOver(
       expect(await good.request("echo", "after")).toBe("after");
       expect(goodStates).toEqual([]);
       expect(crashes).toEqual([]);
-      console.log(`fuzz over ${name}: ${n} cases, ${server.metrics().goodbyes[CloseCode.ProtocolError] ?? 0} protocol errors answered with 4003`);
+      console.log(
+        `fuzz over ${name}: ${n} cases, ${server.metrics().goodbyes[CloseCode.ProtocolError] ?? 0} protocol errors answered with 4003`,
+      );
     });
   });
 }
 
 const network = createMemoryNetwork();
 let names = 0;
-fuzzOver("memory", (maxFrameBytes) => network.transport({ maxFrameBytes }), () => `fuzz-${++names}`, 20_000);
-fuzzOver("tcp", (maxFrameBytes) => tcp({ maxFrameBytes }), () => "127.0.0.1:0", 400);
-fuzzOver("ws", (maxFrameBytes) => webSocket({ maxFrameBytes }), () => "127.0.0.1:0", 400);
+fuzzOver(
+  "memory",
+  (maxFrameBytes) => network.transport({ maxFrameBytes }),
+  () => `fuzz-${++names}`,
+  20_000,
+);
+fuzzOver(
+  "tcp",
+  (maxFrameBytes) => tcp({ maxFrameBytes }),
+  () => "127.0.0.1:0",
+  400,
+);
+fuzzOver(
+  "ws",
+  (maxFrameBytes) => webSocket({ maxFrameBytes }),
+  () => "127.0.0.1:0",
+  400,
+);

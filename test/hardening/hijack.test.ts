@@ -18,7 +18,11 @@ describe("session hijack attempts", () => {
       server.handle("echo", (body) => body);
       try {
         const listener = await server.listen(transport(), "127.0.0.1:0");
-        const owner = createClient({ servers: [{ transport: transport(), address: listener.address }], timeout: 2000, logger });
+        const owner = createClient({
+          servers: [{ transport: transport(), address: listener.address }],
+          timeout: 2000,
+          logger,
+        });
         await owner.connected();
         const states: string[] = [];
         owner.on("state", (s) => states.push(s));

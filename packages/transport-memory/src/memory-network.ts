@@ -37,6 +37,8 @@ export class MemoryLink {
     readonly server: MemoryConnection,
     clock: Clock,
     random: () => number,
+    /** True while either end's address is partitioned: link-level heals must wait for that. */
+    private readonly partitioned: () => boolean = () => false,
   ) {
     this.#toServer = new Pipe(
       clock,
@@ -62,8 +64,12 @@ export class MemoryLink {
     }
   }
 
-  /** Undoes `blackHole()`: frames sent from now on arrive again. */
+  /**
+   * Undoes `blackHole()`: frames sent from now on arrive again. A link whose address is
+   * partitioned stays cut until the partition heals.
+   */
   heal(): void {
+    if (this.partitioned()) return;
     for (const pipe of this.#pipes()) pipe.blackHoled = false;
   }
 
@@ -137,10 +143,7 @@ export class MemoryNetwork {
     const healed = address === undefined ? [...this.#partitioned] : [address];
     for (const a of healed) {
       this.#partitioned.delete(a);
-      for (const link of this.links(a)) {
-        const other = link.server.localAddress === a ? link.client.localAddress : link.server.localAddress;
-        if (!this.#partitioned.has(other)) link.heal();
-      }
+      for (const link of this.links(a)) link.heal();
     }
   }
 
@@ -182,7 +185,13 @@ export class MemoryNetwork {
         }
         const client = new MemoryConnection(from, to, clientOptions);
         const server = new MemoryConnection(to, from, listener.options);
-        const link = new MemoryLink(client, server, this.clock, this.#random);
+        const link = new MemoryLink(
+          client,
+          server,
+          this.clock,
+          this.#random,
+          () => this.#partitioned.has(from) || this.#partitioned.has(to),
+        );
         this.#links.add(link);
         void Promise.all([client.closed, server.closed]).then(() => this.#links.delete(link));
         listener.accept(server);

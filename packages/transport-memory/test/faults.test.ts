@@ -160,3 +160,19 @@ describe("memory transport faults", () => {
     await listener.close();
   });
 });
+
+describe("memory faults compose", () => {
+  it("a link-level heal does not undo a partition of its address", async () => {
+    const { network, client, link, events } = await setup();
+    link.blackHole();
+    network.partition("client");
+    link.heal(); // e.g. a black-hole's timer ending while the partition lasts
+    client.send(text("still cut"));
+    await turns();
+    expect(events.server).toEqual([]);
+    network.heal("client");
+    client.send(text("through"));
+    await turns();
+    expect(events.server).toEqual(["frame:through"]);
+  });
+});
