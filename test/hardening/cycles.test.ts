@@ -27,7 +27,8 @@ async function cycle(transport: Transport, address: string): Promise<void> {
 async function cycles(server: TetherServer, transport: Transport, address: string, count: number) {
   for (let i = 0; i < count; i++) await cycle(transport, address);
   // The server side closes a beat after the client sees it.
-  for (let i = 0; i < 100 && server.metrics().connections > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 100 && server.metrics().connections > 0; i++)
+    await new Promise((r) => setTimeout(r, 5));
 }
 
 describe("connect/handshake/close cycles", () => {
@@ -67,7 +68,9 @@ describe("connect/handshake/close cycles", () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     const after = heapAfterGc();
-    expect(process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap").length).toBeLessThanOrEqual(handles);
+    expect(process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap").length).toBeLessThanOrEqual(
+      handles,
+    );
     expect(server.metrics().connections).toBe(0);
     expect(after - warm).toBeLessThan(2 * 1024 * 1024);
     await server.close();

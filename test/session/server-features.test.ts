@@ -129,19 +129,19 @@ describe("buffer bounds", () => {
 });
 
 describe("server close", () => {
-  it("ends sessions by default, running expire listeners", async () => {
+  it("with endSessions true, ends sessions, running expire listeners", async () => {
     await start();
     const ended: string[] = [];
     server.on("expire", (_s, reason) => ended.push(reason));
     const c = client();
     await advance(10);
-    await server.close();
+    await server.close({ endSessions: true });
     await advance(10);
     expect(ended).toEqual(["closed"]);
     expect(c.state).toBe("expired");
   });
 
-  it("with endSessions false, tells clients to go away and keeps their sessions", async () => {
+  it("by default, tells clients to go away (4007) and keeps their sessions", async () => {
     await start();
     const ended: string[] = [];
     server.on("expire", (_s, reason) => ended.push(reason));
@@ -149,8 +149,9 @@ describe("server close", () => {
     const states: string[] = [];
     c.on("state", (s) => states.push(s));
     await advance(10);
-    await server.close({ endSessions: false });
+    await server.close();
     await advance(10);
+    expect(server.metrics().goodbyes[CloseCode.GoingAway]).toBe(1);
     expect(ended).toEqual([]);
     expect(states).toEqual(["connected", "disconnected"]);
   });

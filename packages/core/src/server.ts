@@ -67,9 +67,9 @@ export interface ServerEvents {
 
 export interface CloseOptions {
   /**
-   * True (default): sessions end now, as if closed. False: connections get `GoingAway` and
-   * sessions stay in this process's table until the server object is dropped (for a cluster
-   * store to hand them to another server).
+   * False (default): every connection gets Goodbye 4007 (going away: reconnect elsewhere and
+   * resume), and sessions are left to the next server (cluster mode) or to expire with the
+   * process. True: sessions end now (4000), running their expire listeners.
    */
   endSessions?: boolean;
 }
@@ -229,12 +229,15 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     return this.#sessions.values();
   }
 
-  /** Stops listening, ends or releases sessions, and closes every connection. */
+  /**
+   * Stops accepting, says goodbye to every connection and closes it. Finishes in bounded time:
+   * each graceful close becomes an abort after the transport's `closeTimeout` (default 5 s).
+   */
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     // Goodbyes first: closing a listener closes its connections, and a Goodbye must go before that.
-    if (options.endSessions ?? true) {
+    if (options.endSessions ?? false) {
       for (const session of [...this.#sessions.values()]) session.close();
     }
     const channels = [...this.#channels];
