@@ -84,6 +84,35 @@ describe("connection limits", () => {
   });
 });
 
+describe("frame and buffer bounds", () => {
+  it("counts connections closed for an oversized frame", async () => {
+    await start();
+    const r = await RawSession.dial(network.transport({ maxFrameBytes: 4 * 1024 * 1024 }), "server");
+    raws.push(r);
+    r.sendBytes(new Uint8Array(1024 * 1024 + 1));
+    await r.connection.closed;
+    await tick();
+    expect(server.metrics().oversizedFrames).toBe(1);
+  });
+
+  it("ends a session whose unacknowledged responses outgrow maxResponses (4008)", async () => {
+    await start({ maxResponses: 2 });
+    server.handle("echo", (body) => body);
+    const ended: string[] = [];
+    server.on("expire", (_s, reason) => ended.push(reason));
+    const r = await raw();
+    r.hello();
+    await r.waitFor((m) => m[0] === MessageType.Welcome, tick);
+    // responseAck stays at 1: this peer never confirms an answer, so the cache only grows.
+    for (let seq = 1; seq <= 3; seq++) r.send([MessageType.Request, seq, "echo", seq, 0, 1]);
+    await r.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(r.goodbyeCode()).toBe(CloseCode.BufferOverflow);
+    expect(r.received.filter((m) => m[0] === MessageType.Response).map((m) => m[2])).toEqual([1, 2]);
+    expect(ended).toEqual(["buffer-overflow"]);
+    expect(server.metrics().sessionsEnded["buffer-overflow"]).toBe(1);
+  });
+});
+
 describe("outstanding requests per connection", () => {
   it("pauses reading above the limit and resumes below it: backpressure, not an error", async () => {
     await start({ maxInFlightPerConnection: 2 });

@@ -22,6 +22,8 @@ export interface ServerMetrics {
   readPauses: number;
   /** Expiry timer firings found late by more than a tick (stalled event loop). */
   stalls: number;
+  /** Connections the transport closed for a frame over `maxFrameBytes`. */
+  oversizedFrames: number;
 }
 
 /** The mutable counters behind `ServerMetrics`. */
@@ -39,6 +41,7 @@ export class MetricsRecorder {
   slowConsumers = 0;
   readPauses = 0;
   stalls = 0;
+  oversizedFrames = 0;
 
   goodbye(code: number): void {
     this.goodbyes[code] = (this.goodbyes[code] ?? 0) + 1;

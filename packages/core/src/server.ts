@@ -3,7 +3,7 @@ import { Channel } from "./channel/channel.js";
 import { MessagePackCodec } from "./channel/msgpack-codec.js";
 import type { Pipeline } from "./channel/pipeline.js";
 import { type Clock, systemClock } from "./clock.js";
-import { AuthenticationError, InvalidArgumentError } from "./errors.js";
+import { AuthenticationError, FrameTooLargeError, InvalidArgumentError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
 import type { Hello } from "./session/protocol.js";
@@ -167,7 +167,8 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#channels.add(channel);
     const host = hostOf(connection.remoteAddress);
     this.#connectionsPerAddress.set(host, (this.#connectionsPerAddress.get(host) ?? 0) + 1);
-    channel.on("close", () => {
+    channel.on("close", (info) => {
+      if (info.error instanceof FrameTooLargeError) this.#metrics.oversizedFrames++;
       this.#channels.delete(channel);
       const left = (this.#connectionsPerAddress.get(host) ?? 1) - 1;
       if (left === 0) this.#connectionsPerAddress.delete(host);
@@ -203,6 +204,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       slowConsumers: m.slowConsumers,
       readPauses: m.readPauses,
       stalls: m.stalls,
+      oversizedFrames: m.oversizedFrames,
     };
   }
 
