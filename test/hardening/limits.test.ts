@@ -10,6 +10,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { tcp } from "@tether/transport-tcp";
+import { webSocket } from "@tether/transport-ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { RawSession } from "../support/raw-session.js";
 
@@ -145,45 +146,51 @@ describe("outstanding requests per connection", () => {
   });
 });
 
-describe("slow consumers (TCP)", () => {
-  it("a client that stops reading cannot grow the server's queue past the cap; its session survives", async () => {
-    const cap = 256 * 1024;
-    const held: Connection[] = [];
-    const real = createServer({
-      maxOutboundBytes: cap,
-      tickTime: 1000,
-      configurePipeline: (_pipeline, channel) => held.push(channel.connection),
-    });
-    try {
-      const listener = await real.listen(tcp(), "127.0.0.1:0");
-      const reader = await RawSession.dial(tcp(), listener.address);
-      reader.hello({ timeout: 20_000 });
-      await reader.waitFor((m) => m[0] === MessageType.Welcome);
-      reader.connection.pause();
-      const session = [...real.sessions()][0];
-      const connection = held[0] as Connection;
-      const body = new Uint8Array(64 * 1024);
-      let peak = 0;
-      let pushes = 0;
-      // Bounded: 400 pushes of 64 KiB (25 MiB) at most; the kernel's buffers fill long before.
-      for (; pushes < 400 && session?.connected; pushes++) {
-        session.push("blob", body);
-        if (connection.status === "open") peak = Math.max(peak, connection.bufferedAmount);
-        await new Promise((resolve) => setImmediate(resolve));
+describe("slow consumers", () => {
+  it.each([
+    ["tcp", tcp],
+    ["ws", webSocket],
+  ] as const)(
+    "over %s, a client that stops reading cannot grow the server's queue past the cap; its session survives",
+    async (name, transport) => {
+      const cap = 256 * 1024;
+      const held: Connection[] = [];
+      const real = createServer({
+        maxOutboundBytes: cap,
+        tickTime: 1000,
+        configurePipeline: (_pipeline, channel) => held.push(channel.connection),
+      });
+      try {
+        const listener = await real.listen(transport(), "127.0.0.1:0");
+        const reader = await RawSession.dial(transport(), listener.address);
+        reader.hello({ timeout: 20_000 });
+        await reader.waitFor((m) => m[0] === MessageType.Welcome);
+        reader.connection.pause();
+        const session = [...real.sessions()][0];
+        const connection = held[0] as Connection;
+        const body = new Uint8Array(64 * 1024);
+        let peak = 0;
+        let pushes = 0;
+        // Bounded: 400 pushes of 64 KiB (25 MiB) at most; the kernel's buffers fill long before.
+        for (; pushes < 400 && session?.connected; pushes++) {
+          session.push("blob", body);
+          if (connection.status === "open") peak = Math.max(peak, connection.bufferedAmount);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        expect(session?.connected).toBe(false);
+        expect(connection.status).not.toBe("open");
+        expect(real.metrics().slowConsumers).toBe(1);
+        expect(session?.ended).toBe(false);
+        // The queue never held more than the cap plus the one frame that crossed it.
+        expect(peak).toBeGreaterThan(0);
+        expect(peak).toBeLessThanOrEqual(cap + body.byteLength + 64);
+        console.log(
+          `slow reader over ${name}: cut off after ${pushes} pushes of 64 KiB; server queue peaked at ${peak} bytes (cap ${cap})`,
+        );
+        reader.connection.abort();
+      } finally {
+        await real.close();
       }
-      expect(session?.connected).toBe(false);
-      expect(connection.status).not.toBe("open");
-      expect(real.metrics().slowConsumers).toBe(1);
-      expect(session?.ended).toBe(false);
-      // The queue never held more than the cap plus the one frame that crossed it.
-      expect(peak).toBeGreaterThan(0);
-      expect(peak).toBeLessThanOrEqual(cap + body.byteLength + 64);
-      console.log(
-        `slow reader: cut off after ${pushes} pushes of 64 KiB; server queue peaked at ${peak} bytes (cap ${cap})`,
-      );
-      reader.connection.abort();
-    } finally {
-      await real.close();
-    }
-  });
+    },
+  );
 });
