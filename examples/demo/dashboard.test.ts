@@ -1,0 +1,61 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "../../test/support/browser.js";
+import { type Demo, startDemo } from "./demo.js";
+
+describe("demo dashboard in headless Chromium", () => {
+  let demo: Demo;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    demo = await startDemo({ port: 0, clients: 8, timeout: 1500, tickTime: 250, respawnAfter: 0 });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  it("shows the demo's sessions, and a black-holed client visibly moves to expired", async () => {
+    const page = await browser.newPage();
+    await page.goto(demo.url);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-state="connected"]').length === 8,
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await page.locator("tbody tr").count()).toBe(8);
+    expect(await page.locator("#s-sessions").textContent()).toBe("8");
+    // The expiry queue is drawn: buckets with every client in one of them.
+    await page.waitForFunction(() => document.querySelectorAll("#axis .chip").length === 8, null, {
+      timeout: 5000,
+    });
+
+    const row = page.locator('tr[data-client="tcp-00"]');
+    await row.locator('button[data-action="blackhole"]').click();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('tr[data-client="tcp-00"] [data-state]')?.getAttribute("data-state") ===
+        "disconnected",
+      null,
+      { timeout: 5000 },
+    );
+    await page.waitForFunction(
+      () =>
+        document.querySelector('tr[data-client="tcp-00"] [data-state]')?.getAttribute("data-state") ===
+        "expired",
+      null,
+      { timeout: 5000 },
+    );
+    expect(await row.locator(".left em").textContent()).toBe("gone");
+    // Everyone else is untouched.
+    expect(await page.locator('[data-state="connected"]').count()).toBe(7);
+    await page.screenshot({
+      path: process.env.DASHBOARD_SCREENSHOT ?? "/tmp/tether-dashboard.png",
+      fullPage: true,
+    });
+  });
+});
