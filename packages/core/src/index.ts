@@ -15,6 +15,7 @@ export {
   Pipeline,
   WRITABLE,
 } from "./channel/index.js";
+export { TrafficCounter, type TrafficCounts } from "./channel/traffic-counter.js";
 export {
   type ClientEvents,
   type ClientOptions,
@@ -59,7 +60,7 @@ export {
   type ServerOptions,
   TetherServer,
 } from "./server.js";
-export type { ServerMetrics } from "./server-metrics.js";
+export { LATENCY_BUCKETS_MS, type LatencyHistogram, type ServerMetrics } from "./server-metrics.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";

@@ -24,7 +24,28 @@ export interface ServerMetrics {
   stalls: number;
   /** Connections the transport closed for a frame over `maxFrameBytes`. */
   oversizedFrames: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  pings: number;
+  requests: number;
+  /** Request handling time in ms (from arrival to answer), as a cumulative histogram. */
+  requestLatency: LatencyHistogram;
 }
+
+export interface LatencyHistogram {
+  count: number;
+  /** Total of all observations, in ms. */
+  sum: number;
+  /** Cumulative counts: observations at or below each bound (ms), Prometheus-style. */
+  buckets: Array<{ le: number; count: number }>;
+}
+
+/** Bucket bounds in ms for request latency. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+];
 
 /** The mutable counters behind `ServerMetrics`. */
 export class MetricsRecorder {
@@ -42,6 +63,31 @@ export class MetricsRecorder {
   readPauses = 0;
   stalls = 0;
   oversizedFrames = 0;
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  pings = 0;
+  requests = 0;
+  readonly #latencyCounts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+  #latencySum = 0;
+
+  observeLatency(ms: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && ms > (LATENCY_BUCKETS_MS[i] as number)) i++;
+    this.#latencyCounts[i] = (this.#latencyCounts[i] as number) + 1;
+    this.#latencySum += ms;
+  }
+
+  latency(): LatencyHistogram {
+    let running = 0;
+    const buckets = LATENCY_BUCKETS_MS.map((le, i) => {
+      running += this.#latencyCounts[i] as number;
+      return { le, count: running };
+    });
+    const count = running + (this.#latencyCounts[LATENCY_BUCKETS_MS.length] as number);
+    return { count, sum: this.#latencySum, buckets };
+  }
 
   goodbye(code: number): void {
     this.goodbyes[code] = (this.goodbyes[code] ?? 0) + 1;

@@ -2,6 +2,7 @@ import { EventEmitter } from "eventemitter3";
 import { Channel } from "./channel/channel.js";
 import { MessagePackCodec } from "./channel/msgpack-codec.js";
 import type { Pipeline } from "./channel/pipeline.js";
+import { TrafficCounter } from "./channel/traffic-counter.js";
 import { type Clock, systemClock } from "./clock.js";
 import { AuthenticationError, FrameTooLargeError, InvalidArgumentError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
@@ -49,7 +50,8 @@ export interface ServerOptions {
   /** Open connections allowed in all (0: no limit). Default 0. */
   maxConnections?: number;
   /**
-   * Adds user handlers to each connection's pipeline. It holds `codec` (frames ⇄ messages),
+   * Adds user handlers to each connection's pipeline. It holds `traffic` (frame and byte
+   * counts), `codec` (frames ⇄ messages),
    * `session` (the protocol) and `dispatch` (runs `handle()` registrations): put frame-level
    * handlers before `codec`, request-level ones between `session` and `dispatch`.
    */
@@ -151,6 +153,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       return channel;
     }
     channel.pipeline
+      .addLast("traffic", new TrafficCounter(this.#metrics))
       .addLast("codec", new MessagePackCodec())
       .addLast("session", new ServerSessionHandler(this.#host))
       .addLast(
@@ -205,7 +208,38 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       readPauses: m.readPauses,
       stalls: m.stalls,
       oversizedFrames: m.oversizedFrames,
+      framesIn: m.framesIn,
+      framesOut: m.framesOut,
+      bytesIn: m.bytesIn,
+      bytesOut: m.bytesOut,
+      pings: m.pings,
+      requests: m.requests,
+      requestLatency: m.latency(),
     };
+  }
+
+  /** A one-screen summary, like ZooKeeper's `stat` four-letter word. */
+  stat(): string {
+    const m = this.metrics();
+    const latency = m.requestLatency;
+    const avg = latency.count === 0 ? 0 : latency.sum / latency.count;
+    const transports = Object.entries(m.connectionsByTransport)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(", ");
+    return [
+      "Tether server",
+      `Sessions: ${m.sessions} (opened ${m.sessionsOpened}, resumed ${m.sessionsResumed}, expired ${m.sessionsEnded.expired}, closed ${m.sessionsEnded.closed}, overflowed ${m.sessionsEnded["buffer-overflow"]})`,
+      `Connections: ${m.connections}${transports ? ` (${transports})` : ""}`,
+      `Requests: ${m.requests}, average latency ${avg.toFixed(2)} ms; pings ${m.pings}`,
+      `Frames: in ${m.framesIn} (${m.bytesIn} bytes), out ${m.framesOut} (${m.bytesOut} bytes)`,
+      `Refused: per address ${m.refusedPerAddress}, total ${m.refusedTotal}; slow consumers ${m.slowConsumers}; stalls ${m.stalls}`,
+      `tickTime ${this.tracker.tickTime} ms, session timeout ${this.tracker.minSessionTimeout}-${this.tracker.maxSessionTimeout} ms`,
+    ].join("\n");
+  }
+
+  /** Sessions by expiry bucket, like ZooKeeper's `dump` (passwords never appear). */
+  dump(): string {
+    return this.tracker.dump();
   }
 
   /** Which connection limit `host`'s newest connection breaks, if any. */
@@ -282,10 +316,15 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
       touch: (session) => this.tracker.touchSession(session.tracked),
       closeByClient: (session) => this.#end(session, "closed"),
+      now: () => this.clock.now(),
       record: (event) => {
-        if ("goodbye" in event) this.#metrics.goodbye(event.goodbye);
-        else if ("slowConsumer" in event) this.#metrics.slowConsumers++;
-        else this.#metrics.readPauses++;
+        const m = this.#metrics;
+        if ("goodbye" in event) m.goodbye(event.goodbye);
+        else if ("slowConsumer" in event) m.slowConsumers++;
+        else if ("readPause" in event) m.readPauses++;
+        else if ("ping" in event) m.pings++;
+        else if ("request" in event) m.requests++;
+        else m.observeLatency(event.latency);
       },
       onSessionOpened: (session, resumed) => {
         if (resumed) this.#metrics.sessionsResumed++;

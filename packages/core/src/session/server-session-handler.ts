@@ -31,7 +31,16 @@ export interface SessionHost {
   closeByClient(session: ServerSession): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
   /** Counts what this connection went through, for `server.metrics()`. */
-  record(event: { goodbye: CloseCode } | { slowConsumer: true } | { readPause: true }): void;
+  record(
+    event:
+      | { goodbye: CloseCode }
+      | { slowConsumer: true }
+      | { readPause: true }
+      | { ping: true }
+      | { request: true }
+      | { latency: number },
+  ): void;
+  readonly now: () => number;
 }
 
 type State = "handshake" | "authenticating" | "open" | "ended";
@@ -188,6 +197,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
       case MessageType.Hello:
         throw new ProtocolError("second Hello on an open session");
       case MessageType.Ping:
+        this.host.record({ ping: true });
         session.acknowledge(message.pushAck, message.responseAck);
         this.send({ type: MessageType.Pong });
         return;
@@ -199,9 +209,12 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
         const signal = session.admit(message.seq);
         if (signal === undefined) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
+        this.host.record({ request: true });
         this.#applyReadBackpressure();
+        const arrived = this.host.now();
         ctx.fireRead(
           new IncomingRequest(session, message.seq, message.op, message.body, signal, () => {
+            this.host.record({ latency: this.host.now() - arrived });
             this.#inFlight--;
             this.#applyReadBackpressure();
           }),

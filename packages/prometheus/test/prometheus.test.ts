@@ -1,0 +1,29 @@
+import { createClient, createServer } from "@tether/core";
+import { createMemoryNetwork } from "@tether/transport-memory";
+import { Registry } from "prom-client";
+import { expect, it } from "vitest";
+import { registerTetherMetrics } from "../src/index.js";
+
+it("exposes a server's metrics in Prometheus text format", async () => {
+  const network = createMemoryNetwork();
+  const server = createServer();
+  server.handle("echo", (body) => body);
+  await server.listen(network.transport(), "s");
+  const registry = registerTetherMetrics(server, { registry: new Registry() });
+  const client = createClient({
+    servers: [{ transport: network.transport(), address: "s" }],
+    timeout: 10_000,
+  });
+  await client.request("echo", 1);
+  const text = await registry.metrics();
+  expect(text).toContain("# TYPE tether_sessions gauge");
+  expect(text).toContain("tether_sessions 1");
+  expect(text).toContain('tether_connections{transport="memory"} 1');
+  expect(text).toContain("tether_requests_total 1");
+  expect(text).toMatch(/tether_frames_total\{direction="in"\} 2/);
+  expect(text).toContain("# TYPE tether_request_duration_seconds histogram");
+  expect(text).toContain('tether_request_duration_seconds_bucket{le="+Inf"} 1');
+  expect(text).toContain("tether_request_duration_seconds_count 1");
+  await client.close();
+  await server.close();
+});
