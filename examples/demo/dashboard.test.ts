@@ -53,6 +53,9 @@ describe("demo dashboard in headless Chromium", () => {
     expect(await row.locator(".left em").textContent()).toBe("gone");
     // Everyone else is untouched.
     expect(await page.locator('[data-state="connected"]').count()).toBe(7);
+    const stat = await (await fetch(`${demo.url}admin/stat`)).text();
+    expect(stat).toContain("Sessions: 7");
+    expect(await (await fetch(`${demo.url}admin/dump`)).text()).toContain("Session Sets");
     await page.screenshot({
       path: process.env.DASHBOARD_SCREENSHOT ?? "/tmp/tether-dashboard.png",
       fullPage: true,

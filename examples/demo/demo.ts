@@ -185,6 +185,13 @@ export async function startDemo(options: DemoOptions = {}) {
       response
         .writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" })
         .end(JSON.stringify(state()));
+    } else if (
+      request.method === "GET" &&
+      (url.pathname === "/admin/stat" || url.pathname === "/admin/dump")
+    ) {
+      // ZooKeeper's four-letter words, over HTTP.
+      const text = url.pathname.endsWith("stat") ? server.stat() : server.dump();
+      response.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end(`${text}\n`);
     } else if (request.method === "POST" && url.pathname.startsWith("/api/clients/")) {
       const [, , , name, action] = url.pathname.split("/");
       const ok = act(decodeURIComponent(name ?? ""), action ?? "");

@@ -13,6 +13,7 @@ console.log(`
   dashboard:  ${demo.url}   (open it: pull a client's cable and watch its session expire)
   TCP:        ${demo.tcpAddress}
   WebSocket:  ${demo.wsAddress}
+  admin:      ${demo.url}admin/stat  ${demo.url}admin/dump
   Ctrl-C to stop.
 `);
 
