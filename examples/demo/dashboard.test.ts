@@ -50,7 +50,12 @@ describe("demo dashboard in headless Chromium", () => {
       null,
       { timeout: 5000 },
     );
-    expect(await row.locator(".left em").textContent()).toBe("gone");
+    // The server's side of it: the session leaves the expiry queue (the client may notice first).
+    await page.waitForFunction(
+      () => document.querySelector('tr[data-client="tcp-00"] .left em')?.textContent === "gone",
+      null,
+      { timeout: 5000 },
+    );
     // Everyone else is untouched.
     expect(await page.locator('[data-state="connected"]').count()).toBe(7);
     const stat = await (await fetch(`${demo.url}admin/stat`)).text();
