@@ -1,0 +1,65 @@
+/**
+ * bench/reqres: request/response throughput and latency. Each server runs in its own process
+ * (forked per run); this process is the load generator. Every figure is compared with the
+ * baseline measured in the same run:
+ *   tether-tcp vs raw-net (length-prefixed msgpack on node:net, no sessions),
+ *   tether-ws vs raw-ws (ws echo, one message per reply), and both against socket.io emitWithAck.
+ */
+import { fork } from "node:child_process";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { runLoad } from "./load.js";
+import { VARIANTS, type Variant } from "./variants.js";
+
+const MEASURE_MS = Number(process.env.MEASURE_MS ?? 2500);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 700);
+const INFLIGHT = 64;
+
+async function measure(variant: Variant, clients: number, bodySize: number) {
+  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [variant], {
+    execArgv: ["--conditions=tether-source", "--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  try {
+    const { address } = await new Promise<{ address: string }>((resolve) => child.once("message", (m) => resolve(m as { address: string })));
+    return await runLoad(variant, address, {
+      clients,
+      inflight: INFLIGHT,
+      body: new Uint8Array(bodySize).fill(7),
+      warmupMs: WARMUP_MS,
+      measureMs: MEASURE_MS,
+    });
+  } finally {
+    child.kill();
+  }
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(`reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up`);
+console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})\n`);
+const lines: string[] = [];
+const goals: string[] = [];
+for (const clients of [1, 16]) {
+  for (const bodySize of [100, 16 * 1024]) {
+    const results = new Map<Variant, Awaited<ReturnType<typeof measure>>>();
+    for (const variant of VARIANTS) results.set(variant, await measure(variant, clients, bodySize));
+    const label = `${clients} client${clients > 1 ? "s" : ""}, ${bodySize === 100 ? "100 B" : "16 KiB"}`;
+    for (const [variant, r] of results) {
+      lines.push(`| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`);
+    }
+    const rate = (v: Variant) => results.get(v)?.perSecond ?? Number.NaN;
+    const pct = (a: Variant, b: Variant) => (100 * rate(a)) / rate(b);
+    const x = (a: Variant, b: Variant) => rate(a) / rate(b);
+    goals.push(
+      `| ${label} | ${fmt(pct("tether-tcp", "raw-net"))}% ${pct("tether-tcp", "raw-net") >= 85 ? "met" : "MISSED"} | ` +
+        `${fmt(pct("tether-ws", "raw-ws"))}% ${pct("tether-ws", "raw-ws") >= 85 ? "met" : "MISSED"} | ` +
+        `${fmt(x("tether-ws", "socket.io"), 2)}x ${x("tether-ws", "socket.io") >= 3 ? "met" : "MISSED"} | ` +
+        `${fmt(x("tether-tcp", "socket.io"), 2)}x |`,
+    );
+  }
+}
+console.log("| load | server | requests/s | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: |");
+console.log(lines.join("\n"));
+console.log("\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io |");
+console.log("| --- | --- | --- | --- | --- |");
+console.log(goals.join("\n"));
