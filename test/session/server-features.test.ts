@@ -96,6 +96,25 @@ describe("server pipeline customisation", () => {
   });
 });
 
+describe("request handlers", () => {
+  it("see their signal aborted when the session ends while they run", async () => {
+    await start();
+    let seen: AbortSignal | undefined;
+    server.handle("wait", (_body, { signal }) => {
+      seen = signal;
+      return new Promise(() => {});
+    });
+    const c = client();
+    await advance(1);
+    const outcome = c.request("wait").catch((error: unknown) => error);
+    await advance(1);
+    expect(seen?.aborted).toBe(false);
+    await c.close();
+    expect(seen?.aborted).toBe(true);
+    expect(await outcome).toBeInstanceOf(Error);
+  });
+});
+
 describe("server authentication", () => {
   it("gives refused clients auth-failed (final) and creates no session", async () => {
     await start({ authenticate: (credentials) => (credentials === "good" ? { user: "ann" } : false) });

@@ -119,7 +119,9 @@ async function connect(variant: Variant, address: string, body: Uint8Array): Pro
 }
 
 export async function runLoad(variant: Variant, address: string, options: LoadOptions): Promise<LoadResult> {
-  const requesters = await Promise.all(Array.from({ length: options.clients }, () => connect(variant, address, options.body)));
+  const requesters = await Promise.all(
+    Array.from({ length: options.clients }, () => connect(variant, address, options.body)),
+  );
   let measuring = false;
   let stopped = false;
   const latencies: number[] = [];
@@ -141,6 +143,7 @@ export async function runLoad(variant: Variant, address: string, options: LoadOp
   await new Promise((resolve) => setTimeout(resolve, 200));
   await Promise.all(requesters.map((r) => r.close()));
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
   return { requests: latencies.length, perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
 }

@@ -17,11 +17,19 @@ const INFLIGHT = 64;
 
 async function measure(variant: Variant, clients: number, bodySize: number) {
   const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [variant], {
-    execArgv: ["--conditions=tether-source", "--import", "tsx"],
+    execArgv: [
+      "--conditions=tether-source",
+      "--import",
+      "tsx",
+      // PROFILE=dir writes a V8 CPU profile of each server process there (for bench notes).
+      ...(process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   try {
-    const { address } = await new Promise<{ address: string }>((resolve) => child.once("message", (m) => resolve(m as { address: string })));
+    const { address } = await new Promise<{ address: string }>((resolve) =>
+      child.once("message", (m) => resolve(m as { address: string })),
+    );
     return await runLoad(variant, address, {
       clients,
       inflight: INFLIGHT,
@@ -30,19 +38,30 @@ async function measure(variant: Variant, clients: number, bodySize: number) {
       measureMs: MEASURE_MS,
     });
   } finally {
+    // SIGINT lets a profiling child write its profile on the way out.
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
     child.kill();
   }
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log(`reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up`);
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(
+  `reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up`,
+);
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})\n`);
 const lines: string[] = [];
 const goals: string[] = [];
+const only = process.env.ONLY?.split(",");
 for (const clients of [1, 16]) {
   for (const bodySize of [100, 16 * 1024]) {
+    if (only && !only.includes(`${clients}x${bodySize}`)) continue;
     const results = new Map<Variant, Awaited<ReturnType<typeof measure>>>();
-    for (const variant of VARIANTS) results.set(variant, await measure(variant, clients, bodySize));
+    const variants = process.env.VARIANTS?.split(",") ?? VARIANTS;
+    for (const variant of variants as Variant[])
+      results.set(variant, await measure(variant, clients, bodySize));
     const label = `${clients} client${clients > 1 ? "s" : ""}, ${bodySize === 100 ? "100 B" : "16 KiB"}`;
     for (const [variant, r] of results) {
       lines.push(`| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`);
@@ -60,6 +79,8 @@ for (const clients of [1, 16]) {
 }
 console.log("| load | server | requests/s | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: |");
 console.log(lines.join("\n"));
-console.log("\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io |");
+console.log(
+  "\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io |",
+);
 console.log("| --- | --- | --- | --- | --- |");
 console.log(goals.join("\n"));

@@ -68,3 +68,5 @@ async function start(variant: Variant): Promise<string> {
 
 const address = await start(process.argv[2] as Variant);
 process.send?.({ address });
+// Exit on SIGINT (rather than dying) so --cpu-prof can write its profile.
+process.on("SIGINT", () => process.exit(0));

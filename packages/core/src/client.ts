@@ -77,7 +77,7 @@ interface PendingRequest {
   body: unknown;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  cleanup: () => void;
+  cleanup: (() => void) | undefined;
 }
 
 type Outcome = "lost" | "failed" | "final";
@@ -165,27 +165,26 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
     return new Promise((resolve, reject) => {
       const seq = ++this.#nextSeq;
-      let timer: TimerHandle | undefined;
-      const onAbort = () => this.#settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
-      const entry: PendingRequest = {
-        seq,
-        op,
-        body,
-        resolve,
-        reject,
-        cleanup: () => {
+      const entry: PendingRequest = { seq, op, body, resolve, reject, cleanup: undefined };
+      // Timers and abort listeners only for requests that asked for them: the hot path allocates
+      // nothing else.
+      if (timeout !== undefined || signal !== undefined) {
+        const timer =
+          timeout === undefined
+            ? undefined
+            : this.clock.setTimeout(
+                () =>
+                  this.#settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
+                timeout,
+              );
+        const onAbort = () => this.#settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
+        signal?.addEventListener("abort", onAbort, { once: true });
+        entry.cleanup = () => {
           if (timer !== undefined) this.clock.clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
-        },
-      };
-      this.#pending.set(seq, entry);
-      if (timeout !== undefined) {
-        timer = this.clock.setTimeout(
-          () => this.#settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
-          timeout,
-        );
+        };
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(seq, entry);
       if (this.#state === "connected") this.#sendRequest(entry);
     });
   }
@@ -414,7 +413,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     const entry = this.#pending.get(seq);
     if (entry === undefined) return; // answered already, or given up by the caller
     this.#pending.delete(seq);
-    entry.cleanup();
+    entry.cleanup?.();
     if (error === undefined) entry.resolve(value);
     else entry.reject(error);
   }

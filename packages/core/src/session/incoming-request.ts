@@ -1,6 +1,6 @@
 import { RequestError } from "../errors.js";
 import { MessageType, RequestErrorCode } from "./protocol.js";
-import type { ServerSession } from "./server-session.js";
+import type { RunningRequest, ServerSession } from "./server-session.js";
 
 /**
  * A request travelling up the server pipeline, from the session handler to the dispatcher.
@@ -15,10 +15,14 @@ export class IncomingRequest {
     readonly seq: number,
     readonly op: string,
     readonly body: unknown,
-    /** Aborted if the session ends while the request runs. */
-    readonly signal: AbortSignal,
+    private readonly running: RunningRequest,
     private readonly onSettled: () => void,
   ) {}
+
+  /** Aborted if the session ends while the request runs (made on first use). */
+  get signal(): AbortSignal {
+    return this.running.signal;
+  }
 
   get settled(): boolean {
     return this.#settled;

@@ -139,10 +139,16 @@ function fail(what: string): never {
 /** Validates and decodes what a client sent; anything else is a `ProtocolError`. */
 export function decodeClientMessage(value: unknown): ClientMessage {
   if (!Array.isArray(value) || value.length === 0) fail("message: expected [type, ...fields]");
-  const [type] = value;
+  // Indexing, not destructuring: this runs for every frame, and iterators allocate.
+  const type = value[0];
   switch (type) {
     case MessageType.Hello: {
-      const [, version, timeout, sessionId, password, lastPushSeq, credentials] = value;
+      const version = value[1],
+        timeout = value[2],
+        sessionId = value[3],
+        password = value[4],
+        lastPushSeq = value[5],
+        credentials = value[6];
       if (typeof version !== "number") fail("Hello: version");
       if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) fail("Hello: timeout");
       if (sessionId !== null && !isString(sessionId)) fail("Hello: sessionId");
@@ -152,12 +158,17 @@ export function decodeClientMessage(value: unknown): ClientMessage {
     }
     case MessageType.Ping:
     case MessageType.Ack: {
-      const [, pushAck, responseAck] = value;
+      const pushAck = value[1],
+        responseAck = value[2];
       if (!isSeq(pushAck) || !isSeq(responseAck)) fail("acknowledgement");
       return { type, pushAck, responseAck };
     }
     case MessageType.Request: {
-      const [, seq, op, body, pushAck, responseAck] = value;
+      const seq = value[1],
+        op = value[2],
+        body = value[3],
+        pushAck = value[4],
+        responseAck = value[5];
       if (!isSeq(seq) || seq === 0) fail("Request: seq");
       if (!isString(op)) fail("Request: op");
       if (!isSeq(pushAck) || !isSeq(responseAck)) fail("Request: acknowledgement");
@@ -173,10 +184,14 @@ export function decodeClientMessage(value: unknown): ClientMessage {
 /** Validates and decodes what a server sent. */
 export function decodeServerMessage(value: unknown): ServerMessage {
   if (!Array.isArray(value) || value.length === 0) fail("message: expected [type, ...fields]");
-  const [type] = value;
+  // Indexing, not destructuring: this runs for every frame, and iterators allocate.
+  const type = value[0];
   switch (type) {
     case MessageType.Welcome: {
-      const [, sessionId, password, timeout, resumed] = value;
+      const sessionId = value[1],
+        password = value[2],
+        timeout = value[3],
+        resumed = value[4];
       if (
         !isString(sessionId) ||
         !isBytes(password) ||
@@ -190,22 +205,28 @@ export function decodeServerMessage(value: unknown): ServerMessage {
     case MessageType.Pong:
       return { type };
     case MessageType.Response: {
-      const [, seq, body] = value;
+      const seq = value[1],
+        body = value[2];
       if (!isSeq(seq)) fail("Response");
       return { type, seq, body };
     }
     case MessageType.ErrorResponse: {
-      const [, seq, code, message] = value;
+      const seq = value[1],
+        code = value[2],
+        message = value[3];
       if (!isSeq(seq) || !isString(code) || !isString(message)) fail("ErrorResponse");
       return { type, seq, code, message };
     }
     case MessageType.Push: {
-      const [, seq, topic, body] = value;
+      const seq = value[1],
+        topic = value[2],
+        body = value[3];
       if (!isSeq(seq) || !isString(topic)) fail("Push");
       return { type, seq, topic, body };
     }
     case MessageType.Goodbye: {
-      const [, code, reason] = value;
+      const code = value[1],
+        reason = value[2];
       if (typeof code !== "number" || !isString(reason)) fail("Goodbye");
       return { type, code, reason };
     }

@@ -33,10 +33,10 @@ export class RequestDispatcher implements ChannelHandler {
       request.fail(new RequestError(RequestErrorCode.UnknownOp, `no handler for op "${request.op}"`));
       return;
     }
-    const context: RequestContext = { session: request.session, op: request.op, signal: request.signal };
     let result: unknown;
     try {
-      result = handler(request.body, context);
+      // The request is its own context (session, op, signal): no object per request.
+      result = handler(request.body, request);
     } catch (error) {
       this.#failed(error, request);
       return;

@@ -206,14 +206,14 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
         return;
       case MessageType.Request: {
         session.acknowledge(message.pushAck, message.responseAck);
-        const signal = session.admit(message.seq);
-        if (signal === undefined) return; // a duplicate: answered from the cache, or still running
+        const running = session.admit(message.seq);
+        if (running === undefined) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
         this.host.record({ request: true });
         this.#applyReadBackpressure();
         const arrived = this.host.now();
         ctx.fireRead(
-          new IncomingRequest(session, message.seq, message.op, message.body, signal, () => {
+          new IncomingRequest(session, message.seq, message.op, message.body, running, () => {
             this.host.record({ latency: this.host.now() - arrived });
             this.#inFlight--;
             this.#applyReadBackpressure();
