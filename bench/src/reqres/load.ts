@@ -93,7 +93,7 @@ async function connect(variant: Variant, address: string, body: Uint8Array): Pro
     }
     case "socket.io": {
       const socket: Socket = io(address, { transports: ["websocket"], forceNew: true });
-      await new Promise((resolve) => socket.once("connect", resolve));
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
       return {
         send(done) {
           void socket.emitWithAck("echo", body).then(done);
