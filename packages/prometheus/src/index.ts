@@ -80,7 +80,7 @@ export function registerTetherMetrics(server: TetherServer, options: PrometheusO
     one(m.oversizedFrames),
   );
 
-  const latency = prefix + "request_duration_seconds";
+  const latency = `${prefix}request_duration_seconds`;
   registry.registerMetric(
     collector(latency, "Request handling time.", "histogram", () => {
       const h = server.metrics().requestLatency;
