@@ -1,3 +1,4 @@
+import { Packr } from "msgpackr";
 import type { ChannelHandler } from "../channel/handler.js";
 import { WRITABLE } from "../channel/handler.js";
 import type { HandlerContext } from "../channel/pipeline.js";
@@ -44,6 +45,14 @@ export interface SessionHost {
 }
 
 type State = "handshake" | "authenticating" | "open" | "ended";
+
+/**
+ * The Pong, encoded once: it is the commonest message a server sends to idle clients, and the
+ * codec passes ready frames through. (Plain MessagePack, as the codec writes.)
+ */
+const PONG_FRAME: Uint8Array = new Packr({ useRecords: false }).pack(
+  encodeServerMessage({ type: MessageType.Pong }),
+);
 
 /**
  * The server's session protocol on one connection: handshake (new session, resume, auth),
@@ -199,7 +208,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
       case MessageType.Ping:
         this.host.record({ ping: true });
         session.acknowledge(message.pushAck, message.responseAck);
-        this.send({ type: MessageType.Pong });
+        ctx.write(PONG_FRAME);
         return;
       case MessageType.Ack:
         session.acknowledge(message.pushAck, message.responseAck);
