@@ -20,6 +20,7 @@ import {
 } from "@tether/core";
 import {
   MessageFraming,
+  WebSocketCloseError,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
   WS_CLOSE_TOO_BIG,
@@ -50,16 +51,6 @@ export interface BrowserWebSocketOptions {
   clock?: Clock;
   /** The WebSocket class; default `globalThis.WebSocket`. */
   WebSocket?: WhatwgWebSocketConstructor;
-}
-
-/** The WebSocket closed with a code other than a normal close. */
-export class WebSocketCloseError extends TransportError {
-  constructor(
-    readonly code: number,
-    reason: string,
-  ) {
-    super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
-  }
 }
 
 const OPEN = 1;
@@ -212,6 +203,7 @@ export function webSocket(options: BrowserWebSocketOptions = {}): Transport {
 }
 
 export {
+  WebSocketCloseError,
   WS_CLOSE_ABNORMAL,
   WS_CLOSE_GOING_AWAY,
   WS_CLOSE_NORMAL,

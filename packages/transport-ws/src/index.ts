@@ -8,7 +8,7 @@ export {
   WS_CLOSE_TOO_BIG,
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
-export { WebSocketCloseError, WsConnection } from "./ws-connection.js";
+export { WsConnection } from "./ws-connection.js";
 export {
   type AttachOptions,
   attachWebSocket,

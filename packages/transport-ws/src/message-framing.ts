@@ -1,4 +1,4 @@
-import { encodeLengthPrefixed, LengthPrefixDecoder } from "@tether/core";
+import { encodeLengthPrefixed, LengthPrefixDecoder, TransportError } from "@tether/core";
 
 /**
  * Tether frames inside WebSocket messages: each message carries one or more length-prefixed
@@ -71,3 +71,13 @@ export const WS_CLOSE_PROTOCOL_ERROR = 1002;
 export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
 export const WS_CLOSE_ABNORMAL = 1006;
 export const WS_CLOSE_TOO_BIG = 1009;
+
+/** The WebSocket closed with a code other than a normal close. */
+export class WebSocketCloseError extends TransportError {
+  constructor(
+    readonly code: number,
+    reason: string,
+  ) {
+    super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
+  }
+}

@@ -3,26 +3,16 @@ import {
   type ConnectionOptions,
   FrameTooLargeError,
   ProtocolError,
-  TransportError,
 } from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
   MessageFraming,
+  WebSocketCloseError,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
   WS_CLOSE_TOO_BIG,
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
-
-/** The WebSocket closed with a code other than a normal close. */
-export class WebSocketCloseError extends TransportError {
-  constructor(
-    readonly code: number,
-    reason: string,
-  ) {
-    super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
-  }
-}
 
 /** A Tether connection over a `ws` WebSocket (either side). */
 export class WsConnection extends ConnectionBase {

@@ -25,29 +25,51 @@ export interface IdleStateOptions {
  * remaining time rather than re-armed on every frame: a busy channel costs one clock read per
  * frame and no timer churn. Reads never postpone writer-idle, and writes never reader-idle.
  */
+/** One direction's idleness: when it last saw traffic and the timer that watches it. */
+interface Watch {
+  readonly state: IdleState;
+  readonly idleMs: number;
+  last: number;
+  /** Whether the next event starts an idle period (no traffic since the previous event). */
+  first: boolean;
+  timer: TimerHandle | undefined;
+}
+
+/**
+ * Netty's IdleStateHandler on the channel's clock. One timer per direction, armed for the
+ * remaining time rather than re-armed on every frame: a busy channel costs one clock read per
+ * frame and no timer churn. Reads never postpone writer-idle, and writes never reader-idle.
+ */
 export class IdleStateHandler implements ChannelHandler {
-  readonly #readerIdleMs: number;
-  readonly #writerIdleMs: number;
-  #lastRead = 0;
-  #lastWrite = 0;
-  #readerTimer: TimerHandle | undefined;
-  #writerTimer: TimerHandle | undefined;
-  #firstReaderEvent = true;
-  #firstWriterEvent = true;
+  readonly #reader: Watch;
+  readonly #writer: Watch;
   #ctx: HandlerContext | undefined;
+  #started = false;
 
   constructor(options: IdleStateOptions) {
-    this.#readerIdleMs = options.readerIdleMs ?? 0;
-    this.#writerIdleMs = options.writerIdleMs ?? 0;
+    this.#reader = {
+      state: "reader-idle",
+      idleMs: options.readerIdleMs ?? 0,
+      last: 0,
+      first: true,
+      timer: undefined,
+    };
+    this.#writer = {
+      state: "writer-idle",
+      idleMs: options.writerIdleMs ?? 0,
+      last: 0,
+      first: true,
+      timer: undefined,
+    };
   }
 
   /** When the last inbound message passed, on the channel's clock. */
   get lastRead(): number {
-    return this.#lastRead;
+    return this.#reader.last;
   }
 
   get lastWrite(): number {
-    return this.#lastWrite;
+    return this.#writer.last;
   }
 
   handlerAdded(ctx: HandlerContext): void {
@@ -70,66 +92,51 @@ export class IdleStateHandler implements ChannelHandler {
   }
 
   channelRead(ctx: HandlerContext, message: unknown): void {
-    this.#lastRead = ctx.channel.clock.now();
-    this.#firstReaderEvent = true;
+    this.#reader.last = ctx.channel.clock.now();
+    this.#reader.first = true;
     ctx.fireRead(message);
   }
 
   write(ctx: HandlerContext, message: unknown): void {
-    this.#lastWrite = ctx.channel.clock.now();
-    this.#firstWriterEvent = true;
+    this.#writer.last = ctx.channel.clock.now();
+    this.#writer.first = true;
     ctx.write(message);
   }
 
   #start(ctx: HandlerContext): void {
-    if (this.#readerTimer !== undefined || this.#writerTimer !== undefined) return;
+    if (this.#started) return;
+    this.#started = true;
     const now = ctx.channel.clock.now();
-    this.#lastRead = now;
-    this.#lastWrite = now;
-    if (this.#readerIdleMs > 0) this.#armReader(this.#readerIdleMs);
-    if (this.#writerIdleMs > 0) this.#armWriter(this.#writerIdleMs);
+    for (const watch of [this.#reader, this.#writer]) {
+      watch.last = now;
+      if (watch.idleMs > 0) this.#arm(watch, watch.idleMs);
+    }
   }
 
   #stop(ctx: HandlerContext): void {
-    const clock = ctx.channel.clock;
-    if (this.#readerTimer !== undefined) clock.clearTimeout(this.#readerTimer);
-    if (this.#writerTimer !== undefined) clock.clearTimeout(this.#writerTimer);
-    this.#readerTimer = undefined;
-    this.#writerTimer = undefined;
+    for (const watch of [this.#reader, this.#writer]) {
+      if (watch.timer !== undefined) ctx.channel.clock.clearTimeout(watch.timer);
+      watch.timer = undefined;
+    }
   }
 
-  #armReader(delay: number): void {
+  #arm(watch: Watch, delay: number): void {
     const ctx = this.#ctx as HandlerContext;
     const clock = ctx.channel.clock;
-    this.#readerTimer = clock.setTimeout(() => {
+    watch.timer = clock.setTimeout(() => {
       // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
       // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
-      this.#readerTimer = clock.setTimeout(() => {
-        const remaining = this.#lastRead + this.#readerIdleMs - clock.now();
+      watch.timer = clock.setTimeout(() => {
+        const remaining = watch.last + watch.idleMs - clock.now();
         if (remaining > 0) {
-          this.#armReader(remaining);
+          this.#arm(watch, remaining);
           return;
         }
-        this.#armReader(this.#readerIdleMs);
-        const first = this.#firstReaderEvent;
-        this.#firstReaderEvent = false;
-        ctx.fireUserEvent({ type: "idle", state: "reader-idle", first } satisfies IdleStateEvent);
+        this.#arm(watch, watch.idleMs);
+        const first = watch.first;
+        watch.first = false;
+        ctx.fireUserEvent({ type: "idle", state: watch.state, first } satisfies IdleStateEvent);
       }, 0);
-    }, delay);
-  }
-
-  #armWriter(delay: number): void {
-    const ctx = this.#ctx as HandlerContext;
-    this.#writerTimer = ctx.channel.clock.setTimeout(() => {
-      const remaining = this.#lastWrite + this.#writerIdleMs - ctx.channel.clock.now();
-      if (remaining > 0) {
-        this.#armWriter(remaining);
-        return;
-      }
-      this.#armWriter(this.#writerIdleMs);
-      const first = this.#firstWriterEvent;
-      this.#firstWriterEvent = false;
-      ctx.fireUserEvent({ type: "idle", state: "writer-idle", first } satisfies IdleStateEvent);
     }, delay);
   }
 }
