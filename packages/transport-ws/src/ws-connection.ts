@@ -1,9 +1,4 @@
-import {
-  ConnectionBase,
-  type ConnectionOptions,
-  FrameTooLargeError,
-  ProtocolError,
-} from "@tether/core";
+import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, ProtocolError } from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
   MessageFraming,

@@ -154,9 +154,12 @@ export class Pipeline {
       }
       return;
     }
-    this.#guard(target, () =>
-      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value),
-    );
+    // Called in place, with no closure per event: this runs for every frame at every hop.
+    try {
+      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value);
+    } catch (error) {
+      this.invokeInbound(target, "exceptionCaught", toError(error));
+    }
   }
 
   /** @internal Delivers an outbound operation to `ctx` or the first handler before it that wants it. */
@@ -171,10 +174,11 @@ export class Pipeline {
       }
       return;
     }
-    const target = ctx;
-    this.#guard(target, () =>
-      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value),
-    );
+    try {
+      (ctx.handler[method] as (c: HandlerContext, v: unknown) => void)(ctx, value);
+    } catch (error) {
+      this.invokeInbound(ctx, "exceptionCaught", toError(error));
+    }
   }
 
   /** Runs a handler method; what it throws continues as `exceptionCaught`, from that handler on. */

@@ -139,7 +139,13 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      for (const seq of this.#responses.keys()) if (seq < responseAck) this.#responses.delete(seq);
+      // Answers are cached in about the order they complete, which is about request order:
+      // drop from the oldest and stop at the first still needed. One answered out of order
+      // lingers until the entries before it go; the cache stays bounded by maxResponses.
+      for (const seq of this.#responses.keys()) {
+        if (seq >= responseAck) break;
+        this.#responses.delete(seq);
+      }
     }
   }
 
