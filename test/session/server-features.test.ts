@@ -196,6 +196,28 @@ describe("client reconnection", () => {
     for (let i = 1; i < states.length; i++) expect(states[i]?.[0]).not.toBe(states[i - 1]?.[0]);
   });
 
+  it("backs off from a server that welcomes and drops at once, instead of looping", async () => {
+    let accepted = 0;
+    await start({
+      configurePipeline: (_pipeline, channel) => {
+        accepted++;
+        // Drop every connection right after the server's first frame (the Welcome) goes out.
+        const send = channel.connection.send.bind(channel.connection);
+        channel.connection.send = (frame: Uint8Array) => {
+          const ok = send(frame);
+          setImmediate(() => channel.connection.abort());
+          return ok;
+        };
+      },
+    });
+    client({ clientExpiry: false });
+    await advance(3000);
+    // Backoff (initial 100 ms, doubling, capped at 10 s; random 0.5 halves it) allows about six
+    // attempts in 3 s; a tight loop would make thousands.
+    expect(accepted).toBeGreaterThan(2);
+    expect(accepted).toBeLessThan(12);
+  });
+
   it("declares the session expired 4T/3 after last hearing from a server", async () => {
     await start();
     const c = client();

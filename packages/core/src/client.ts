@@ -197,7 +197,12 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       if (this.#state === "connected" && channel !== undefined) {
         this.#send({ type: MessageType.CloseSession });
         // Wait for the server's Goodbye (it closes the connection), bounded by one connect timeout.
-        await Promise.race([channel.connection.closed, this.#sleep(this.#connectTimeout(), false)]);
+        let timer: TimerHandle | undefined;
+        const bound = new Promise<void>((resolve) => {
+          timer = this.clock.setTimeout(resolve, this.#connectTimeout());
+        });
+        await Promise.race([channel.connection.closed, bound]);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
       }
       this.#finish("closed", new AbortError("the client was closed"));
       await this.#settled;
@@ -215,16 +220,20 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     while (!this.#stopped) {
       const server = servers[next % servers.length] as ServerAddress;
       next++; // after a drop, the next attempt goes to another server first
+      const started = this.clock.now();
       const outcome = await this.#attempt(server);
       if (outcome === "final" || this.#stopped) break;
-      if (outcome === "lost") {
+      // A connection that lasted is a success: try the next server at once. One lost almost
+      // as soon as it opened (a server that welcomes and drops) counts as a failure, so a
+      // crash-looping server gets backoff rather than a tight reconnect loop.
+      if (outcome === "lost" && this.clock.now() - started > this.#connectTimeout()) {
         failures = 0;
         round = 0;
         continue;
       }
       if (++failures >= servers.length) {
         failures = 0;
-        await this.#sleep(backoffDelay(round++, this.#options.backoff ?? {}, this.#random), true);
+        await this.#sleep(backoffDelay(round++, this.#options.backoff ?? {}, this.#random));
       }
     }
     this.#clearExpiryTimer();
@@ -482,20 +491,18 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#expiryTimer = undefined;
   }
 
-  /** Waits `ms` on the client's clock; `interruptible` lets close() cut it short. */
-  #sleep(ms: number, interruptible: boolean): Promise<void> {
+  /** Waits `ms` on the client's clock; close() can cut it short. */
+  #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
-        if (interruptible) this.#wake = undefined;
+        this.#wake = undefined;
         resolve();
       }, ms);
-      if (interruptible) {
-        this.#wake = () => {
-          this.clock.clearTimeout(timer);
-          this.#wake = undefined;
-          resolve();
-        };
-      }
+      this.#wake = () => {
+        this.clock.clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
     });
   }
 }
