@@ -17,7 +17,7 @@ const EMPTY: readonly never[] = Object.freeze([]);
  * of its own. Moving an element between buckets is then two unlinks and links on typed arrays
  * plus one lookup of the element's slot; the target bucket is usually the one the previous
  * touch used, so it is cached. That keeps a touch to a few array writes and the heap cost per
- * element near 50 bytes (measured in `bench/expiry-queue`).
+ * element near 40 bytes (measured in `bench/expiry-queue`).
  */
 export class ExpiryQueue<E> {
   readonly #interval: number;
