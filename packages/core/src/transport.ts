@@ -78,7 +78,14 @@ export interface Transport {
 
 export interface ConnectionOptions {
   maxFrameBytes?: number;
+  /** Queued bytes above which `send()` returns false. Default 64 KiB. */
   highWaterMark?: number;
+  /**
+   * After `send()` returned false, `drain` fires once the queue is at or below this. Default
+   * half the high-water mark. (TCP and TLS drain when the socket's buffer empties, which is
+   * below any low-water mark.)
+   */
+  lowWaterMark?: number;
   closeTimeout?: number;
   clock?: Clock;
 }
@@ -95,6 +102,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   readonly closed: Promise<CloseInfo>;
   protected readonly maxFrameBytes: number;
   protected readonly highWaterMark: number;
+  protected readonly lowWaterMark: number;
   protected readonly clock: Clock;
   readonly #closeTimeout: number;
   #status: ConnectionStatus = "open";
@@ -108,6 +116,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     super();
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.lowWaterMark = Math.min(options.lowWaterMark ?? this.highWaterMark / 2, this.highWaterMark);
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.clock = options.clock ?? systemClock;
     this.closed = new Promise((resolve) => {

@@ -55,7 +55,7 @@ export class MemoryConnection extends ConnectionBase {
 
   /** Our outgoing pipe handed bytes to the peer: maybe below the low-water mark now. */
   onOutgoingDelivered(): void {
-    if (this.#needDrain && this.bufferedAmount <= this.highWaterMark / 2) {
+    if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {
       this.#needDrain = false;
       this.emit("drain");
     }

@@ -22,6 +22,7 @@ export interface MemoryNetworkOptions {
 export interface MemoryTransportOptions {
   maxFrameBytes?: number;
   highWaterMark?: number;
+  lowWaterMark?: number;
   closeTimeout?: number;
   /** This side's address as its peers see it. Default `anonymous-N`. */
   address?: string;

@@ -176,3 +176,34 @@ describe("memory faults compose", () => {
     expect(events.server).toEqual(["frame:through"]);
   });
 });
+
+describe("memory water marks", () => {
+  it("fires drain once the queue is down to the low-water mark", async () => {
+    for (const [lowWaterMark, drainAt] of [
+      [undefined, 15], // default: half of 32 KiB
+      [8 * 1024, 16],
+    ] as const) {
+      const clock = new ManualClock();
+      const network = createMemoryNetwork({ clock });
+      await network.transport().listen("server", () => {});
+      const client = await network
+        .transport({ highWaterMark: 32 * 1024, ...(lowWaterMark === undefined ? {} : { lowWaterMark }) })
+        .dial("server");
+      await turn();
+      network.links()[0]?.setLatency(10);
+      let drainedAt = -1;
+      client.on("drain", () => {
+        drainedAt = clock.now();
+      });
+      const accepted: boolean[] = [];
+      for (let i = 0; i < 8; i++) {
+        accepted.push(client.send(new Uint8Array(8 * 1024)));
+        await clock.advanceAsync(1); // frames leave at 0..7 ms and arrive at 10..17 ms
+      }
+      expect(accepted).toEqual([true, true, true, false, false, false, false, false]);
+      await clock.advanceAsync(20);
+      expect(drainedAt).toBe(drainAt);
+      client.abort();
+    }
+  });
+});

@@ -47,6 +47,7 @@ export type WhatwgWebSocketConstructor = new (url: string) => WhatwgWebSocket;
 export interface BrowserWebSocketOptions {
   maxFrameBytes?: number;
   highWaterMark?: number;
+  lowWaterMark?: number;
   closeTimeout?: number;
   clock?: Clock;
   /** The WebSocket class; default `globalThis.WebSocket`. */
@@ -132,7 +133,7 @@ class BrowserWsConnection extends ConnectionBase {
     this.#drainTimer = this.clock.setTimeout(() => {
       this.#drainTimer = undefined;
       if (this.status === "closed") return;
-      if (this.bufferedAmount <= this.highWaterMark / 2) this.emit("drain");
+      if (this.bufferedAmount <= this.lowWaterMark) this.emit("drain");
       else this.#watchDrain();
     }, DRAIN_POLL_MS);
   }
@@ -172,11 +173,12 @@ class BrowserWebSocketTransport implements Transport {
       let opened = false;
       socket.addEventListener("open", () => {
         opened = true;
-        const { maxFrameBytes, highWaterMark, closeTimeout } = this.options;
+        const { maxFrameBytes, highWaterMark, lowWaterMark, closeTimeout } = this.options;
         resolve(
           new BrowserWsConnection(socket, new URL(address).host, {
             maxFrameBytes: maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
             ...(highWaterMark === undefined ? {} : { highWaterMark }),
+            ...(lowWaterMark === undefined ? {} : { lowWaterMark }),
             ...(closeTimeout === undefined ? {} : { closeTimeout }),
             clock: this.options.clock ?? systemClock,
           }),

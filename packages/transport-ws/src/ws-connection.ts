@@ -90,7 +90,7 @@ export class WsConnection extends ConnectionBase {
   }
 
   #onFlushed(): void {
-    if (this.#needDrain && this.bufferedAmount <= this.highWaterMark / 2) {
+    if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {
       this.#needDrain = false;
       this.emit("drain");
     }

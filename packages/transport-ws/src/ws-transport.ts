@@ -25,6 +25,8 @@ export interface WebSocketTransportOptions {
   maxFrameBytes?: number;
   /** Send-queue bytes above which `send()` returns false. Default 64 KiB. */
   highWaterMark?: number;
+  /** Queue size at or below which `drain` follows. Default half the high-water mark. */
+  lowWaterMark?: number;
   /** Bound on a graceful close before it becomes an abort. Default 5000 ms. */
   closeTimeout?: number;
   /** Off by default: compression costs CPU per frame and opens decompression-bomb risks. */
@@ -42,10 +44,11 @@ export interface WebSocketTransportOptions {
 }
 
 function connectionOptions(options: WebSocketTransportOptions): ConnectionOptions {
-  const { maxFrameBytes, highWaterMark, closeTimeout } = options;
+  const { maxFrameBytes, highWaterMark, lowWaterMark, closeTimeout } = options;
   return {
     maxFrameBytes: maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     ...(highWaterMark === undefined ? {} : { highWaterMark }),
+    ...(lowWaterMark === undefined ? {} : { lowWaterMark }),
     ...(closeTimeout === undefined ? {} : { closeTimeout }),
     clock: options.clock ?? systemClock,
   };
