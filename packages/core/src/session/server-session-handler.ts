@@ -5,7 +5,7 @@ import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
 import { FrameTooLargeError, ProtocolError } from "../errors.js";
 import type { CloseInfo } from "../transport.js";
-import { IncomingRequest } from "./incoming-request.js";
+import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
 import {
   type ClientMessage,
   CloseCode,
@@ -59,7 +59,7 @@ const PONG_FRAME: Uint8Array = new Packr({ useRecords: false }).pack(
  * pings, acknowledgements, requests handed up the pipeline as `IncomingRequest`s, and the
  * Goodbye + close for every way a connection ends. It implements the session's `SessionLink`.
  */
-export class ServerSessionHandler implements ChannelHandler, SessionLink {
+export class ServerSessionHandler implements ChannelHandler, SessionLink, RequestOwner {
   #state: State = "handshake";
   #ctx: HandlerContext | undefined;
   #session: ServerSession | undefined;
@@ -215,25 +215,32 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink {
         return;
       case MessageType.Request: {
         session.acknowledge(message.pushAck, message.responseAck);
-        const running = session.admit(message.seq);
-        if (running === undefined) return; // a duplicate: answered from the cache, or still running
+        const request = new IncomingRequest(
+          session,
+          message.seq,
+          message.op,
+          message.body,
+          this.host.now(),
+          this,
+        );
+        if (!session.admit(request)) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
         this.host.record({ request: true });
         this.#applyReadBackpressure();
-        const arrived = this.host.now();
-        ctx.fireRead(
-          new IncomingRequest(session, message.seq, message.op, message.body, running, () => {
-            this.host.record({ latency: this.host.now() - arrived });
-            this.#inFlight--;
-            this.#applyReadBackpressure();
-          }),
-        );
+        ctx.fireRead(request);
         return;
       }
       case MessageType.CloseSession:
         this.host.closeByClient(session);
         return;
     }
+  }
+
+  /** RequestOwner: one of this connection's requests got its answer. */
+  requestSettled(request: IncomingRequest): void {
+    this.host.record({ latency: this.host.now() - request.arrivedAt });
+    this.#inFlight--;
+    this.#applyReadBackpressure();
   }
 
   /** Outstanding requests above the limit pause reading: backpressure, not an error. */

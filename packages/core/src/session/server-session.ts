@@ -1,6 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { SessionExpiredError } from "../errors.js";
 import type { TrackedSession } from "../session-tracker.js";
+import type { IncomingRequest } from "./incoming-request.js";
 import { CloseCode, MessageType, type ServerMessage } from "./protocol.js";
 
 /** Why a server session ended. */
@@ -45,7 +46,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #pushSeq = 0;
   #replay: PushMessage[] = [];
   #responses = new Map<number, ResponseMessage>();
-  #running = new Map<number, RunningRequest>();
+  #running = new Map<number, IncomingRequest>();
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
   #ended: ServerSessionEndReason | undefined;
@@ -150,19 +151,19 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /**
-   * @internal Decides what to do with request `seq`: run it (returns a signal for the handler),
-   * or nothing because it ran or is running (a cached answer is re-sent).
+   * @internal Decides whether `request` runs: false when it ran or is running already (a
+   * resent duplicate), in which case a cached answer is sent again.
    */
-  admit(seq: number): RunningRequest | undefined {
-    if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return undefined;
+  admit(request: IncomingRequest): boolean {
+    const seq = request.seq;
+    if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
     if (cached !== undefined) {
       this.#link?.send(cached);
-      return undefined;
+      return false;
     }
-    const running = new RunningRequest();
-    this.#running.set(seq, running);
-    return running;
+    this.#running.set(seq, request);
+    return true;
   }
 
   /** @internal A handler finished: keep the answer until acknowledged, and send it. */
@@ -185,8 +186,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   end(reason: ServerSessionEndReason): void {
     if (this.#ended !== undefined) return;
     this.#ended = reason;
-    for (const controller of this.#running.values())
-      controller.abort(new SessionExpiredError(`session ${reason}`));
+    for (const request of this.#running.values()) request.abort(new SessionExpiredError(`session ${reason}`));
     this.#running.clear();
     const link = this.#link;
     this.#link = undefined;
@@ -200,30 +200,5 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#replay = [];
     this.#responses.clear();
     this.emit("end", reason);
-  }
-}
-
-/**
- * A request being handled. Its `AbortSignal` is made only if a handler asks for it: an
- * AbortController per request was the largest single cost of a request in the profile.
- */
-export class RunningRequest {
-  #controller: AbortController | undefined;
-  #reason: unknown;
-  #aborted = false;
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
   }
 }
