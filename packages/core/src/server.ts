@@ -45,15 +45,18 @@ export interface ServerOptions {
   maxInFlightPerConnection?: number;
   /** Bytes queued to one connection above which it is closed as a slow consumer. Default 8 MiB. */
   maxOutboundBytes?: number;
-  /** Open connections allowed from one remote host (0: no limit). Default 60. */
+  /**
+   * Open connections allowed from one remote host (0: no limit). Default 60. Behind a reverse
+   * proxy every client shares the proxy's address: raise it or turn it off there.
+   */
   maxConnectionsPerAddress?: number;
   /** Open connections allowed in all (0: no limit). Default 0. */
   maxConnections?: number;
   /**
    * Adds user handlers to each connection's pipeline. It holds `traffic` (frame and byte
-   * counts), `codec` (frames ⇄ messages),
-   * `session` (the protocol) and `dispatch` (runs `handle()` registrations): put frame-level
-   * handlers before `codec`, request-level ones between `session` and `dispatch`.
+   * counts), `codec` (frames ⇄ messages), `session` (the protocol) and `dispatch` (runs
+   * `handle()` registrations): put frame-level handlers before `codec`, request-level ones
+   * between `session` and `dispatch`.
    */
   configurePipeline?: (pipeline: Pipeline, channel: Channel) => void;
 }
