@@ -9,7 +9,6 @@ import {
   type ConnectionOptions,
   DialError,
   type DialOptions,
-  FrameTooLargeError,
   guardDial,
   type Listener,
   ProtocolError,
@@ -18,13 +17,7 @@ import {
   type Transport,
   TransportError,
 } from "@tether/core";
-import {
-  MessageFraming,
-  WebSocketCloseError,
-  WS_CLOSE_NORMAL,
-  WS_CLOSE_PROTOCOL_ERROR,
-  WS_CLOSE_TOO_BIG,
-} from "./message-framing.js";
+import { closeCodeFor, MessageFraming, WebSocketCloseError, WS_CLOSE_NORMAL } from "./message-framing.js";
 
 const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** Browsers have no drain event: how often to look at `bufferedAmount` while waiting for one. */
@@ -102,13 +95,7 @@ class BrowserWsConnection extends ConnectionBase {
   protected destroy(error?: Error): void {
     this.#closedLocally = true;
     this.#error ??= error;
-    const code =
-      error instanceof FrameTooLargeError
-        ? WS_CLOSE_TOO_BIG
-        : error instanceof ProtocolError
-          ? WS_CLOSE_PROTOCOL_ERROR
-          : WS_CLOSE_ABORTED;
-    this.#ws.close(code, error?.name ?? "aborted");
+    this.#ws.close(closeCodeFor(error, WS_CLOSE_ABORTED), error?.name ?? "aborted");
     // A browser cannot drop a socket on the spot; this end is done now all the same.
     this.#end(error === undefined ? { local: true } : { local: true, error });
   }

@@ -1,4 +1,10 @@
-import { encodeLengthPrefixed, LengthPrefixDecoder, TransportError } from "@tether/core";
+import {
+  encodeLengthPrefixed,
+  FrameTooLargeError,
+  LengthPrefixDecoder,
+  ProtocolError,
+  TransportError,
+} from "@tether/core";
 
 /**
  * Tether frames inside WebSocket messages: each message carries one or more length-prefixed
@@ -80,4 +86,11 @@ export class WebSocketCloseError extends TransportError {
   ) {
     super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
   }
+}
+
+/** The close code that tells the peer why we close on `error`; `otherwise` for anything else. */
+export function closeCodeFor(error: Error | undefined, otherwise: number): number {
+  if (error instanceof FrameTooLargeError) return WS_CLOSE_TOO_BIG;
+  if (error instanceof ProtocolError) return WS_CLOSE_PROTOCOL_ERROR;
+  return otherwise;
 }

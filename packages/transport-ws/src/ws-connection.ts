@@ -1,11 +1,11 @@
 import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, ProtocolError } from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
+  closeCodeFor,
   MessageFraming,
   WebSocketCloseError,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
-  WS_CLOSE_TOO_BIG,
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
 
@@ -67,8 +67,7 @@ export class WsConnection extends ConnectionBase {
     this.#error ??= error;
     if (error instanceof ProtocolError && this.#ws.readyState === this.#ws.OPEN) {
       // Tell the peer why with a close code; `ws` bounds the closing handshake itself.
-      const code = error instanceof FrameTooLargeError ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL_ERROR;
-      this.#ws.close(code, error.name);
+      this.#ws.close(closeCodeFor(error, WS_CLOSE_PROTOCOL_ERROR), error.name);
       return;
     }
     this.#ws.terminate();
