@@ -12,6 +12,7 @@ import {
   type ServerSession,
   type ServerSessionEndReason,
   SessionExpiredError,
+  systemClock,
   type TetherClient,
   type TetherServer,
   TimeoutError,
@@ -37,6 +38,20 @@ export interface SessionEnv {
   /** Capability: the memory network, for pulled-cable faults. */
   network?: MemoryNetwork;
   teardown?(): Promise<void>;
+}
+
+/** Real sockets on the real clock: short timeouts (T = 240 ms, tick 25 ms) and 30 ms of slack. */
+export function realTimeEnv(transport: () => Transport): SessionEnv {
+  return {
+    clock: systemClock,
+    manual: false,
+    slack: 30,
+    tickTime: 25,
+    timeout: 240,
+    transport,
+    listenAddress: () => "127.0.0.1:0",
+    advance: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  };
 }
 
 export interface SessionTarget {

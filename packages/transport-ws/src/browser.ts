@@ -7,6 +7,7 @@ import {
   type Connection,
   ConnectionBase,
   type ConnectionOptions,
+  DEFAULT_MAX_FRAME_BYTES,
   DialError,
   type DialOptions,
   guardDial,
@@ -19,7 +20,6 @@ import {
 } from "@tether/core";
 import { closeCodeFor, MessageFraming, WebSocketCloseError, WS_CLOSE_NORMAL } from "./message-framing.js";
 
-const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** Browsers have no drain event: how often to look at `bufferedAmount` while waiting for one. */
 const DRAIN_POLL_MS = 10;
 /** Close code a browser sends on `abort()`: the application range, meaning "aborted". */

@@ -6,6 +6,7 @@ import {
   type Clock,
   type Connection,
   type ConnectionOptions,
+  DEFAULT_MAX_FRAME_BYTES,
   DialError,
   type DialOptions,
   guardDial,
@@ -17,8 +18,6 @@ import {
 import { WebSocket, WebSocketServer } from "ws";
 import { maxPayloadFor } from "./message-framing.js";
 import { WsConnection } from "./ws-connection.js";
-
-const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 export interface WebSocketTransportOptions {
   /** Largest Tether frame; the WebSocket `maxPayload` is this plus 4. Default 1 MiB. */
