@@ -1,6 +1,13 @@
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
-import { type ClientState, createClient, createServer, systemClock, type TetherClient } from "@tether/core";
+import {
+  type ClientState,
+  createClient,
+  createServer,
+  type MemorySessionStore,
+  systemClock,
+  type TetherClient,
+} from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { attachWebSocket, webSocket } from "@tether/transport-ws";
 import { CuttableTransport } from "./cuttable-transport.js";
@@ -42,6 +49,8 @@ export async function startDemo(options: DemoOptions = {}) {
   const say = (who: string, what: string) => log(`${stamp()}  ${who.padEnd(8)} ${what}`);
 
   const server = createServer({ tickTime, maxConnectionsPerAddress: 0 });
+  // The dashboard draws the in-process ExpiryQueue: the default store's tracker.
+  const { tracker } = server.store as MemorySessionStore;
   server.handle("work", async (body) => {
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
     return { echoed: body };
@@ -135,7 +144,7 @@ export async function startDemo(options: DemoOptions = {}) {
       metrics: server.metrics(),
       clients: [...clients.values()].map((sim) => {
         const id = sim.client.sessionId;
-        const expiry = id === null ? null : server.tracker.getExpiration(id);
+        const expiry = id === null ? null : tracker.getExpiration(id);
         return {
           name: sim.name,
           transport: sim.transport.name,
@@ -148,7 +157,7 @@ export async function startDemo(options: DemoOptions = {}) {
           pushes: sim.pushes,
         };
       }),
-      buckets: [...server.tracker.getSessionExpiryMap()].map(([time, sessions]) => ({
+      buckets: [...tracker.getSessionExpiryMap()].map(([time, sessions]) => ({
         in: Math.round(time - now),
         clients: sessions.map((s) => names.get(s.id) ?? s.id.slice(0, 8)),
       })),
@@ -190,7 +199,7 @@ export async function startDemo(options: DemoOptions = {}) {
       (url.pathname === "/admin/stat" || url.pathname === "/admin/dump")
     ) {
       // ZooKeeper's four-letter words, over HTTP.
-      const text = url.pathname.endsWith("stat") ? server.stat() : server.dump();
+      const text = url.pathname.endsWith("stat") ? server.stat() : tracker.dump();
       response.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end(`${text}\n`);
     } else if (request.method === "POST" && url.pathname.startsWith("/api/clients/")) {
       const [, , , name, action] = url.pathname.split("/");

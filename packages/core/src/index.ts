@@ -63,13 +63,24 @@ export {
 export { LATENCY_BUCKETS_MS, type LatencyHistogram, type ServerMetrics } from "./server-metrics.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { IncomingRequest } from "./session/incoming-request.js";
+export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";
 export type { RequestContext, RequestHandler } from "./session/request-dispatcher.js";
 export {
+  type PushMessage,
+  type ResponseMessage,
   ServerSession,
   type ServerSessionEndReason,
   type ServerSessionEvents,
+  type SessionBounds,
+  type SessionLink,
 } from "./session/server-session.js";
+export type {
+  SessionStore,
+  SessionStoreContext,
+  SessionStoreEvents,
+  SessionStoreFactory,
+} from "./session/session-store.js";
 export {
   SESSION_PASSWORD_BYTES,
   type SessionEndReason,

@@ -7,12 +7,13 @@ import { type Clock, systemClock } from "./clock.js";
 import { AuthenticationError, FrameTooLargeError, InvalidArgumentError } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
+import { memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
 import { type RequestContext, RequestDispatcher, type RequestHandler } from "./session/request-dispatcher.js";
-import { ServerSession, type ServerSessionEndReason } from "./session/server-session.js";
+import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
-import { SessionTracker } from "./session-tracker.js";
+import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
 import type { Connection, Listener, Transport } from "./transport.js";
 
 export interface ConnectionInfo {
@@ -59,6 +60,11 @@ export interface ServerOptions {
    * between `session` and `dispatch`.
    */
   configurePipeline?: (pipeline: Pipeline, channel: Channel) => void;
+  /**
+   * Where sessions live. Default: this process ({@link MemorySessionStore}); a shared store
+   * such as `@tether/cluster-redis` lets sessions outlive the server.
+   */
+  sessionStore?: SessionStoreFactory;
 }
 
 export interface ServerEvents {
@@ -84,13 +90,12 @@ export interface CloseOptions {
  * (a session opened over WebSocket can resume over TCP).
  */
 export class TetherServer extends EventEmitter<ServerEvents> {
-  readonly tracker: SessionTracker;
+  /** Where sessions live: in this process by default, or shared (`sessionStore` option). */
+  readonly store: SessionStore;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly #options: ServerOptions;
   readonly #handlers = new Map<string, RequestHandler>();
-  readonly #sessions = new Map<string, ServerSession>();
-  readonly #endReasons = new Map<string, ServerSessionEndReason>();
   readonly #listeners = new Set<Listener>();
   readonly #channels = new Set<Channel>();
   readonly #host: SessionHost;
@@ -103,25 +108,22 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
-    this.tracker = new SessionTracker({
+    const tickTime = options.tickTime ?? 2000;
+    this.store = (options.sessionStore ?? memorySessionStore)({
       clock: this.clock,
-      ...(options.tickTime === undefined ? {} : { tickTime: options.tickTime }),
-      ...(options.minSessionTimeout === undefined ? {} : { minSessionTimeout: options.minSessionTimeout }),
-      ...(options.maxSessionTimeout === undefined ? {} : { maxSessionTimeout: options.maxSessionTimeout }),
+      logger: this.logger,
+      tickTime,
+      minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
+      maxSessionTimeout: options.maxSessionTimeout ?? 20 * tickTime,
+      bounds: { maxReplay: options.maxReplay ?? 1024, maxResponses: options.maxResponses ?? 1024 },
     });
-    this.tracker.on("expire", (tracked, reason) => {
-      const session = this.#sessions.get(tracked.id);
-      if (session === undefined) return;
-      this.#sessions.delete(tracked.id);
-      const why = this.#endReasons.get(tracked.id) ?? reason;
-      this.#endReasons.delete(tracked.id);
-      this.logger.info({ session: session.id, reason: why }, "session ended");
-      this.#metrics.sessionsEnded[why]++;
-      session.end(why);
-      this.emit("expire", session, why);
+    this.store.on("expire", (session, reason) => {
+      this.logger.info({ session: session.id, reason }, "session ended");
+      this.#metrics.sessionsEnded[reason]++;
+      this.emit("expire", session, reason);
     });
-    this.tracker.on("error", (error) => this.logger.error({ err: error }, "an expire listener threw"));
-    this.tracker.on("stall", (late) => {
+    this.store.on("error", (error) => this.logger.error({ err: error }, "an expire listener threw"));
+    this.store.on("stall", (late) => {
       this.#metrics.stalls++;
       this.logger.warn(
         { lateMs: Math.round(late) },
@@ -198,7 +200,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     }
     const m = this.#metrics;
     return {
-      sessions: this.#sessions.size,
+      sessions: this.store.size,
       connections: this.#channels.size,
       connectionsByTransport,
       sessionsOpened: m.sessionsOpened,
@@ -236,13 +238,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       `Requests: ${m.requests}, average latency ${avg.toFixed(2)} ms; pings ${m.pings}`,
       `Frames: in ${m.framesIn} (${m.bytesIn} bytes), out ${m.framesOut} (${m.bytesOut} bytes)`,
       `Refused: per address ${m.refusedPerAddress}, total ${m.refusedTotal}; slow consumers ${m.slowConsumers}; stalls ${m.stalls}`,
-      `tickTime ${this.tracker.tickTime} ms, session timeout ${this.tracker.minSessionTimeout}-${this.tracker.maxSessionTimeout} ms`,
+      `tickTime ${this.store.tickTime} ms, session timeout ${this.store.minSessionTimeout}-${this.store.maxSessionTimeout} ms`,
     ].join("\n");
   }
 
   /** Sessions by expiry bucket, like ZooKeeper's `dump` (passwords never appear). */
-  dump(): string {
-    return this.tracker.dump();
+  dump(): string | Promise<string> {
+    return this.store.dump();
   }
 
   /** Which connection limit `host`'s newest connection breaks, if any. */
@@ -260,12 +262,22 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     return undefined;
   }
 
+  /** A session this server carries (in cluster mode, others may carry the rest). */
   getSession(id: string): ServerSession | undefined {
-    return this.#sessions.get(id);
+    return this.store.get(id);
   }
 
+  /** The sessions this server carries. */
   sessions(): IterableIterator<ServerSession> {
-    return this.#sessions.values();
+    return this.store.sessions();
+  }
+
+  /**
+   * Pushes to session `id` wherever it is carried (another server, in cluster mode). Resolves
+   * once the push is recorded; rejects with `SessionExpiredError` if the session is not live.
+   */
+  push(id: string, topic: string, body: unknown): Promise<void> {
+    return this.store.push(id, topic, body);
   }
 
   /**
@@ -277,7 +289,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#closed = true;
     // Goodbyes first: closing a listener closes its connections, and a Goodbye must go before that.
     if (options.endSessions ?? false) {
-      for (const session of [...this.#sessions.values()]) session.close();
+      for (const session of [...this.store.sessions()]) session.close();
     }
     const channels = [...this.#channels];
     for (const channel of channels) {
@@ -287,17 +299,11 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     }
     const listeners = [...this.#listeners].map((l) => l.close());
     await Promise.all([...listeners, ...channels.map((c) => c.connection.closed)]);
-    this.tracker.shutdown();
-  }
-
-  #end(session: ServerSession, reason: ServerSessionEndReason): void {
-    if (!this.#endReasons.has(session.id)) this.#endReasons.set(session.id, reason);
-    this.tracker.closeSession(session.tracked);
+    await this.store.close();
   }
 
   #createHost(): SessionHost {
     const options = this.#options;
-    const bounds = { maxReplay: options.maxReplay ?? 1024, maxResponses: options.maxResponses ?? 1024 };
     return {
       handshakeTimeout: options.handshakeTimeout ?? 10_000,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? 64,
@@ -308,17 +314,12 @@ export class TetherServer extends EventEmitter<ServerEvents> {
           principal = await options.authenticate(hello.credentials, connection);
           if (principal === false) throw new AuthenticationError("credentials refused");
         }
-        const tracked = this.tracker.createSession(hello.timeout);
-        const session = new ServerSession(tracked, principal, bounds, (s, reason) => this.#end(s, reason));
-        this.#sessions.set(session.id, session);
-        return session;
+        return this.store.open(hello.timeout, principal);
       },
-      resume: (sessionId, password) => {
-        const tracked = this.tracker.checkPassword(sessionId, password);
-        return tracked === undefined ? undefined : this.#sessions.get(tracked.id);
-      },
-      touch: (session) => this.tracker.touchSession(session.tracked),
-      closeByClient: (session) => this.#end(session, "closed"),
+      resume: (sessionId, password) => this.store.resume(sessionId, password),
+      touch: (session) => this.store.touch(session),
+      closeByClient: (session) => this.store.end(session, "closed"),
+      storeFailed: (error) => this.logger.error({ err: error }, "the session store failed to answer"),
       now: () => this.clock.now(),
       record: (event) => {
         const m = this.#metrics;

@@ -26,10 +26,15 @@ export interface SessionHost {
   /** Opens a session after authentication, or throws to refuse (auth-failed). */
   open(hello: Hello, connection: { transport: string; remoteAddress: string }): Promise<ServerSession>;
   /** The live session for a resume, or undefined (unknown, ended or wrong password alike). */
-  resume(sessionId: string, password: Uint8Array): ServerSession | undefined;
+  resume(
+    sessionId: string,
+    password: Uint8Array,
+  ): ServerSession | undefined | Promise<ServerSession | undefined>;
   /** Every frame of a session counts as a sign of life; false when it is already ending. */
   touch(session: ServerSession): boolean;
   closeByClient(session: ServerSession): void;
+  /** A shared session store failed to answer; the connection is ended with GoingAway. */
+  storeFailed(error: unknown): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
   /** Counts what this connection went through, for `server.metrics()`. */
   record(
@@ -162,15 +167,16 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       return;
     }
     if (hello.sessionId !== null) {
-      const session = hello.password === null ? undefined : this.host.resume(hello.sessionId, hello.password);
-      if (session === undefined) {
-        // Unknown, ended and wrong-password resumes get the same answer: no oracle.
-        this.end(CloseCode.SessionExpired, "session expired");
-        return;
+      const found = hello.password === null ? undefined : this.host.resume(hello.sessionId, hello.password);
+      if (found instanceof Promise) {
+        this.#state = "authenticating";
+        found.then(
+          (session) => this.#onResume(session, hello),
+          (error: unknown) => this.#failHandshake(error),
+        );
+      } else {
+        this.#onResume(found, hello);
       }
-      // Only after the password check does the previous connection lose the session.
-      session.link?.end(CloseCode.SessionMoved, "session resumed on another connection");
-      this.#bind(session, hello, true);
       return;
     }
     this.#state = "authenticating";
@@ -187,6 +193,24 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         if (this.#state === "authenticating") this.end(CloseCode.AuthFailed, reasonOf(error));
       },
     );
+  }
+
+  #onResume(session: ServerSession | undefined, hello: Hello): void {
+    if (this.#state === "ended") return; // the connection went away meanwhile; the session waits
+    if (session === undefined) {
+      // Unknown, ended and wrong-password resumes get the same answer: no oracle.
+      this.end(CloseCode.SessionExpired, "session expired");
+      return;
+    }
+    // Only after the password check does the previous connection lose the session.
+    session.link?.end(CloseCode.SessionMoved, "session resumed on another connection");
+    this.#bind(session, hello, true);
+  }
+
+  /** The session store could not answer (a shared store unreachable): try again later. */
+  #failHandshake(error: unknown): void {
+    this.host.storeFailed(error);
+    this.end(CloseCode.GoingAway, "session store unavailable");
   }
 
   #bind(session: ServerSession, hello: Hello, resumed: boolean): void {
@@ -223,17 +247,41 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
           this.host.now(),
           this,
         );
-        if (!session.admit(request)) return; // a duplicate: answered from the cache, or still running
+        const admitted = session.admit(request);
+        if (admitted === false) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
         this.host.record({ request: true });
         this.#applyReadBackpressure();
-        ctx.fireRead(request);
+        if (admitted === true) ctx.fireRead(request);
+        else this.#admitLater(ctx, request, admitted);
         return;
       }
       case MessageType.CloseSession:
         this.host.closeByClient(session);
         return;
     }
+  }
+
+  /** A shared store decides whether the request runs (it may have run on another server). */
+  #admitLater(ctx: HandlerContext, request: IncomingRequest, admitted: Promise<boolean>): void {
+    admitted.then(
+      (run) => {
+        // Once the store has admitted it, it runs even if this connection has gone: its answer
+        // is kept for the resume, and the store would refuse to run it anywhere else.
+        if (run) ctx.fireRead(request);
+        else this.#withdrawn();
+      },
+      (error: unknown) => {
+        this.#withdrawn();
+        this.#failHandshake(error);
+      },
+    );
+  }
+
+  /** An admitted-then-refused request no longer counts as in flight. */
+  #withdrawn(): void {
+    this.#inFlight--;
+    this.#applyReadBackpressure();
   }
 
   /** RequestOwner: one of this connection's requests got its answer. */

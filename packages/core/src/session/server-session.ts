@@ -21,8 +21,8 @@ export interface SessionLink {
   end(code: CloseCode, reason: string): void;
 }
 
-type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
-type ResponseMessage = Extract<
+export type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
+export type ResponseMessage = Extract<
   ServerMessage,
   { type: typeof MessageType.Response | typeof MessageType.ErrorResponse }
 >;
@@ -44,6 +44,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   readonly data: Record<string, unknown> = {};
   #link: SessionLink | undefined;
   #pushSeq = 0;
+  /** The highest push sequence number handed to `deliverPush`: later ones only. */
+  #deliveredSeq = 0;
   #replay: PushMessage[] = [];
   #responses = new Map<number, ResponseMessage>();
   #running = new Map<number, IncomingRequest>();
@@ -55,9 +57,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     readonly tracked: TrackedSession,
     /** What `authenticate` returned for the connection that opened the session. */
     readonly principal: unknown,
-    private readonly bounds: SessionBounds,
-    /** Ends the session through the tracker (one path for every end). */
-    private readonly terminate: (session: ServerSession, reason: ServerSessionEndReason) => void,
+    protected readonly bounds: SessionBounds,
+    /** Ends the session through its store (one path for every end). */
+    protected readonly terminate: (session: ServerSession, reason: ServerSessionEndReason) => void,
   ) {
     super();
   }
@@ -105,9 +107,35 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
         `session ${this.id} ended: more than ${this.bounds.maxReplay} unacknowledged pushes`,
       );
     }
-    const message: PushMessage = { type: MessageType.Push, seq: ++this.#pushSeq, topic, body };
+    this.deliverPush({ type: MessageType.Push, seq: ++this.#pushSeq, topic, body });
+  }
+
+  /**
+   * @internal Keeps a numbered push for replay and sends it if connected. Pushes come in
+   * sequence order; one at or below the last delivered is a repeat and is ignored.
+   */
+  deliverPush(message: PushMessage): void {
+    if (this.#ended !== undefined || message.seq <= this.#deliveredSeq) return;
+    this.#deliveredSeq = message.seq;
     this.#replay.push(message);
     this.#link?.send(message);
+  }
+
+  /** @internal The highest push sequence number delivered to this session object. */
+  get deliveredPushSeq(): number {
+    return this.#deliveredSeq;
+  }
+
+  /**
+   * @internal Loads what a shared store kept for this session (unacknowledged pushes and
+   * responses) before a connection attaches; replaces what this object held.
+   */
+  restore(pushes: readonly PushMessage[], responses: readonly ResponseMessage[], responseAck: number): void {
+    this.#replay = [...pushes];
+    this.#deliveredSeq =
+      pushes.length > 0 ? (pushes[pushes.length - 1] as PushMessage).seq : this.#deliveredSeq;
+    this.#responses = new Map(responses.map((r) => [r.seq, r]));
+    this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
 
   /** Ends the session now, from the server side. */
@@ -152,9 +180,15 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /**
    * @internal Decides whether `request` runs: false when it ran or is running already (a
-   * resent duplicate), in which case a cached answer is sent again.
+   * resent duplicate), in which case a cached answer is sent again. A shared store may need
+   * to ask another process, and answers with a promise.
    */
-  admit(request: IncomingRequest): boolean {
+  admit(request: IncomingRequest): boolean | Promise<boolean> {
+    return this.admitHere(request);
+  }
+
+  /** @internal `admit` as far as this process knows. */
+  protected admitHere(request: IncomingRequest): boolean {
     const seq = request.seq;
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
@@ -164,6 +198,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     }
     this.#running.set(seq, request);
     return true;
+  }
+
+  /** @internal Forgets a request admitted here that a shared store then refused. */
+  protected withdraw(seq: number): void {
+    this.#running.delete(seq);
   }
 
   /** @internal A handler finished: keep the answer until acknowledged, and send it. */
