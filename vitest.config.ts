@@ -13,6 +13,7 @@ export default defineConfig({
       "@tether/transport-memory": src("transport-memory"),
       "@tether/transport-conformance": src("transport-conformance"),
       "@tether/prometheus": src("prometheus"),
+      "@tether/cluster-redis": src("cluster-redis"),
     },
   },
   test: {

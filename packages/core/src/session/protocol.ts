@@ -51,6 +51,11 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export const RequestErrorCode = {
   UnknownOp: "unknown-op",
   HandlerFailed: "handler-failed",
+  /**
+   * The server running the request died before answering (cluster mode): it may or may not
+   * have taken effect. Requests run at most once, so it is not run again.
+   */
+  ServerLost: "server-lost",
 } as const;
 
 export interface Hello {

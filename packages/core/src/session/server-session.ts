@@ -205,15 +205,29 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#running.delete(seq);
   }
 
-  /** @internal A handler finished: keep the answer until acknowledged, and send it. */
-  complete(response: ResponseMessage): void {
-    if (!this.#running.delete(response.seq) || this.#ended !== undefined) return;
+  /**
+   * @internal A handler finished: keep the answer until acknowledged, and send it. False when
+   * the answer is not kept (not running here, the session ended, or the bound overflowed).
+   */
+  complete(response: ResponseMessage): boolean {
+    if (!this.#running.delete(response.seq) || this.#ended !== undefined) return false;
     if (this.#responses.size >= this.bounds.maxResponses) {
       this.terminate(this, "buffer-overflow");
-      return;
+      return false;
     }
+    return this.deliverResponse(response);
+  }
+
+  /**
+   * @internal Keeps an answer until acknowledged and sends it if connected; one the client
+   * already acknowledged, or already kept, is ignored.
+   */
+  deliverResponse(response: ResponseMessage): boolean {
+    if (this.#ended !== undefined || response.seq < this.#responseAck || this.#responses.has(response.seq))
+      return false;
     this.#responses.set(response.seq, response);
     this.#link?.send(response);
+    return true;
   }
 
   /** @internal Requests running right now. */

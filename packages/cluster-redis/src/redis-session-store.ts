@@ -1,0 +1,675 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  type Clock,
+  CloseCode,
+  InvalidArgumentError,
+  type Logger,
+  MessageType,
+  type PushMessage,
+  RequestErrorCode,
+  type ResponseMessage,
+  SESSION_PASSWORD_BYTES,
+  type ServerSession,
+  type ServerSessionEndReason,
+  type SessionBounds,
+  SessionExpiredError,
+  type SessionStore,
+  type SessionStoreContext,
+  type SessionStoreEvents,
+  type SessionStoreFactory,
+  systemClock,
+  type TimerHandle,
+} from "@tether/core";
+import { EventEmitter } from "eventemitter3";
+import { Redis, type RedisOptions } from "ioredis";
+import { Packr, unpackMultiple } from "msgpackr";
+import { type Admission, ClusterSession, type ClusterSessionHost } from "./cluster-session.js";
+import { defineScripts, runScript } from "./scripts.js";
+
+export interface RedisSessionStoreOptions {
+  /** A Redis URL, ioredis options, or a connected client (which the store leaves open). Default `redis://127.0.0.1:6379`. */
+  redis?: string | RedisOptions | Redis;
+  /** Keys and channels start with this; servers that share sessions share it. Default `"tether:"`. */
+  prefix?: string;
+  /**
+   * Time that every server reads alike: deadlines in Redis are compared across processes.
+   * Default: the server's clock if it was injected (tests), else wall-clock milliseconds.
+   */
+  clock?: Clock;
+  /** This server's name in Redis and in logs. Default: random. */
+  serverId?: string;
+  /** Sessions claimed per Redis call when many expire at once. Default 1000. */
+  claimBatch?: number;
+}
+
+/** Wall-clock milliseconds (comparable between processes), with the process's timers. */
+export const wallClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimeout: systemClock.setTimeout,
+  clearTimeout: systemClock.clearTimeout,
+};
+
+/** How long keys of an ended session stay if the server ending it dies before deleting them. */
+const LINGER_MS = 60_000;
+
+const packr = new Packr({ useRecords: false });
+
+/**
+ * Sessions shared by every server on one Redis: a `SessionStore` for `createServer`'s
+ * `sessionStore` option. Any server resumes any live session; each frame's touch is batched
+ * into one write per tick; expiry is claimed by a Lua script so each session ends once in the
+ * cluster; pushes and answers wait in Redis until the client acknowledges them.
+ */
+export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implements SessionStore {
+  readonly tickTime: number;
+  readonly minSessionTimeout: number;
+  readonly maxSessionTimeout: number;
+  readonly serverId: string;
+  /** Resolves once this server listens for messages from the others. */
+  readonly ready: Promise<void>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #bounds: SessionBounds;
+  readonly #prefix: string;
+  readonly #claimBatch: number;
+  readonly #redis: Redis;
+  readonly #subscriber: Redis;
+  readonly #ownsRedis: boolean;
+  readonly #sessions = new Map<string, ClusterSession>();
+  /** Messages for sessions being resumed here, applied once their state has loaded. */
+  readonly #resuming = new Map<string, unknown[][]>();
+  readonly #touched = new Set<ClusterSession>();
+  readonly #acked = new Set<ClusterSession>();
+  /** Sessions whose pushes are being re-read from Redis after a gap. */
+  readonly #refilling = new Set<ClusterSession>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #timer: TimerHandle | undefined;
+  #ticking: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(context: SessionStoreContext, options: RedisSessionStoreOptions = {}) {
+    super();
+    const { tickTime, minSessionTimeout, maxSessionTimeout } = context;
+    if (!Number.isInteger(tickTime) || tickTime <= 0)
+      throw new InvalidArgumentError(`tickTime must be a positive integer, got ${tickTime}`);
+    if (
+      !(minSessionTimeout > 0 && minSessionTimeout <= maxSessionTimeout && Number.isFinite(maxSessionTimeout))
+    )
+      throw new InvalidArgumentError(`bad session timeout range ${minSessionTimeout}-${maxSessionTimeout}`);
+    this.tickTime = tickTime;
+    this.minSessionTimeout = minSessionTimeout;
+    this.maxSessionTimeout = maxSessionTimeout;
+    this.#clock = options.clock ?? (context.clock === systemClock ? wallClock : context.clock);
+    this.#logger = context.logger;
+    this.#bounds = context.bounds;
+    this.#prefix = options.prefix ?? "tether:";
+    this.#claimBatch = options.claimBatch ?? 1000;
+    this.serverId = options.serverId ?? randomBytes(8).toString("hex");
+    const redis = options.redis;
+    this.#ownsRedis = !(redis instanceof Redis);
+    this.#redis = redis instanceof Redis ? redis : connect(redis);
+    defineScripts(this.#redis);
+    this.#subscriber = this.#redis.duplicate({ enableAutoPipelining: false });
+    this.#redis.on("error", (error) => this.#logger.warn({ err: error }, "redis connection error"));
+    this.#subscriber.on("error", (error) => this.#logger.warn({ err: error }, "redis subscriber error"));
+    this.#subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.#onMessage(message));
+    // After a reconnect, messages sent meanwhile are gone: re-read what carried sessions missed.
+    this.#subscriber.on("ready", () => {
+      for (const session of this.#sessions.values()) void this.#resync(session);
+    });
+    this.ready = this.#subscriber.subscribe(this.#channel(this.serverId)).then(() => undefined);
+    this.ready.catch(() => {}); // reported through the connection's error event
+    this.#arm();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async open(requestedTimeout: number, principal: unknown): Promise<ServerSession> {
+    if (!Number.isFinite(requestedTimeout))
+      throw new InvalidArgumentError(`requested timeout must be finite, got ${requestedTimeout}`);
+    const timeout = Math.min(this.maxSessionTimeout, Math.max(this.minSessionTimeout, requestedTimeout));
+    const now = this.#clock.now();
+    const deadline = this.#bucket(now + timeout);
+    for (;;) {
+      const id = randomBytes(12).toString("hex");
+      const password = new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES));
+      const [s] = this.#keys(id);
+      const created = await this.#track(
+        runScript(
+          this.#redis,
+          "tetherCreate",
+          s,
+          this.#key("expiry"),
+          id,
+          hashPassword(password),
+          timeout,
+          this.serverId,
+          deadline,
+          packr.pack(principal),
+        ),
+      );
+      if (created !== 1) continue; // 96 random bits collided: draw again
+      const session = this.#newSession(id, timeout, password, principal);
+      session.lastTouch = now;
+      session.flushedDeadline = deadline;
+      this.#sessions.set(id, session);
+      return session;
+    }
+  }
+
+  async resume(id: string, password: Uint8Array): Promise<ServerSession | undefined> {
+    const early: unknown[][] = [];
+    this.#resuming.set(id, early);
+    try {
+      const [s, p, r] = this.#keys(id);
+      const reply = (await this.#track(
+        runScript(
+          this.#redis,
+          "tetherResume",
+          s,
+          p,
+          r,
+          id,
+          hashPassword(password),
+          this.serverId,
+          this.#channel(""),
+        ),
+      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[]] | null;
+      if (reply === null) return undefined;
+      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList] = reply;
+      const timeout = Number(timeoutRaw.toString());
+      let session = this.#sessions.get(id);
+      if (session === undefined || session.ended) {
+        session = this.#newSession(id, timeout, password, packr.unpack(principalRaw));
+        this.#sessions.set(id, session);
+      }
+      const pushes: PushMessage[] = [];
+      for (let i = 0; i < pushList.length; i += 2) {
+        const [topic, body] = packr.unpack(pushList[i + 1] as Buffer) as [string, unknown];
+        pushes.push({ type: MessageType.Push, seq: streamSeq(pushList[i] as Buffer), topic, body });
+      }
+      const responses: ResponseMessage[] = [];
+      for (let i = 1; i < responseList.length; i += 2) {
+        responses.push(packr.unpack(responseList[i] as Buffer) as ResponseMessage);
+      }
+      session.restore(pushes, responses, Number(responseAckRaw.toString()));
+      session.closing = false;
+      for (const message of early) this.#apply(session, message);
+      return session;
+    } finally {
+      if (this.#resuming.get(id) === early) this.#resuming.delete(id);
+    }
+  }
+
+  touch(session: ServerSession): boolean {
+    const cluster = session as ClusterSession;
+    if (cluster.closing || cluster.ended) return false;
+    cluster.lastTouch = this.#clock.now();
+    this.#touched.add(cluster);
+    return true;
+  }
+
+  end(session: ServerSession, reason: ServerSessionEndReason): void {
+    const cluster = session as ClusterSession;
+    if (cluster.closing || cluster.ended) return;
+    cluster.closing = true;
+    const [s] = this.#keys(session.id);
+    void this.#track(
+      runScript(this.#redis, "tetherClaimOne", s, this.#key("expiry"), session.id, this.#prefix, LINGER_MS),
+    ).then(
+      (claimed) => {
+        // nil: another server claimed it first and tells the carrier.
+        if (claimed === null) return;
+        const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
+        this.#ended(session.id, owner.toString(), Number(timeout.toString()), principal, reason);
+      },
+      (error: unknown) => {
+        cluster.closing = false;
+        this.#logger.error({ err: error, session: session.id }, "could not end a session in redis");
+      },
+    );
+  }
+
+  async push(id: string, topic: string, body: unknown): Promise<void> {
+    const [s, p] = this.#keys(id);
+    const seq = (await this.#track(
+      runScript(
+        this.#redis,
+        "tetherPush",
+        s,
+        p,
+        id,
+        packr.pack([topic, body]),
+        this.#bounds.maxReplay,
+        this.#channel(""),
+      ),
+    )) as number;
+    if (seq === -1) throw new SessionExpiredError(`session ${id} is not live`);
+    if (seq === -2) {
+      const local = this.#sessions.get(id);
+      if (local !== undefined) this.end(local, "buffer-overflow");
+      else await this.#endRemote(id, "buffer-overflow");
+      throw new SessionExpiredError(
+        `session ${id} ended: more than ${this.#bounds.maxReplay} unacknowledged pushes`,
+      );
+    }
+  }
+
+  get(id: string): ServerSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  sessions(): IterableIterator<ServerSession> {
+    return this.#sessions.values();
+  }
+
+  /** Sessions of the whole cluster by deadline bucket (the first 10,000), marking those carried here. */
+  async dump(): Promise<string> {
+    const flat = await this.#redis.zrange(this.#key("expiry"), 0, 9_999, "WITHSCORES");
+    const now = this.#clock.now();
+    const buckets = new Map<number, string[]>();
+    for (let i = 0; i < flat.length; i += 2) {
+      const time = Number(flat[i + 1]);
+      const id = flat[i] as string;
+      const list = buckets.get(time) ?? [];
+      list.push(this.#sessions.has(id) ? `${id} (here)` : id);
+      buckets.set(time, list);
+    }
+    const lines = [`Session Sets (${buckets.size})/(${flat.length / 2}) on ${this.serverId}:`];
+    for (const [time, ids] of buckets) {
+      lines.push(`${time} (in ${Math.round(time - now)} ms): ${ids.length} sessions`);
+      for (const id of ids) lines.push(`\t${id}`);
+    }
+    return lines.join("\n");
+  }
+
+  /**
+   * Writes the last touches, stops expiry and leaves the cluster; sessions carried here stay
+   * in Redis for their clients to resume elsewhere.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+    await this.#flush().catch((error: unknown) => this.#logger.warn({ err: error }, "last flush failed"));
+    await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled([this.#redis.del(this.#key(`srv:${this.serverId}`))]);
+    this.#subscriber.disconnect();
+    if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  /** What every session object of this store calls back into. */
+  readonly #host: ClusterSessionHost = {
+    push: (session, topic, body) => {
+      this.push(session.id, topic, body).catch((error: unknown) =>
+        this.#logger.debug({ err: error, session: session.id }, "push refused"),
+      );
+    },
+    admit: (session, seq) => this.#admit(session, seq),
+    recordResponse: (session, response) => {
+      void this.#complete(session.id, response, this.serverId).then((kept) => {
+        if (kept === -2) this.end(session, "buffer-overflow");
+      });
+    },
+    noteAck: (session) => {
+      this.#acked.add(session);
+    },
+  };
+
+  async #admit(session: ClusterSession, seq: number): Promise<Admission> {
+    const [s, , r, q] = this.#keys(session.id);
+    const reply = (await this.#track(runScript(this.#redis, "tetherAdmit", s, r, q, seq, this.serverId))) as [
+      number,
+      Buffer?,
+    ];
+    switch (reply[0]) {
+      case 3:
+        return { kind: "run" };
+      case 1:
+        return { kind: "answered", response: packr.unpack(reply[1] as Buffer) as ResponseMessage };
+      case 2:
+        return { kind: "elsewhere", server: (reply[1] as Buffer).toString() };
+      default:
+        return { kind: "refused" };
+    }
+  }
+
+  #complete(id: string, response: ResponseMessage, runner: string): Promise<number> {
+    const [s, , r, q] = this.#keys(id);
+    return this.#track(
+      runScript(
+        this.#redis,
+        "tetherComplete",
+        s,
+        r,
+        q,
+        id,
+        response.seq,
+        packr.pack(response),
+        runner,
+        this.#bounds.maxResponses,
+        this.#channel(""),
+      ),
+    ).then(
+      (kept) => kept as number,
+      (error: unknown) => {
+        this.#logger.error(
+          { err: error, session: id, seq: response.seq },
+          "could not keep an answer in redis",
+        );
+        return 0;
+      },
+    );
+  }
+
+  #newSession(id: string, timeout: number, password: Uint8Array, principal: unknown): ClusterSession {
+    const tracked = { id, timeout, password, state: "live" as const };
+    return new ClusterSession(
+      tracked,
+      principal,
+      this.#bounds,
+      (s, reason) => this.end(s, reason),
+      this.#host,
+    );
+  }
+
+  /** Expiry runs once a tick, just after each bucket boundary, like the in-process tracker. */
+  #arm(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    const boundary = this.#bucket(now);
+    this.#timer = this.#clock.setTimeout(() => {
+      // One zero-delay hop first, so frames that arrived meanwhile are read before judging.
+      this.#timer = this.#clock.setTimeout(() => {
+        this.#timer = undefined;
+        this.#ticking = this.#tick().finally(() => {
+          this.#ticking = undefined;
+          this.#arm();
+        });
+      }, 0);
+    }, boundary - now);
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.#flush();
+      await this.#claimDue();
+      await this.#settleLostRequests();
+    } catch (error) {
+      this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
+    }
+  }
+
+  /**
+   * One pipelined write per tick: the deadline buckets of sessions touched since the last one
+   * (ZADD XX GT: never revives a claimed session, never moves a deadline back), the clients'
+   * acknowledgements, and this server's liveness key.
+   */
+  async #flush(): Promise<void> {
+    const touched = [...this.#touched];
+    const acked = [...this.#acked];
+    this.#touched.clear();
+    this.#acked.clear();
+    const scores: (string | number)[] = [];
+    const written: ClusterSession[] = [];
+    for (const session of touched) {
+      if (session.closing || session.ended) continue;
+      const deadline = this.#bucket(session.lastTouch + session.timeout);
+      if (deadline <= session.flushedDeadline) continue;
+      scores.push(deadline, session.id);
+      written.push(session);
+    }
+    const writes: Promise<unknown>[] = [
+      this.#redis.set(this.#key(`srv:${this.serverId}`), "1", "PX", 3 * this.tickTime),
+    ];
+    if (scores.length > 0) writes.push(this.#redis.call("ZADD", this.#key("expiry"), "XX", "GT", ...scores));
+    for (const session of acked) {
+      const [s, p, r, q] = this.#keys(session.id);
+      writes.push(runScript(this.#redis, "tetherAck", s, p, r, q, session.pushAck, session.responseAck));
+    }
+    try {
+      await this.#track(Promise.all(writes));
+      for (const session of written) {
+        session.flushedDeadline = Math.max(
+          session.flushedDeadline,
+          this.#bucket(session.lastTouch + session.timeout),
+        );
+      }
+    } catch (error) {
+      // Nothing is lost: the same sessions go out with the next flush.
+      for (const session of touched) this.#touched.add(session);
+      for (const session of acked) this.#acked.add(session);
+      throw error;
+    }
+  }
+
+  /**
+   * Claims sessions whose bucket passed at least one tick ago: that tick is the batching
+   * allowance, since a touch may wait up to a tick in another server before reaching Redis.
+   */
+  async #claimDue(): Promise<void> {
+    const upTo = this.#clock.now() - this.tickTime;
+    for (;;) {
+      const claimed = (await this.#track(
+        runScript(
+          this.#redis,
+          "tetherClaim",
+          this.#key("expiry"),
+          upTo,
+          this.#claimBatch,
+          this.#prefix,
+          LINGER_MS,
+        ),
+      )) as [Buffer, Buffer, Buffer, Buffer][];
+      for (const [id, owner, timeout, principal] of claimed) {
+        this.#ended(id.toString(), owner.toString(), Number(timeout.toString()), principal, "expired");
+      }
+      if (claimed.length < this.#claimBatch) return;
+    }
+  }
+
+  /** Answers requests whose runner died with `server-lost` (at most once: never run again). */
+  async #settleLostRequests(): Promise<void> {
+    const checks: Promise<void>[] = [];
+    for (const session of this.#sessions.values()) {
+      for (const [seq, runner] of session.waiting) {
+        checks.push(
+          this.#redis.exists(this.#key(`srv:${runner}`)).then(async (alive) => {
+            if (alive === 1) return;
+            const lost: ResponseMessage = {
+              type: MessageType.ErrorResponse,
+              seq,
+              code: RequestErrorCode.ServerLost,
+              message: `the server running this request (${runner}) died before answering`,
+            };
+            if ((await this.#complete(session.id, lost, runner)) === 1) session.deliverResponse(lost);
+          }),
+        );
+      }
+    }
+    await Promise.all(checks);
+  }
+
+  /** This server claimed the session: end it here, run expire listeners once, tell its carrier, delete it. */
+  #ended(
+    id: string,
+    owner: string,
+    timeout: number,
+    principal: Buffer,
+    reason: ServerSessionEndReason,
+  ): void {
+    let session = this.#sessions.get(id);
+    if (session === undefined) {
+      const password = new Uint8Array(SESSION_PASSWORD_BYTES); // never sent: nobody can resume it
+      session = this.#newSession(id, timeout, password, safeUnpack(principal));
+    }
+    this.#sessions.delete(id);
+    this.#forget(session);
+    session.end(reason);
+    try {
+      this.emit("expire", session, reason);
+    } catch (error) {
+      if (!this.emit("error", error))
+        this.#logger.error({ err: error, session: id }, "an expire listener threw");
+    }
+    if (owner !== this.serverId)
+      void this.#track(this.#redis.publish(this.#channel(owner), packMessage("ended", id, reason)));
+    void this.#track(this.#redis.del(...this.#keys(id)));
+  }
+
+  /** Ends a session no server here carries (a push overflowed its bound). */
+  async #endRemote(id: string, reason: ServerSessionEndReason): Promise<void> {
+    const [s] = this.#keys(id);
+    const claimed = await this.#track(
+      runScript(this.#redis, "tetherClaimOne", s, this.#key("expiry"), id, this.#prefix, LINGER_MS),
+    );
+    if (claimed === null) return;
+    const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
+    this.#ended(id, owner.toString(), Number(timeout.toString()), principal, reason);
+  }
+
+  #onMessage(raw: Buffer): void {
+    let message: unknown[];
+    try {
+      message = unpackMultiple(raw) as unknown[];
+    } catch (error) {
+      this.#logger.warn({ err: error }, "undecodable cluster message");
+      return;
+    }
+    const id = message[1];
+    if (typeof id !== "string") return;
+    const early = this.#resuming.get(id);
+    if (early !== undefined) {
+      early.push(message);
+      return;
+    }
+    const session = this.#sessions.get(id);
+    if (session !== undefined) this.#apply(session, message);
+  }
+
+  /** A message from another server (or from a script) about a session carried here. */
+  #apply(session: ClusterSession, message: unknown[]): void {
+    switch (message[0]) {
+      case "push": {
+        const seq = message[2] as number;
+        const [topic, body] = message[3] as [string, unknown];
+        if (seq === session.deliveredPushSeq + 1)
+          session.deliverPush({ type: MessageType.Push, seq, topic, body });
+        else if (seq > session.deliveredPushSeq) void this.#refill(session);
+        return;
+      }
+      case "response":
+        session.deliverResponse(message[2] as ResponseMessage);
+        return;
+      case "moved":
+        // Resumed on another server: this one lets go (requests running here still answer).
+        this.#sessions.delete(session.id);
+        this.#forget(session);
+        session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+        return;
+      case "ended":
+        this.#sessions.delete(session.id);
+        this.#forget(session);
+        session.end(message[2] as ServerSessionEndReason);
+        return;
+    }
+  }
+
+  /** Re-reads pushes after a gap (a missed message), in order. */
+  async #refill(session: ClusterSession): Promise<void> {
+    if (this.#refilling.has(session)) return;
+    this.#refilling.add(session);
+    try {
+      const [, p] = this.#keys(session.id);
+      const entries = await this.#redis.xrangeBuffer(p, `${session.deliveredPushSeq + 1}-0`, "+");
+      for (const [entryId, fields] of entries) {
+        const [topic, body] = packr.unpack(fields[1] as Buffer) as [string, unknown];
+        session.deliverPush({ type: MessageType.Push, seq: streamSeq(entryId), topic, body });
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error, session: session.id }, "could not re-read pushes");
+    } finally {
+      this.#refilling.delete(session);
+    }
+  }
+
+  /** After the subscriber reconnects: pushes and answers that may have been missed. */
+  async #resync(session: ClusterSession): Promise<void> {
+    await this.#refill(session);
+    const [, , r] = this.#keys(session.id);
+    const kept = await this.#redis.hgetallBuffer(r).catch(() => ({}));
+    for (const value of Object.values(kept)) session.deliverResponse(packr.unpack(value) as ResponseMessage);
+  }
+
+  #forget(session: ClusterSession): void {
+    this.#touched.delete(session);
+    this.#acked.delete(session);
+  }
+
+  /** `roundToNextInterval`: the end of the bucket `time` falls in. */
+  #bucket(time: number): number {
+    return (Math.floor(time / this.tickTime) + 1) * this.tickTime;
+  }
+
+  #key(name: string): string {
+    return `${this.#prefix}${name}`;
+  }
+
+  /** The session's record, push stream, kept responses and running requests. */
+  #keys(id: string): [string, string, string, string] {
+    return [this.#key(`s:${id}`), this.#key(`p:${id}`), this.#key(`r:${id}`), this.#key(`q:${id}`)];
+  }
+
+  #channel(serverId: string): string {
+    return this.#key(`c:${serverId}`);
+  }
+
+  /** Remembers an operation so `close()` waits for it before hanging up. */
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inFlight.add(operation);
+    const done = () => this.#inFlight.delete(operation);
+    operation.then(done, done);
+    return operation;
+  }
+}
+
+/** The `sessionStore` option for servers that share sessions through Redis. */
+export function redisSessionStore(options: RedisSessionStoreOptions = {}): SessionStoreFactory {
+  return (context) => new RedisSessionStore(context, options);
+}
+
+function connect(redis: string | RedisOptions | undefined): Redis {
+  // Auto-pipelining sends every command issued in one tick in one write.
+  if (typeof redis === "string") return new Redis(redis, { enableAutoPipelining: true });
+  return new Redis({ enableAutoPipelining: true, ...redis });
+}
+
+/**
+ * SHA-256 of the password. Redis keeps only this, and compares digests: timing can reveal at
+ * most a matching prefix of a digest, which says nothing about the password.
+ */
+function hashPassword(password: Uint8Array): string {
+  return createHash("sha256").update(password).digest("hex");
+}
+
+/** A push's seq from its stream entry id (`<seq>-0`). */
+function streamSeq(entryId: Buffer | string): number {
+  const text = entryId.toString();
+  return Number(text.slice(0, text.indexOf("-")));
+}
+
+function packMessage(...values: unknown[]): Buffer {
+  return Buffer.concat(values.map((value) => packr.pack(value)));
+}
+
+function safeUnpack(raw: Buffer): unknown {
+  try {
+    return packr.unpack(raw);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,170 @@
+import type { Redis } from "ioredis";
+
+/*
+ * The Lua scripts that make each step of a shared session atomic in Redis. Keys per session
+ * (see keys.ts): `s` the record hash, `p` the push stream, `r` kept responses (seq → encoded
+ * message), `q` requests running (seq → id of the server running it). Pub/sub messages to a
+ * server are msgpack values one after another: kind, session id, then kind-specific fields.
+ * Scripts build some keys from a prefix argument, so they need one Redis (with replicas or
+ * Sentinel), not a sharded Redis Cluster.
+ */
+
+const SCRIPTS = {
+  /** KEYS s, expiry. ARGV id, pwHash, timeout, owner, deadline, principal. 1, or 0 if the id is taken. */
+  tetherCreate: {
+    keys: 2,
+    lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'pw', ARGV[2], 'timeout', ARGV[3], 'owner', ARGV[4], 'state', 'live',
+  'pushSeq', 0, 'responseAck', 1, 'principal', ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+return 1`,
+  },
+  /**
+   * KEYS s, p, r. ARGV id, pwHash, owner, channel prefix. Checks the password and takes the
+   * session over, telling its previous server; returns nil (unknown, ending or wrong password)
+   * or {timeout, responseAck, principal, pushes (flat id/fields list), responses (flat hash)}.
+   */
+  tetherResume: {
+    keys: 3,
+    lua: `
+local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal')
+if rec[1] ~= ARGV[2] or rec[2] ~= 'live' then return nil end
+if rec[3] ~= ARGV[3] then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[3])
+  redis.call('PUBLISH', ARGV[4] .. rec[3], cmsgpack.pack('moved', ARGV[1]))
+end
+local pushes = {}
+for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
+  pushes[#pushes + 1] = entry[1]
+  pushes[#pushes + 1] = entry[2][2]
+end
+return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3])}`,
+  },
+  /**
+   * KEYS s, p. ARGV id, payload (msgpack [topic, body]), maxReplay, channel prefix. Appends a
+   * numbered push and tells the owner; returns its seq, -1 if the session is not live, -2 if
+   * its unacknowledged pushes are at the bound (nothing is added: the session must end).
+   */
+  tetherPush: {
+    keys: 2,
+    lua: `
+local rec = redis.call('HMGET', KEYS[1], 'state', 'owner')
+if rec[1] ~= 'live' then return -1 end
+if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[3]) then return -2 end
+local seq = redis.call('HINCRBY', KEYS[1], 'pushSeq', 1)
+redis.call('XADD', KEYS[2], seq .. '-0', 'm', ARGV[2])
+redis.call('PUBLISH', ARGV[4] .. rec[2], cmsgpack.pack('push', ARGV[1], seq) .. ARGV[2])
+return seq`,
+  },
+  /**
+   * KEYS s, r, q. ARGV seq, server. Decides whether request seq runs on this server:
+   * {0} no (ending, or long acknowledged), {1, response} answered already,
+   * {2, server} running on that server, {3} run it (recorded as running here).
+   */
+  tetherAdmit: {
+    keys: 3,
+    lua: `
+local rec = redis.call('HMGET', KEYS[1], 'state', 'responseAck')
+if rec[1] ~= 'live' or tonumber(ARGV[1]) < tonumber(rec[2]) then return {0} end
+local kept = redis.call('HGET', KEYS[2], ARGV[1])
+if kept then return {1, kept} end
+local runner = redis.call('HGET', KEYS[3], ARGV[1])
+if runner and runner ~= ARGV[2] then return {2, runner} end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+return {3}`,
+  },
+  /**
+   * KEYS s, r, q. ARGV id, seq, payload (the encoded response), runner, maxResponses,
+   * channel prefix. Keeps the answer of a request `runner` ran (only if it is still the
+   * request's runner) and sends it to the session's owner if that is another server.
+   * Returns 1 kept, 0 not (session gone, or another runner), -2 over the bound.
+   */
+  tetherComplete: {
+    keys: 3,
+    lua: `
+local rec = redis.call('HMGET', KEYS[1], 'state', 'owner')
+if rec[1] ~= 'live' or redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return -2 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if rec[2] ~= ARGV[4] then
+  redis.call('PUBLISH', ARGV[6] .. rec[2], cmsgpack.pack('response', ARGV[1]) .. ARGV[3])
+end
+return 1`,
+  },
+  /**
+   * KEYS s, p, r, q. ARGV pushAck, responseAck. Drops what the client confirmed having:
+   * pushes up to pushAck, responses (and running marks) below responseAck.
+   */
+  tetherAck: {
+    keys: 4,
+    lua: `
+local old = tonumber(redis.call('HGET', KEYS[1], 'responseAck'))
+if not old then return 0 end
+redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')
+local new = tonumber(ARGV[2])
+if new > old then
+  for seq = old, new - 1 do
+    redis.call('HDEL', KEYS[3], seq)
+    redis.call('HDEL', KEYS[4], seq)
+  end
+  redis.call('HSET', KEYS[1], 'responseAck', new)
+end
+return 1`,
+  },
+  /**
+   * KEYS expiry. ARGV upTo, limit, key prefix, linger ms. Claims sessions whose deadline is
+   * at or before upTo: each leaves the queue and goes live → closing here, atomically, so
+   * exactly one server ends it. Returns {id, owner, timeout, principal} per claimed session.
+   */
+  tetherClaim: {
+    keys: 1,
+    lua: `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local claimed = {}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = ARGV[3] .. 's:' .. id
+  local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal')
+  if rec[1] == 'live' then
+    redis.call('HSET', key, 'state', 'closing')
+    for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[3] .. part .. id, ARGV[4]) end
+    claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4]}
+  end
+end
+return claimed`,
+  },
+  /**
+   * KEYS s, expiry. ARGV id, key prefix, linger ms. Claims one live session to end it now
+   * (closed, or a bound overflowed); returns {owner, timeout, principal} or nil.
+   */
+  tetherClaimOne: {
+    keys: 2,
+    lua: `
+local rec = redis.call('HMGET', KEYS[1], 'state', 'owner', 'timeout', 'principal')
+if rec[1] ~= 'live' then return nil end
+redis.call('HSET', KEYS[1], 'state', 'closing')
+redis.call('ZREM', KEYS[2], ARGV[1])
+for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[2] .. part .. ARGV[1], ARGV[3]) end
+return {rec[2], rec[3], rec[4]}`,
+  },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Argument = string | Buffer | number;
+type ScriptCall = (...args: Argument[]) => Promise<unknown>;
+
+/** Registers the scripts on a connection (ioredis runs them by EVALSHA, loading them once). */
+export function defineScripts(redis: Redis): void {
+  for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
+    redis.defineCommand(name, { numberOfKeys: keys, lua });
+  }
+}
+
+/** Runs a script registered by `defineScripts`, with binary-safe replies (Buffers). */
+export function runScript(redis: Redis, name: ScriptName, ...args: Argument[]): Promise<unknown> {
+  const call = (redis as unknown as Record<string, ScriptCall>)[`${name}Buffer`];
+  if (call === undefined) throw new Error(`script ${name} is not defined on this connection`);
+  return call.apply(redis, args);
+}

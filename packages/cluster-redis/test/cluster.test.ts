@@ -1,0 +1,270 @@
+import { type RedisSessionStore, redisSessionStore } from "@tether/cluster-redis";
+import {
+  createClient,
+  createServer,
+  ManualClock,
+  MemorySessionStore,
+  type ServerSession,
+  type ServerSessionEndReason,
+  type TetherClient,
+  type TetherServer,
+} from "@tether/core";
+import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type RedisUnderTest, startRedis } from "../../../test/support/redis-server.js";
+
+// Several servers in one process, on one ManualClock and an in-memory network, sharing a real
+// redis-server. Redis answers in real time while the clock stands still: `run()` moves the
+// clock in small steps and lets Redis answer after each, so every timing rule is exact.
+
+const TICK = 100;
+const T = 1000;
+
+let redis: RedisUnderTest;
+let probe: Redis;
+let prefixes = 0;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  probe = redis.client();
+});
+
+afterAll(async () => {
+  probe?.disconnect();
+  await redis?.stop();
+});
+
+interface Cluster {
+  clock: ManualClock;
+  network: MemoryNetwork;
+  servers: TetherServer[];
+  /** Each server's `expire` events: [session id, reason, clock time]. */
+  expired: [string, ServerSessionEndReason, number][][];
+  client(first: number, options?: { timeout?: number }): TetherClient;
+  /** Moves the clock `ms` in steps of `step`, letting Redis answer after each. */
+  run(ms: number, step?: number): Promise<void>;
+}
+
+const open: { clients: TetherClient[]; clusters: Cluster[] } = { clients: [], clusters: [] };
+
+afterEach(async () => {
+  for (const client of open.clients.splice(0)) client.close().catch(() => {});
+  for (const cluster of open.clusters.splice(0)) {
+    let closed = false;
+    const closing = Promise.all(cluster.servers.map((s) => s.close())).then(() => {
+      closed = true;
+    });
+    // Graceful closes of black-holed connections end by timeout, on the manual clock.
+    for (let i = 0; i < 100 && !closed; i++) await cluster.run(100, 100);
+    await closing;
+  }
+});
+
+/** Lets in-flight Redis commands, their replies and what they trigger, run. */
+async function io(): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    await probe.ping();
+  }
+}
+
+async function startCluster(size: number, options: { maxReplay?: number } = {}): Promise<Cluster> {
+  const clock = new ManualClock(1_000_000);
+  const network = createMemoryNetwork({ clock });
+  const prefix = `test${++prefixes}:`;
+  const servers: TetherServer[] = [];
+  const expired: [string, ServerSessionEndReason, number][][] = [];
+  for (let i = 0; i < size; i++) {
+    const server = createServer({
+      clock,
+      tickTime: TICK,
+      ...options,
+      sessionStore: redisSessionStore({ redis: { path: redis.path }, prefix, serverId: `s${i}` }),
+    });
+    const log: [string, ServerSessionEndReason, number][] = [];
+    server.on("expire", (session, reason) => log.push([session.id, reason, clock.now()]));
+    server.handle("echo", (body) => body);
+    await server.listen(network.transport(), `s${i}`);
+    await (server.store as RedisSessionStore).ready;
+    servers.push(server);
+    expired.push(log);
+  }
+  const run = async (ms: number, step = 10) => {
+    for (let t = 0; t < ms; t += step) {
+      await clock.advanceAsync(step);
+      await io();
+    }
+  };
+  const client = (first: number, clientOptions: { timeout?: number } = {}) => {
+    // Servers in order from `first` (random() near 1 keeps the list unshuffled).
+    const order = servers.map((_, i) => ({
+      transport: network.transport(),
+      address: `s${(first + i) % size}`,
+    }));
+    const c = createClient({
+      servers: order,
+      timeout: clientOptions.timeout ?? T,
+      clock,
+      random: () => 0.999,
+    });
+    open.clients.push(c);
+    return c;
+  };
+  const cluster = { clock, network, servers, expired, client, run };
+  open.clusters.push(cluster);
+  return cluster;
+}
+
+async function connected(cluster: Cluster, client: TetherClient): Promise<void> {
+  for (let i = 0; i < 200 && client.state !== "connected"; i++) await cluster.run(10);
+  expect(client.state).toBe("connected");
+}
+
+function carrier(cluster: Cluster, client: TetherClient): number {
+  return cluster.servers.findIndex((s) => s.getSession(client.sessionId as string) !== undefined);
+}
+
+describe("cluster mode on Redis", () => {
+  it("leaves the in-process store the default", () => {
+    const server = createServer();
+    expect(server.store).toBeInstanceOf(MemorySessionStore);
+    void server.close();
+  });
+
+  it("resumes a session on another server after its server goes away, with pushes and answers kept", async () => {
+    const cluster = await startCluster(2);
+    const client = cluster.client(0);
+    const pushes: unknown[] = [];
+    client.on("push", (_topic, body) => pushes.push(body));
+    await connected(cluster, client);
+    const id = client.sessionId as string;
+    expect(carrier(cluster, client)).toBe(0);
+
+    // A slow request is running on s0 when s0 leaves; pushes keep coming from s1.
+    let finish: (value: unknown) => void = () => {};
+    let runs = 0;
+    cluster.servers[0]?.handle("slow", () => {
+      runs++;
+      return new Promise((resolve) => {
+        finish = resolve;
+      });
+    });
+    cluster.servers[1]?.handle("slow", () => {
+      runs++;
+      return "ran on s1";
+    });
+    const slow = client.request("slow");
+    await cluster.run(50);
+    expect(runs).toBe(1);
+    await cluster.servers[1]?.push(id, "news", 1);
+    await cluster.run(20);
+    expect(pushes).toEqual([1]);
+
+    // s0 says goodbye (4007) but keeps running the request; the client resumes on s1.
+    cluster.network.partition("s0");
+    for (const link of cluster.network.links("s0")) link.reset();
+    await cluster.servers[1]?.push(id, "news", 2);
+    await connected(cluster, client);
+    await cluster.run(50);
+    expect(carrier(cluster, client)).toBe(1);
+    expect(client.sessionId).toBe(id);
+    expect(pushes).toEqual([1, 2]);
+
+    // The re-sent request is not run again on s1: s0's answer reaches the client through Redis.
+    finish("ran on s0");
+    await cluster.run(50);
+    await expect(slow).resolves.toBe("ran on s0");
+    expect(runs).toBe(1);
+    expect(cluster.expired.flat()).toEqual([]);
+  });
+
+  it("delivers pushes from every server in one order, each once", async () => {
+    const cluster = await startCluster(3);
+    const client = cluster.client(1);
+    const pushes: unknown[] = [];
+    client.on("push", (_topic, body) => pushes.push(body));
+    await connected(cluster, client);
+    const id = client.sessionId as string;
+    const sent = [];
+    for (let i = 0; i < 30; i++) sent.push(cluster.servers[i % 3]?.push(id, "n", i));
+    await Promise.all(sent);
+    await cluster.run(50);
+    expect(pushes).toHaveLength(30);
+    expect(new Set(pushes).size).toBe(30);
+    // The session's own server numbers them in Redis; the client sees Redis's order.
+    const session = cluster.servers[1]?.getSession(id) as ServerSession;
+    expect(session.unacknowledgedPushes).toBeLessThanOrEqual(30);
+  });
+
+  it("expires each silent session once in the cluster, within (T, T + 2 ticks] of its last frame", async () => {
+    const cluster = await startCluster(3);
+    const clients = Array.from({ length: 12 }, (_, i) => cluster.client(i % 3));
+    for (const client of clients) await connected(cluster, client);
+    await cluster.run(300);
+    const ids = clients.map((c) => c.sessionId as string);
+    // Pull every cable at once: the servers hear nothing more from anyone.
+    const cut = cluster.clock.now();
+    for (const i of [0, 1, 2]) cluster.network.partition(`s${i}`);
+    await cluster.run(T + 3 * TICK);
+
+    const all = cluster.expired.flat();
+    expect(all.map(([id]) => id).sort()).toEqual([...ids].sort());
+    for (const [, reason, at] of all) {
+      expect(reason).toBe("expired");
+      // The last frame came at most T/3 (a ping interval) before the cut.
+      expect(at - cut).toBeGreaterThan(T - T / 3);
+      expect(at - cut).toBeLessThanOrEqual(T + 2 * TICK);
+    }
+    // Nothing is left in Redis but the servers' liveness keys.
+    const keys = await probe.keys(`test${prefixes}:*`);
+    expect(keys.filter((k) => !k.includes(":srv:"))).toEqual([]);
+  });
+
+  it("keeps a session alive through touches written by several servers' batches", async () => {
+    const cluster = await startCluster(3);
+    const client = cluster.client(2);
+    await connected(cluster, client);
+    // Busy for 5T: every frame goes to s2, whose batches keep the deadline moving in Redis.
+    for (let i = 0; i < 50; i++) {
+      await client.request("echo", i).then((v) => expect(v).toBe(i));
+      await cluster.run(100);
+    }
+    expect(cluster.expired.flat()).toEqual([]);
+    expect(client.state).toBe("connected");
+  });
+
+  it("answers a resume with a wrong password or an unknown id as expired", async () => {
+    const cluster = await startCluster(2);
+    const client = cluster.client(0);
+    await connected(cluster, client);
+    const store = cluster.servers[1]?.store as RedisSessionStore;
+    expect(await store.resume(client.sessionId as string, new Uint8Array(16))).toBeUndefined();
+    expect(await store.resume("0".repeat(24), new Uint8Array(16))).toBeUndefined();
+    expect(carrier(cluster, client)).toBe(0);
+  });
+
+  it("ends a session whose unacknowledged pushes pass maxReplay, once, with buffer-overflow", async () => {
+    const cluster = await startCluster(2, { maxReplay: 5 });
+    const client = cluster.client(0);
+    await connected(cluster, client);
+    const id = client.sessionId as string;
+    for (const link of cluster.network.links("s0")) link.blackHole();
+    for (let i = 0; i < 5; i++) await cluster.servers[1]?.push(id, "n", i);
+    await expect(cluster.servers[1]?.push(id, "n", 5)).rejects.toThrow(/unacknowledged pushes/);
+    await cluster.run(20);
+    expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "buffer-overflow"]]);
+    await expect(cluster.servers[0]?.push(id, "n", 6)).rejects.toThrow(/not live/);
+  });
+
+  it("ends a session the client closes, once, and its expire listeners run on one server", async () => {
+    const cluster = await startCluster(3);
+    const client = cluster.client(1);
+    await connected(cluster, client);
+    const id = client.sessionId as string;
+    await client.close();
+    await cluster.run(3 * T);
+    expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "closed"]]);
+    expect(await probe.exists(`test${prefixes}:s:${id}`)).toBe(0);
+  });
+});
