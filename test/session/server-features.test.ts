@@ -5,6 +5,7 @@ import {
   createServer,
   IncomingRequest,
   ManualClock,
+  MemorySessionStore,
   MessageType,
   RequestError,
   type ServerOptions,
@@ -126,6 +127,31 @@ describe("server authentication", () => {
     await advance(10);
     expect(good.state).toBe("connected");
     expect(server.getSession(good.sessionId as string)?.principal).toEqual({ user: "ann" });
+  });
+});
+
+describe("session store failures", () => {
+  it("send a client that could not open its session away (4007) to retry, not auth-failed", async () => {
+    let failures = 1;
+    await start({
+      sessionStore: (context) => {
+        const store = new MemorySessionStore(context);
+        const open = store.open.bind(store);
+        store.open = (timeout, principal) => {
+          if (failures-- > 0) return Promise.reject(new Error("store unreachable"));
+          return open(timeout, principal);
+        };
+        return store;
+      },
+    });
+    const states: string[] = [];
+    const c = client();
+    c.on("state", (state) => states.push(state));
+    await advance(10);
+    expect(server.metrics().goodbyes[CloseCode.GoingAway]).toBe(1);
+    await advance(1000);
+    expect(c.state).toBe("connected");
+    expect(states).not.toContain("auth-failed");
   });
 });
 

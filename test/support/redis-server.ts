@@ -32,7 +32,14 @@ export async function startRedis(): Promise<RedisUnderTest> {
     output += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
+  const stop = async () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const started = new Promise<void>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5000);
     child.once("error", (error) => {
       clearTimeout(deadline);
@@ -45,13 +52,11 @@ export async function startRedis(): Promise<RedisUnderTest> {
       }
     });
   });
-  return {
-    path,
-    client: () => new Redis({ path, enableAutoPipelining: true }),
-    stop: async () => {
-      child.kill("SIGKILL");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  try {
+    await started;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { path, client: () => new Redis({ path, enableAutoPipelining: true }), stop };
 }

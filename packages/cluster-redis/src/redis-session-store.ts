@@ -296,7 +296,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     this.#timer = undefined;
     await this.#ticking;
     await this.#flush().catch((error: unknown) => this.#logger.warn({ err: error }, "last flush failed"));
-    await Promise.allSettled([...this.#inFlight]);
+    // Operations finishing may start others (a claim is followed by a delete): drain them all.
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     await Promise.allSettled([this.#redis.del(this.#key(`srv:${this.serverId}`))]);
     this.#subscriber.disconnect();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());

@@ -311,7 +311,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       open: async (hello: Hello, connection: ConnectionInfo) => {
         let principal: unknown = null;
         if (options.authenticate !== undefined) {
-          principal = await options.authenticate(hello.credentials, connection);
+          try {
+            principal = await options.authenticate(hello.credentials, connection);
+          } catch (error) {
+            if (error instanceof AuthenticationError) throw error;
+            const reason = error instanceof Error && error.message ? error.message : "authentication failed";
+            throw new AuthenticationError(reason, { cause: error });
+          }
           if (principal === false) throw new AuthenticationError("credentials refused");
         }
         return this.store.open(hello.timeout, principal);

@@ -3,7 +3,7 @@ import type { ChannelHandler } from "../channel/handler.js";
 import { WRITABLE } from "../channel/handler.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
-import { FrameTooLargeError, ProtocolError } from "../errors.js";
+import { AuthenticationError, FrameTooLargeError, ProtocolError } from "../errors.js";
 import type { CloseInfo } from "../transport.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
 import {
@@ -190,7 +190,10 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.#bind(session, hello, false);
       },
       (error: unknown) => {
-        if (this.#state === "authenticating") this.end(CloseCode.AuthFailed, reasonOf(error));
+        if (this.#state !== "authenticating") return;
+        // Refused credentials are final for the client; a store that cannot answer is not.
+        if (error instanceof AuthenticationError) this.end(CloseCode.AuthFailed, error.message);
+        else this.#failHandshake(error);
       },
     );
   }
@@ -323,6 +326,3 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   }
 }
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error && error.message ? error.message : "authentication failed";
-}
