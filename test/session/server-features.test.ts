@@ -10,6 +10,7 @@ import {
   RequestError,
   type ServerOptions,
   SessionExpiredError,
+  type SessionStore,
   type TetherClient,
   type TetherServer,
 } from "@tether/core";
@@ -135,7 +136,8 @@ describe("session store failures", () => {
     let failures = 1;
     await start({
       sessionStore: (context) => {
-        const store = new MemorySessionStore(context);
+        // A shared store's open may fail (Redis unreachable); this one fails once.
+        const store: SessionStore = new MemorySessionStore(context);
         const open = store.open.bind(store);
         store.open = (timeout, principal) => {
           if (failures-- > 0) return Promise.reject(new Error("store unreachable"));

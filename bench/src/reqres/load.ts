@@ -102,9 +102,10 @@ async function connect(variant: Variant, address: string, body: Uint8Array): Pro
       };
     }
     case "tether-tcp":
+    case "tether-tcp-redis":
     case "tether-ws": {
       const client: TetherClient = createClient({
-        servers: [{ transport: variant === "tether-tcp" ? tcp() : webSocket(), address }],
+        servers: [{ transport: variant === "tether-ws" ? webSocket() : tcp(), address }],
         timeout: 30_000,
       });
       await client.connected();

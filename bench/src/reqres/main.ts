@@ -3,11 +3,13 @@
  * (forked per run); this process is the load generator. Every figure is compared with the
  * baseline measured in the same run:
  *   tether-tcp vs raw-net (length-prefixed msgpack on node:net, no sessions),
+ *   tether-tcp-redis (sessions in Redis: every request admitted and answered through it) vs tether-tcp,
  *   tether-ws vs raw-ws (ws echo, one message per reply), and both against socket.io emitWithAck.
  */
 import { fork } from "node:child_process";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { startRedis } from "../../../test/support/redis-server.js";
 import { runLoad } from "./load.js";
 import { VARIANTS, type Variant } from "./variants.js";
 
@@ -52,6 +54,10 @@ console.log(
   `reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up`,
 );
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})\n`);
+const variants = (process.env.VARIANTS?.split(",") ?? VARIANTS) as Variant[];
+// Cluster mode's variant needs a redis-server (Debian's), one for the whole run.
+const redis = variants.includes("tether-tcp-redis") ? await startRedis() : undefined;
+if (redis !== undefined) process.env.TETHER_BENCH_REDIS = redis.path;
 const lines: string[] = [];
 const goals: string[] = [];
 const only = process.env.ONLY?.split(",");
@@ -59,9 +65,7 @@ for (const clients of [1, 16]) {
   for (const bodySize of [100, 16 * 1024]) {
     if (only && !only.includes(`${clients}x${bodySize}`)) continue;
     const results = new Map<Variant, Awaited<ReturnType<typeof measure>>>();
-    const variants = process.env.VARIANTS?.split(",") ?? VARIANTS;
-    for (const variant of variants as Variant[])
-      results.set(variant, await measure(variant, clients, bodySize));
+    for (const variant of variants) results.set(variant, await measure(variant, clients, bodySize));
     const label = `${clients} client${clients > 1 ? "s" : ""}, ${bodySize === 100 ? "100 B" : "16 KiB"}`;
     for (const [variant, r] of results) {
       lines.push(`| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`);
@@ -73,14 +77,15 @@ for (const clients of [1, 16]) {
       `| ${label} | ${fmt(pct("tether-tcp", "raw-net"))}% ${pct("tether-tcp", "raw-net") >= 85 ? "met" : "MISSED"} | ` +
         `${fmt(pct("tether-ws", "raw-ws"))}% ${pct("tether-ws", "raw-ws") >= 85 ? "met" : "MISSED"} | ` +
         `${fmt(x("tether-ws", "socket.io"), 2)}x ${x("tether-ws", "socket.io") >= 3 ? "met" : "MISSED"} | ` +
-        `${fmt(x("tether-tcp", "socket.io"), 2)}x |`,
+        `${fmt(x("tether-tcp", "socket.io"), 2)}x | ${fmt(pct("tether-tcp-redis", "tether-tcp"))}% |`,
     );
   }
 }
 console.log("| load | server | requests/s | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: |");
 console.log(lines.join("\n"));
 console.log(
-  "\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io |",
+  "\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io | tether-tcp-redis / tether-tcp |",
 );
-console.log("| --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- |");
 console.log(goals.join("\n"));
+await redis?.stop();

@@ -4,6 +4,7 @@
  */
 import * as http from "node:http";
 import * as net from "node:net";
+import { redisSessionStore } from "@tether/cluster-redis";
 import { createServer, LengthPrefixDecoder } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { webSocket } from "@tether/transport-ws";
@@ -57,10 +58,18 @@ async function start(variant: Variant): Promise<string> {
       return `http://127.0.0.1:${(httpServer.address() as net.AddressInfo).port}`;
     }
     case "tether-tcp":
+    case "tether-tcp-redis":
     case "tether-ws": {
-      const server = createServer({ maxConnectionsPerAddress: 0, maxInFlightPerConnection: 256 });
+      const redisPath = process.env.TETHER_BENCH_REDIS;
+      const server = createServer({
+        maxConnectionsPerAddress: 0,
+        maxInFlightPerConnection: 256,
+        ...(variant === "tether-tcp-redis" && redisPath !== undefined
+          ? { sessionStore: redisSessionStore({ redis: { path: redisPath }, prefix: "reqres:" }) }
+          : {}),
+      });
       server.handle("echo", (body) => body);
-      const listener = await server.listen(variant === "tether-tcp" ? tcp() : webSocket(), "127.0.0.1:0");
+      const listener = await server.listen(variant === "tether-ws" ? webSocket() : tcp(), "127.0.0.1:0");
       return listener.address;
     }
   }

@@ -1,3 +1,13 @@
-/** The contenders of bench/reqres: Tether over TCP and WebSocket, and what people would use instead. */
-export const VARIANTS = ["raw-net", "tether-tcp", "raw-ws", "tether-ws", "socket.io"] as const;
+/**
+ * The contenders of bench/reqres: Tether over TCP and WebSocket, and what people would use
+ * instead; tether-tcp-redis is tether-tcp with its sessions in Redis (cluster mode).
+ */
+export const VARIANTS = [
+  "raw-net",
+  "tether-tcp",
+  "tether-tcp-redis",
+  "raw-ws",
+  "tether-ws",
+  "socket.io",
+] as const;
 export type Variant = (typeof VARIANTS)[number];

@@ -39,6 +39,9 @@ export class ClusterSession extends ServerSession {
   /** The client's latest acknowledgements, written at the next flush. */
   pushAck = 0;
   responseAck = 0;
+  /** The acknowledgements last written to Redis. */
+  writtenPushAck = 0;
+  writtenResponseAck = 0;
   /** Requests the client waits on that another server runs: seq → that server's id. */
   readonly waiting = new Map<number, string>();
 

@@ -317,7 +317,19 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       });
     },
     noteAck: (session) => {
-      this.#acked.add(session);
+      // Usually written with the tick's batch; but a busy session whose client has confirmed a
+      // quarter of a bound's worth since is trimmed in Redis now, or its kept pushes or answers
+      // would reach the bound there while the client holds them all.
+      const lag = Math.max(
+        session.pushAck - session.writtenPushAck,
+        session.responseAck - session.writtenResponseAck,
+      );
+      if (lag >= Math.min(this.#bounds.maxReplay, this.#bounds.maxResponses) / 4) {
+        this.#acked.delete(session);
+        void this.#writeAck(session).catch(() => this.#acked.add(session));
+      } else {
+        this.#acked.add(session);
+      }
     },
   };
 
@@ -428,10 +440,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       this.#redis.set(this.#key(`srv:${this.serverId}`), "1", "PX", 3 * this.tickTime),
     ];
     if (scores.length > 0) writes.push(this.#redis.call("ZADD", this.#key("expiry"), "XX", "GT", ...scores));
-    for (const session of acked) {
-      const [s, p, r, q] = this.#keys(session.id);
-      writes.push(runScript(this.#redis, "tetherAck", s, p, r, q, session.pushAck, session.responseAck));
-    }
+    for (const session of acked) writes.push(this.#writeAck(session));
     try {
       await this.#track(Promise.all(writes));
       for (const session of written) {
@@ -446,6 +455,15 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       for (const session of acked) this.#acked.add(session);
       throw error;
     }
+  }
+
+  /** Drops from Redis what the client confirmed having. */
+  async #writeAck(session: ClusterSession): Promise<void> {
+    const [s, p, r, q] = this.#keys(session.id);
+    const { pushAck, responseAck } = session;
+    await this.#track(runScript(this.#redis, "tetherAck", s, p, r, q, pushAck, responseAck));
+    session.writtenPushAck = Math.max(session.writtenPushAck, pushAck);
+    session.writtenResponseAck = Math.max(session.writtenResponseAck, responseAck);
   }
 
   /**

@@ -69,7 +69,10 @@ async function io(): Promise<void> {
   }
 }
 
-async function startCluster(size: number, options: { maxReplay?: number } = {}): Promise<Cluster> {
+async function startCluster(
+  size: number,
+  options: { maxReplay?: number; maxResponses?: number } = {},
+): Promise<Cluster> {
   const clock = new ManualClock(1_000_000);
   const network = createMemoryNetwork({ clock });
   const prefix = `test${++prefixes}:`;
@@ -232,6 +235,27 @@ describe("cluster mode on Redis", () => {
     }
     expect(cluster.expired.flat()).toEqual([]);
     expect(client.state).toBe("connected");
+  });
+
+  it("trims answers in Redis as the client acknowledges them, not only once a tick", async () => {
+    // 400 requests inside one tick, with room for 32 kept answers: without the early trim,
+    // Redis's copy reaches the bound and the session ends with buffer-overflow.
+    const cluster = await startCluster(1, { maxResponses: 32 });
+    const client = cluster.client(0);
+    await connected(cluster, client);
+    const start = cluster.clock.now();
+    for (let round = 0; round < 50; round++) {
+      const batch = Promise.all(Array.from({ length: 8 }, (_, i) => client.request("echo", round * 8 + i)));
+      let done = false;
+      void batch.finally(() => {
+        done = true;
+      });
+      for (let i = 0; i < 20 && !done; i++) await cluster.run(1, 1);
+      await expect(batch).resolves.toHaveLength(8);
+    }
+    expect(cluster.clock.now() - start).toBeLessThan(TICK);
+    expect(cluster.expired.flat()).toEqual([]);
+    expect(await probe.hlen(`test${prefixes}:r:${client.sessionId}`)).toBeLessThanOrEqual(32);
   });
 
   it("answers a resume with a wrong password or an unknown id as expired", async () => {

@@ -325,4 +325,3 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#handshakeTimer = undefined;
   }
 }
-
