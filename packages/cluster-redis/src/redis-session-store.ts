@@ -20,6 +20,7 @@ import {
   systemClock,
   type TimerHandle,
 } from "@tether/core";
+import DataLoader from "dataloader";
 import { EventEmitter } from "eventemitter3";
 import { Redis, type RedisOptions } from "ioredis";
 import { Packr, unpackMultiple } from "msgpackr";
@@ -333,50 +334,44 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     },
   };
 
-  async #admit(session: ClusterSession, seq: number): Promise<Admission> {
-    const [s, , r, q] = this.#keys(session.id);
-    const reply = (await this.#track(runScript(this.#redis, "tetherAdmit", s, r, q, seq, this.serverId))) as [
-      number,
-      Buffer?,
-    ];
-    switch (reply[0]) {
-      case 3:
-        return { kind: "run" };
-      case 1:
-        return { kind: "answered", response: packr.unpack(reply[1] as Buffer) as ResponseMessage };
-      case 2:
-        return { kind: "elsewhere", server: (reply[1] as Buffer).toString() };
-      default:
-        return { kind: "refused" };
-    }
-  }
+  /** Requests arriving in one tick are admitted by one script call. */
+  readonly #admissions = new DataLoader<{ id: string; seq: number }, Admission>(
+    async (requests) => {
+      const args = requests.flatMap(({ id, seq }) => [id, seq]);
+      const replies = (await this.#track(
+        runScript(this.#redis, "tetherAdmit", this.#prefix, this.serverId, ...args),
+      )) as [number, Buffer?][];
+      return replies.map(admissionOf);
+    },
+    { cache: false, maxBatchSize: 1000 },
+  );
 
-  #complete(id: string, response: ResponseMessage, runner: string): Promise<number> {
-    const [s, , r, q] = this.#keys(id);
-    return this.#track(
-      runScript(
-        this.#redis,
-        "tetherComplete",
-        s,
-        r,
-        q,
+  /** Answers finished in one tick are kept by one script call: 1 kept, 0 not, -2 over the bound. */
+  readonly #answers = new DataLoader<{ id: string; response: ResponseMessage; runner: string }, number>(
+    async (answers) => {
+      const args = answers.flatMap(({ id, response, runner }) => [
         id,
         response.seq,
         packr.pack(response),
         runner,
-        this.#bounds.maxResponses,
-        this.#channel(""),
-      ),
-    ).then(
-      (kept) => kept as number,
-      (error: unknown) => {
-        this.#logger.error(
-          { err: error, session: id, seq: response.seq },
-          "could not keep an answer in redis",
-        );
-        return 0;
-      },
-    );
+      ]);
+      const max = this.#bounds.maxResponses;
+      return (await this.#track(
+        runScript(this.#redis, "tetherComplete", this.#prefix, max, this.#channel(""), ...args),
+      )) as number[];
+    },
+    { cache: false, maxBatchSize: 1000 },
+  );
+
+  #admit(session: ClusterSession, seq: number): Promise<Admission> {
+    return this.#admissions.load({ id: session.id, seq });
+  }
+
+  #complete(id: string, response: ResponseMessage, runner: string): Promise<number> {
+    return this.#answers.load({ id, response, runner }).catch((error: unknown) => {
+      this.#logger.error({ err: error, session: id, seq: response.seq }, "could not keep an answer in redis");
+      return 0;
+    });
   }
 
   #newSession(id: string, timeout: number, password: Uint8Array, principal: unknown): ClusterSession {
@@ -673,6 +668,20 @@ function connect(redis: string | RedisOptions | undefined): Redis {
  */
 function hashPassword(password: Uint8Array): string {
   return createHash("sha256").update(password).digest("hex");
+}
+
+/** What the admit script said about one request. */
+function admissionOf([code, value]: [number, Buffer?]): Admission {
+  switch (code) {
+    case 3:
+      return { kind: "run" };
+    case 1:
+      return { kind: "answered", response: packr.unpack(value as Buffer) as ResponseMessage };
+    case 2:
+      return { kind: "elsewhere", server: (value as Buffer).toString() };
+    default:
+      return { kind: "refused" };
+  }
 }
 
 /** A push's seq from its stream entry id (`<seq>-0`). */

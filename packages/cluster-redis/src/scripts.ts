@@ -58,40 +58,58 @@ redis.call('PUBLISH', ARGV[4] .. rec[2], cmsgpack.pack('push', ARGV[1], seq) .. 
 return seq`,
   },
   /**
-   * KEYS s, r, q. ARGV seq, server. Decides whether request seq runs on this server:
-   * {0} no (ending, or long acknowledged), {1, response} answered already,
-   * {2, server} running on that server, {3} run it (recorded as running here).
+   * ARGV key prefix, server, then (id, seq) pairs: the requests of one batch. Decides for each
+   * whether it runs on this server: {0} no (session ending, or long acknowledged),
+   * {1, response} answered already, {2, server} running on that server, {3} run it (recorded
+   * as running here).
    */
   tetherAdmit: {
-    keys: 3,
+    keys: 0,
     lua: `
-local rec = redis.call('HMGET', KEYS[1], 'state', 'responseAck')
-if rec[1] ~= 'live' or tonumber(ARGV[1]) < tonumber(rec[2]) then return {0} end
-local kept = redis.call('HGET', KEYS[2], ARGV[1])
-if kept then return {1, kept} end
-local runner = redis.call('HGET', KEYS[3], ARGV[1])
-if runner and runner ~= ARGV[2] then return {2, runner} end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-return {3}`,
+local out = {}
+for i = 3, #ARGV, 2 do
+  local id, seq = ARGV[i], ARGV[i + 1]
+  local rec = redis.call('HMGET', ARGV[1] .. 's:' .. id, 'state', 'responseAck')
+  local kept = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'r:' .. id, seq)
+  local runner = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'q:' .. id, seq)
+  if rec[1] ~= 'live' or tonumber(seq) < tonumber(rec[2]) then out[#out + 1] = {0}
+  elseif kept then out[#out + 1] = {1, kept}
+  elseif runner and runner ~= ARGV[2] then out[#out + 1] = {2, runner}
+  else
+    redis.call('HSET', ARGV[1] .. 'q:' .. id, seq, ARGV[2])
+    out[#out + 1] = {3}
+  end
+end
+return out`,
   },
   /**
-   * KEYS s, r, q. ARGV id, seq, payload (the encoded response), runner, maxResponses,
-   * channel prefix. Keeps the answer of a request `runner` ran (only if it is still the
-   * request's runner) and sends it to the session's owner if that is another server.
-   * Returns 1 kept, 0 not (session gone, or another runner), -2 over the bound.
+   * ARGV key prefix, maxResponses, channel prefix, then (id, seq, payload, runner) quadruples:
+   * the answers of one batch. Keeps each (only if `runner` is still its runner) and sends it
+   * to the session's owner if that is another server. Per answer: 1 kept, 0 not (session gone,
+   * or another runner), -2 over the bound.
    */
   tetherComplete: {
-    keys: 3,
+    keys: 0,
     lua: `
-local rec = redis.call('HMGET', KEYS[1], 'state', 'owner')
-if rec[1] ~= 'live' or redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[4] then return 0 end
-redis.call('HDEL', KEYS[3], ARGV[2])
-if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[5]) then return -2 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-if rec[2] ~= ARGV[4] then
-  redis.call('PUBLISH', ARGV[6] .. rec[2], cmsgpack.pack('response', ARGV[1]) .. ARGV[3])
+local out = {}
+for i = 4, #ARGV, 4 do
+  local id, seq, payload, runner = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local s, r, q = ARGV[1] .. 's:' .. id, ARGV[1] .. 'r:' .. id, ARGV[1] .. 'q:' .. id
+  local rec = redis.call('HMGET', s, 'state', 'owner')
+  if rec[1] ~= 'live' or redis.call('HGET', q, seq) ~= runner then out[#out + 1] = 0
+  else
+    redis.call('HDEL', q, seq)
+    if redis.call('HLEN', r) >= tonumber(ARGV[2]) then out[#out + 1] = -2
+    else
+      redis.call('HSET', r, seq, payload)
+      if rec[2] ~= runner then
+        redis.call('PUBLISH', ARGV[3] .. rec[2], cmsgpack.pack('response', id) .. payload)
+      end
+      out[#out + 1] = 1
+    end
+  end
 end
-return 1`,
+return out`,
   },
   /**
    * KEYS s, p, r, q. ARGV pushAck, responseAck. Drops what the client confirmed having:
