@@ -114,9 +114,17 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     this.#redis.on("error", (error) => this.#logger.warn({ err: error }, "redis connection error"));
     this.#subscriber.on("error", (error) => this.#logger.warn({ err: error }, "redis subscriber error"));
     this.#subscriber.on("messageBuffer", (_channel: Buffer, message: Buffer) => this.#onMessage(message));
-    // After a reconnect, messages sent meanwhile are gone: re-read what carried sessions missed.
+    // Messages published while the subscriber was away are gone: after a reconnect, once the
+    // subscription is back (so nothing falls between), re-read what carried sessions missed.
+    let connections = 0;
     this.#subscriber.on("ready", () => {
-      for (const session of this.#sessions.values()) void this.#resync(session);
+      if (connections++ === 0) return;
+      this.#subscriber.subscribe(this.#channel(this.serverId)).then(
+        () => {
+          for (const session of this.#sessions.values()) void this.#resync(session);
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, "could not subscribe again"),
+      );
     });
     this.ready = this.#subscriber.subscribe(this.#channel(this.serverId)).then(() => undefined);
     this.ready.catch(() => {}); // reported through the connection's error event

@@ -200,6 +200,29 @@ describe("cluster mode on Redis", () => {
     expect(session.unacknowledgedPushes).toBeLessThanOrEqual(30);
   });
 
+  it("re-reads pushes published while a server's subscription was down", async () => {
+    const cluster = await startCluster(2);
+    const client = cluster.client(0);
+    const pushes: unknown[] = [];
+    client.on("push", (_topic, body) => pushes.push(body));
+    await connected(cluster, client);
+    const id = client.sessionId as string;
+    await cluster.servers[1]?.push(id, "n", 0);
+    await cluster.run(20);
+    // Every subscriber connection is dropped; pushes meanwhile are published to nobody.
+    await probe.client("KILL", "TYPE", "pubsub");
+    for (let i = 1; i <= 3; i++) await cluster.servers[1]?.push(id, "n", i);
+    for (let i = 0; i < 100 && pushes.length < 4; i++) {
+      await cluster.run(10);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // ioredis reconnects in real time
+    }
+    expect(pushes).toEqual([0, 1, 2, 3]);
+    // And pushes flow again through the restored subscription.
+    await cluster.servers[1]?.push(id, "n", 4);
+    await cluster.run(20);
+    expect(pushes).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("expires each silent session once in the cluster, within (T, T + 2 ticks] of its last frame", async () => {
     const cluster = await startCluster(3);
     const clients = Array.from({ length: 12 }, (_, i) => cluster.client(i % 3));
