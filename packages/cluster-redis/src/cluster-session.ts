@@ -32,6 +32,8 @@ export interface ClusterSessionHost {
 export class ClusterSession extends ServerSession {
   /** Ending has begun here (the store is claiming it): its frames no longer count. */
   closing = false;
+  /** Which resume of the session this object carries (0: opened here, not resumed). */
+  epoch = 0;
   /** When its latest frame arrived, on the store's clock. */
   lastTouch = 0;
   /** The deadline bucket last written to Redis. */

@@ -185,9 +185,9 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
           this.serverId,
           this.#channel(""),
         ),
-      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[]] | null;
+      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number] | null;
       if (reply === null) return undefined;
-      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList] = reply;
+      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList, epoch] = reply;
       const timeout = Number(timeoutRaw.toString());
       let session = this.#sessions.get(id);
       if (session === undefined || session.ended) {
@@ -204,7 +204,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         responses.push(packr.unpack(responseList[i] as Buffer) as ResponseMessage);
       }
       session.restore(pushes, responses, Number(responseAckRaw.toString()));
-      session.closing = false;
+      session.epoch = epoch;
       for (const message of early) this.#apply(session, message);
       return session;
     } finally {
@@ -588,7 +588,9 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         session.deliverResponse(message[2] as ResponseMessage);
         return;
       case "moved":
-        // Resumed on another server: this one lets go (requests running here still answer).
+        // Resumed on another server after this one's own resume: let go (requests running
+        // here still answer, through Redis). An older move is stale.
+        if ((message[2] as number) <= session.epoch) return;
         this.#sessions.delete(session.id);
         this.#forget(session);
         session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
