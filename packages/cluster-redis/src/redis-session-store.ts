@@ -185,9 +185,9 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
           this.serverId,
           this.#channel(""),
         ),
-      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number] | null;
+      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer] | null;
       if (reply === null) return undefined;
-      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList, epoch] = reply;
+      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList, epoch, pushSeqRaw] = reply;
       const timeout = Number(timeoutRaw.toString());
       let session = this.#sessions.get(id);
       if (session === undefined || session.ended) {
@@ -203,7 +203,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       for (let i = 1; i < responseList.length; i += 2) {
         responses.push(packr.unpack(responseList[i] as Buffer) as ResponseMessage);
       }
-      session.restore(pushes, responses, Number(responseAckRaw.toString()));
+      session.restore(pushes, responses, Number(responseAckRaw.toString()), Number(pushSeqRaw.toString()));
       session.epoch = epoch;
       for (const message of early) this.#apply(session, message);
       return session;

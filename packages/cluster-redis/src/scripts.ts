@@ -24,12 +24,12 @@ return 1`,
    * KEYS s, p, r. ARGV id, pwHash, owner, channel prefix. Checks the password and takes the
    * session over, telling its previous server; returns nil (unknown, ending or wrong password)
    * or {timeout, responseAck, principal, pushes (flat id/fields list), responses (flat hash),
-   * epoch}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
+   * epoch, pushSeq}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
    */
   tetherResume: {
     keys: 3,
     lua: `
-local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal')
+local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal', 'pushSeq')
 if rec[1] ~= ARGV[2] or rec[2] ~= 'live' then return nil end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 if rec[3] ~= ARGV[3] then
@@ -41,7 +41,7 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
   pushes[#pushes + 1] = entry[1]
   pushes[#pushes + 1] = entry[2][2]
 end
-return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch}`,
+return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch, rec[7]}`,
   },
   /**
    * KEYS s, p. ARGV id, payload (msgpack [topic, body]), maxReplay, channel prefix. Appends a

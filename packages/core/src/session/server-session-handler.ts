@@ -23,7 +23,10 @@ export interface SessionHost {
   readonly handshakeTimeout: number;
   readonly maxInFlightPerConnection: number;
   readonly maxOutboundBytes: number;
-  /** Opens a session after authentication, or throws to refuse (auth-failed). */
+  /**
+   * Opens a session after authentication. Rejects with `AuthenticationError` to refuse the
+   * client (auth-failed, final), or with anything else when the store cannot answer (4007).
+   */
   open(hello: Hello, connection: { transport: string; remoteAddress: string }): Promise<ServerSession>;
   /** The live session for a resume, or undefined (unknown, ended or wrong password alike). */
   resume(
@@ -172,7 +175,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.#state = "authenticating";
         found.then(
           (session) => this.#onResume(session, hello),
-          (error: unknown) => this.#failHandshake(error),
+          (error: unknown) => this.#storeFailed(error),
         );
       } else {
         this.#onResume(found, hello);
@@ -193,7 +196,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         if (this.#state !== "authenticating") return;
         // Refused credentials are final for the client; a store that cannot answer is not.
         if (error instanceof AuthenticationError) this.end(CloseCode.AuthFailed, error.message);
-        else this.#failHandshake(error);
+        else this.#storeFailed(error);
       },
     );
   }
@@ -210,8 +213,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#bind(session, hello, true);
   }
 
-  /** The session store could not answer (a shared store unreachable): try again later. */
-  #failHandshake(error: unknown): void {
+  /** The session store could not answer (a shared store unreachable): the client retries. */
+  #storeFailed(error: unknown): void {
     this.host.storeFailed(error);
     this.end(CloseCode.GoingAway, "session store unavailable");
   }
@@ -276,7 +279,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       },
       (error: unknown) => {
         this.#withdrawn();
-        this.#failHandshake(error);
+        this.#storeFailed(error);
       },
     );
   }

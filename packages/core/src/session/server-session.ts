@@ -128,12 +128,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /**
    * @internal Loads what a shared store kept for this session (unacknowledged pushes and
-   * responses) before a connection attaches; replaces what this object held.
+   * responses, and the last push number it gave out) before a connection attaches; replaces
+   * what this object held.
    */
-  restore(pushes: readonly PushMessage[], responses: readonly ResponseMessage[], responseAck: number): void {
+  restore(
+    pushes: readonly PushMessage[],
+    responses: readonly ResponseMessage[],
+    responseAck: number,
+    lastPushSeq: number,
+  ): void {
     this.#replay = [...pushes];
-    this.#deliveredSeq =
-      pushes.length > 0 ? (pushes[pushes.length - 1] as PushMessage).seq : this.#deliveredSeq;
+    this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
     this.#responses = new Map(responses.map((r) => [r.seq, r]));
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
