@@ -288,7 +288,7 @@ describe("cluster mode on Redis", () => {
 
   it("ends a session whose unacknowledged pushes pass maxReplay, once, with buffer-overflow", async () => {
     const cluster = await startCluster(2, { maxReplay: 5 });
-    const { client, id } = await connectedClient(cluster, 0);
+    const { id } = await connectedClient(cluster, 0);
     for (const link of cluster.network.links("s0")) link.blackHole();
     for (let i = 0; i < 5; i++) await cluster.servers[1]?.push(id, "n", i);
     await expect(cluster.servers[1]?.push(id, "n", 5)).rejects.toThrow(/unacknowledged pushes/);
