@@ -621,10 +621,20 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     }
   }
 
-  /** After the subscriber reconnects: pushes and answers that may have been missed. */
+  /** After the subscriber reconnects: pushes, answers and ends that may have been missed. */
   async #resync(session: ClusterSession): Promise<void> {
+    const [s, , r] = this.#keys(session.id);
+    const [state, owner] = await this.#redis.hmget(s, "state", "owner").catch(() => ["live", this.serverId]);
+    if (this.#sessions.get(session.id) !== session) return;
+    if (state !== "live" || owner !== this.serverId) {
+      // Ended, or moved, while we were not listening: let go of it here.
+      this.#sessions.delete(session.id);
+      this.#forget(session);
+      if (state !== "live") session.end("expired");
+      else session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+      return;
+    }
     await this.#refill(session);
-    const [, , r] = this.#keys(session.id);
     const kept = await this.#redis.hgetallBuffer(r).catch(() => ({}));
     for (const value of Object.values(kept)) session.deliverResponse(packr.unpack(value) as ResponseMessage);
   }

@@ -4,6 +4,7 @@ import {
   createServer,
   ManualClock,
   MemorySessionStore,
+  type ServerOptions,
   type ServerSessionEndReason,
   type TetherClient,
   type TetherServer,
@@ -70,7 +71,7 @@ async function io(): Promise<void> {
 
 async function startCluster(
   size: number,
-  options: { maxReplay?: number; maxResponses?: number } = {},
+  options: Pick<ServerOptions, "maxReplay" | "maxResponses" | "authenticate"> = {},
 ): Promise<Cluster> {
   const clock = new ManualClock(1_000_000);
   const network = createMemoryNetwork({ clock });
@@ -186,6 +187,24 @@ describe("cluster mode on Redis", () => {
     expect(cluster.expired.flat()).toEqual([]);
   });
 
+  it("moves a server's clients to the others when it closes (a rolling restart), principal and all", async () => {
+    const cluster = await startCluster(2, { authenticate: () => ({ user: "ann" }) });
+    const { client, id } = await connectedClient(cluster, 0);
+    expect(cluster.servers[0]?.getSession(id)?.principal).toEqual({ user: "ann" });
+    const states: string[] = [];
+    client.on("state", (state) => states.push(state));
+    const closing = cluster.servers[0]?.close() as Promise<void>;
+    for (let i = 0; i < 100 && client.state !== "connected"; i++) await cluster.run(10);
+    await connected(cluster, client);
+    await closing;
+    expect(states).toEqual(["disconnected", "connected"]);
+    expect(client.sessionId).toBe(id);
+    expect(carrier(cluster, client)).toBe(1);
+    expect(cluster.servers[1]?.getSession(id)?.principal).toEqual({ user: "ann" });
+    await expect(client.request("echo", "still here")).resolves.toBe("still here");
+    expect(cluster.expired.flat()).toEqual([]);
+  });
+
   it("delivers pushes from every server in one order, each once", async () => {
     const cluster = await startCluster(3);
     const { id, pushes } = await connectedClient(cluster, 1);
@@ -219,6 +238,22 @@ describe("cluster mode on Redis", () => {
     await cluster.servers[1]?.push(id, "n", 4);
     await cluster.run(20);
     expect(pushes).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("lets go of a session ended elsewhere while its server was not listening", async () => {
+    const cluster = await startCluster(2, { maxReplay: 2 });
+    const { id } = await connectedClient(cluster, 0);
+    for (const link of cluster.network.links("s0")) link.blackHole();
+    await probe.client("KILL", "TYPE", "pubsub");
+    // s1 overflows the session's replay bound and ends it; its word to s0 is lost.
+    for (let i = 0; i < 2; i++) await cluster.servers[1]?.push(id, "n", i);
+    await expect(cluster.servers[1]?.push(id, "n", 2)).rejects.toThrow(/unacknowledged pushes/);
+    for (let i = 0; i < 100 && cluster.servers[0]?.getSession(id) !== undefined; i++) {
+      await cluster.run(10);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // ioredis reconnects in real time
+    }
+    expect(cluster.servers[0]?.getSession(id)).toBeUndefined();
+    expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "buffer-overflow"]]);
   });
 
   it("expires each silent session once in the cluster, within (T, T + 2 ticks] of its last frame", async () => {
