@@ -39,8 +39,7 @@ export class LengthPrefixDecoder {
     for (;;) {
       if (this.#bodyLength < 0) {
         if (this.#buffered < LENGTH_PREFIX_BYTES) return;
-        const header = this.#take(LENGTH_PREFIX_BYTES);
-        const length = new DataView(header.buffer, header.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0);
+        const length = this.#takeLength();
         if (length > this.#maxFrameBytes) {
           this.#reset();
           throw new FrameTooLargeError(length, this.#maxFrameBytes);
@@ -61,6 +60,29 @@ export class LengthPrefixDecoder {
       this.#reset();
       throw new ProtocolError(`stream ended inside a frame (${held} bytes of it held)`);
     }
+  }
+
+  /** Reads a frame's 4-byte length; in place when the header lies in one chunk (the usual case). */
+  #takeLength(): number {
+    const first = this.#chunks[0] as Uint8Array;
+    const at = this.#offset;
+    if (first.byteLength - at < LENGTH_PREFIX_BYTES) {
+      const header = this.#take(LENGTH_PREFIX_BYTES);
+      return new DataView(header.buffer, header.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0);
+    }
+    const length =
+      (((first[at] as number) << 24) |
+        ((first[at + 1] as number) << 16) |
+        ((first[at + 2] as number) << 8) |
+        (first[at + 3] as number)) >>>
+      0;
+    this.#buffered -= LENGTH_PREFIX_BYTES;
+    this.#offset = at + LENGTH_PREFIX_BYTES;
+    if (this.#offset === first.byteLength) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    return length;
   }
 
   #take(length: number): Uint8Array {
