@@ -12,6 +12,9 @@ export interface RedisUnderTest {
   readonly path: string;
   /** A new client connection (the caller closes it). */
   client(): Redis;
+  /** Freezes the server (SIGSTOP): it accepts nothing and answers nothing until `resume()`. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -58,5 +61,11 @@ export async function startRedis(): Promise<RedisUnderTest> {
     await stop();
     throw error;
   }
-  return { path, client: () => new Redis({ path, enableAutoPipelining: true }), stop };
+  return {
+    path,
+    client: () => new Redis({ path, enableAutoPipelining: true }),
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
+    stop,
+  };
 }

@@ -86,6 +86,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   readonly #inFlight = new Set<Promise<unknown>>();
   #timer: TimerHandle | undefined;
   #ticking: Promise<void> | undefined;
+  /** No session is claimed before this time (set after a stall). */
+  #claimsFrom = Number.NEGATIVE_INFINITY;
   #closed = false;
 
   constructor(context: SessionStoreContext, options: RedisSessionStoreOptions = {}) {
@@ -399,6 +401,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const now = this.#clock.now();
     const boundary = this.#bucket(now);
     this.#timer = this.#clock.setTimeout(() => {
+      const late = this.#clock.now() - boundary;
+      if (late > this.tickTime) this.#stalled(late);
       // One zero-delay hop first, so frames that arrived meanwhile are read before judging.
       this.#timer = this.#clock.setTimeout(() => {
         this.#timer = undefined;
@@ -412,12 +416,27 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
 
   async #tick(): Promise<void> {
     try {
+      const snapshot = this.#clock.now();
       await this.#flush();
-      await this.#claimDue();
+      const took = this.#clock.now() - snapshot;
+      if (took > this.tickTime) this.#stalled(took);
+      // Touches up to the snapshot are in Redis; those of other servers up to a tick before it.
+      if (this.#clock.now() >= this.#claimsFrom) await this.#claimDue(snapshot - this.tickTime);
       await this.#settleLostRequests();
     } catch (error) {
+      this.#stalled(0);
       this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
     }
+  }
+
+  /**
+   * This process or Redis stalled (a late timer, a slow or failed write): touches of every
+   * server may still be on their way. No session is judged until two ticks later, when every
+   * server has had a full tick to write its batch again.
+   */
+  #stalled(lateMs: number): void {
+    this.#claimsFrom = this.#clock.now() + 2 * this.tickTime;
+    if (lateMs > 0) this.emit("stall", lateMs);
   }
 
   /**
@@ -473,8 +492,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
    * Claims sessions whose bucket passed at least one tick ago: that tick is the batching
    * allowance, since a touch may wait up to a tick in another server before reaching Redis.
    */
-  async #claimDue(): Promise<void> {
-    const upTo = this.#clock.now() - this.tickTime;
+  async #claimDue(upTo: number): Promise<void> {
     for (;;) {
       const claimed = (await this.#track(
         runScript(

@@ -256,6 +256,31 @@ describe("cluster mode on Redis", () => {
     expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "buffer-overflow"]]);
   });
 
+  it("rides out a frozen Redis: no live session expires, and requests made meanwhile complete", async () => {
+    const cluster = await startCluster(2);
+    const { client, id } = await connectedClient(cluster, 0);
+    redis.pause();
+    let answer: unknown;
+    try {
+      // Twice the session timeout passes with Redis frozen; the client keeps pinging s0.
+      void client.request("echo", "made during the outage").then((value) => {
+        answer = value;
+      });
+      for (let t = 0; t < 2 * T; t += 10) await cluster.clock.advanceAsync(10);
+    } finally {
+      redis.resume();
+    }
+    await cluster.run(3 * TICK);
+    expect(answer).toBe("made during the outage");
+    expect(cluster.expired.flat()).toEqual([]);
+    expect(client.state).toBe("connected");
+    expect(client.sessionId).toBe(id);
+    // And expiry works again: a client cut off from every server now expires.
+    for (const address of ["s0", "s1"]) cluster.network.partition(address);
+    await cluster.run(T + 3 * TICK);
+    expect(cluster.expired.flat().map(([sid]) => sid)).toEqual([id]);
+  });
+
   it("expires each silent session once in the cluster, within (T, T + 2 ticks] of its last frame", async () => {
     const cluster = await startCluster(3);
     const clients = Array.from({ length: 12 }, (_, i) => cluster.client(i % 3));
