@@ -15,7 +15,14 @@ export interface RedisUnderTest {
   /** Freezes the server (SIGSTOP): it accepts nothing and answers nothing until `resume()`. */
   pause(): void;
   resume(): void;
+  /** Kills the server (SIGKILL) and starts a new, empty one on the same socket. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
 }
 
 /**
@@ -25,38 +32,21 @@ export interface RedisUnderTest {
 export async function startRedis(): Promise<RedisUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), "tether-redis-"));
   const path = join(dir, "redis.sock");
-  const child: ChildProcess = spawn(
-    REDIS_SERVER,
-    ["--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+  let running: Running | undefined;
+  const kill = async () => {
+    const { child, exited } = running ?? {};
+    running = undefined;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");
       await exited;
     }
+  };
+  const stop = async () => {
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
-  const started = new Promise<void>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5000);
-    child.once("error", (error) => {
-      clearTimeout(deadline);
-      reject(new Error(`cannot run ${REDIS_SERVER} (apt-get install redis-server): ${error.message}`));
-    });
-    child.stdout?.on("data", () => {
-      if (/ready to accept connections/i.test(output)) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    });
-  });
   try {
-    await started;
+    running = await launch(dir, path);
   } catch (error) {
     await stop();
     throw error;
@@ -64,8 +54,46 @@ export async function startRedis(): Promise<RedisUnderTest> {
   return {
     path,
     client: () => new Redis({ path, enableAutoPipelining: true }),
-    pause: () => child.kill("SIGSTOP"),
-    resume: () => child.kill("SIGCONT"),
+    pause: () => running?.child.kill("SIGSTOP"),
+    resume: () => running?.child.kill("SIGCONT"),
+    restart: async () => {
+      await kill();
+      running = await launch(dir, path);
+    },
     stop,
   };
+}
+
+/** Runs redis-server on `path` and waits until it accepts connections. */
+async function launch(dir: string, path: string): Promise<Running> {
+  const child = spawn(
+    REDIS_SERVER,
+    ["--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let output = "";
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5000);
+      child.once("error", (error) => {
+        clearTimeout(deadline);
+        reject(new Error(`cannot run ${REDIS_SERVER} (apt-get install redis-server): ${error.message}`));
+      });
+      child.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/ready to accept connections/i.test(output)) {
+          clearTimeout(deadline);
+          resolve();
+        }
+      });
+    });
+  } catch (error) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    throw error;
+  }
+  return { child, exited };
 }

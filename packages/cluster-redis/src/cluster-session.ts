@@ -12,6 +12,7 @@ import {
 export type Admission =
   | { kind: "run" }
   | { kind: "refused" }
+  | { kind: "gone" }
   | { kind: "answered"; response: ResponseMessage }
   | { kind: "elsewhere"; server: string };
 
@@ -21,6 +22,8 @@ export interface ClusterSessionHost {
   admit(session: ClusterSession, seq: number): Promise<Admission>;
   recordResponse(session: ClusterSession, response: ResponseMessage): void;
   noteAck(session: ClusterSession): void;
+  /** Redis no longer has the session as live (it ended, or Redis lost it): end it here. */
+  lost(session: ClusterSession): void;
 }
 
 /**
@@ -71,6 +74,7 @@ export class ClusterSession extends ServerSession {
         this.withdraw(request.seq);
         if (admission.kind === "answered") this.deliverResponse(admission.response);
         else if (admission.kind === "elsewhere") this.waiting.set(request.seq, admission.server);
+        else if (admission.kind === "gone" && !this.closing) this.host.lost(this);
         return false;
       },
       (error: unknown) => {

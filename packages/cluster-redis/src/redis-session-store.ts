@@ -327,6 +327,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         if (kept === -2) this.end(session, "buffer-overflow");
       });
     },
+    lost: (session) => this.#letGo(session, "expired"),
     noteAck: (session) => {
       // Usually written with the tick's batch; but a busy session whose client has confirmed a
       // quarter of a bound's worth since is trimmed in Redis now, or its kept pushes or answers
@@ -606,19 +607,25 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         session.deliverResponse(message[2] as ResponseMessage);
         return;
       case "moved":
-        // Resumed on another server after this one's own resume: let go (requests running
-        // here still answer, through Redis). An older move is stale.
-        if ((message[2] as number) <= session.epoch) return;
-        this.#sessions.delete(session.id);
-        this.#forget(session);
-        session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+        // Resumed on another server after this one's own resume (an older move is stale).
+        if ((message[2] as number) > session.epoch) this.#letGo(session, "moved");
         return;
       case "ended":
-        this.#sessions.delete(session.id);
-        this.#forget(session);
-        session.end(message[2] as ServerSessionEndReason);
+        this.#letGo(session, message[2] as ServerSessionEndReason);
         return;
     }
+  }
+
+  /**
+   * This server stops carrying the session: it moved (its connection gets 4006; requests
+   * running here still answer, through Redis), or it ended elsewhere (or vanished from Redis),
+   * and its end runs here without expire listeners (those ran where it was claimed).
+   */
+  #letGo(session: ClusterSession, why: "moved" | ServerSessionEndReason): void {
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+    this.#forget(session);
+    if (why === "moved") session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+    else session.end(why);
   }
 
   /** Re-reads pushes after a gap (a missed message), in order. */
@@ -645,11 +652,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const [state, owner] = await this.#redis.hmget(s, "state", "owner").catch(() => ["live", this.serverId]);
     if (this.#sessions.get(session.id) !== session) return;
     if (state !== "live" || owner !== this.serverId) {
-      // Ended, or moved, while we were not listening: let go of it here.
-      this.#sessions.delete(session.id);
-      this.#forget(session);
-      if (state !== "live") session.end("expired");
-      else session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+      // Ended, or moved, while we were not listening.
+      this.#letGo(session, state === "live" ? "moved" : "expired");
       return;
     }
     await this.#refill(session);
@@ -717,6 +721,8 @@ function admissionOf([code, value]: [number, Buffer?]): Admission {
       return { kind: "answered", response: packr.unpack(value as Buffer) as ResponseMessage };
     case 2:
       return { kind: "elsewhere", server: (value as Buffer).toString() };
+    case 0:
+      return { kind: "gone" };
     default:
       return { kind: "refused" };
   }

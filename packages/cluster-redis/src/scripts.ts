@@ -61,9 +61,9 @@ return seq`,
   },
   /**
    * ARGV key prefix, server, then (id, seq) pairs: the requests of one batch. Decides for each
-   * whether it runs on this server: {0} no (session ending, or long acknowledged),
-   * {1, response} answered already, {2, server} running on that server, {3} run it (recorded
-   * as running here).
+   * whether it runs on this server: {0} no, the session is not live (ending, or gone from
+   * Redis), {1, response} answered already, {2, server} running on that server, {3} run it
+   * (recorded as running here), {4} no, acknowledged long ago (a stale duplicate).
    */
   tetherAdmit: {
     keys: 0,
@@ -74,7 +74,8 @@ for i = 3, #ARGV, 2 do
   local rec = redis.call('HMGET', ARGV[1] .. 's:' .. id, 'state', 'responseAck')
   local kept = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'r:' .. id, seq)
   local runner = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'q:' .. id, seq)
-  if rec[1] ~= 'live' or tonumber(seq) < tonumber(rec[2]) then out[#out + 1] = {0}
+  if rec[1] ~= 'live' then out[#out + 1] = {0}
+  elseif tonumber(seq) < tonumber(rec[2]) then out[#out + 1] = {4}
   elseif kept then out[#out + 1] = {1, kept}
   elseif runner and runner ~= ARGV[2] then out[#out + 1] = {2, runner}
   else

@@ -281,6 +281,28 @@ describe("cluster mode on Redis", () => {
     expect(cluster.expired.flat().map(([sid]) => sid)).toEqual([id]);
   });
 
+  it("ends its sessions, and answers no request by hanging, when Redis comes back empty", async () => {
+    const cluster = await startCluster(2);
+    const { client } = await connectedClient(cluster, 0);
+    const second = await connectedClient(cluster, 1);
+    await redis.restart(); // no persistence: every session is gone from Redis
+    const request = client.request("echo", "after the loss").then(
+      () => "answered",
+      (error: unknown) => (error as Error).name,
+    );
+    for (let i = 0; i < 100 && (client.state !== "expired" || second.client.state !== "expired"); i++) {
+      await cluster.run(10);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // ioredis reconnects in real time
+    }
+    expect(client.state).toBe("expired");
+    expect(second.client.state).toBe("expired");
+    await expect(request).resolves.toBe("SessionExpiredError");
+    expect([...cluster.servers[0]!.sessions(), ...cluster.servers[1]!.sessions()]).toEqual([]);
+    // And the cluster carries on with new sessions.
+    const fresh = await connectedClient(cluster, 1);
+    await expect(fresh.client.request("echo", 1)).resolves.toBe(1);
+  });
+
   it("expires each silent session once in the cluster, within (T, T + 2 ticks] of its last frame", async () => {
     const cluster = await startCluster(3);
     const clients = Array.from({ length: 12 }, (_, i) => cluster.client(i % 3));
