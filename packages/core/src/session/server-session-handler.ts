@@ -74,6 +74,15 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   #handshakeTimer: TimerHandle | undefined;
   #inFlight = 0;
   #readingPaused = false;
+  /** Inside a read batch: its first frame touched the session (`#batchLive` says if it was live). */
+  #inBatch = false;
+  #batchLive = false;
+  /** The server clock, read at most once per batch. */
+  #batchTime: number | undefined;
+  readonly #endBatch = (): void => {
+    this.#inBatch = false;
+    this.#batchTime = undefined;
+  };
 
   constructor(private readonly host: SessionHost) {}
 
@@ -231,7 +240,15 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   #onSessionMessage(ctx: HandlerContext, message: ClientMessage): void {
     const session = this.#session as ServerSession;
-    if (!this.host.touch(session)) return; // the session is ending: its frames no longer count
+    if (!this.#inBatch) {
+      // The first frame of a read batch (the frames one read delivered, up to the next
+      // microtask checkpoint) touches the session for all of them: one clock read per batch.
+      this.#inBatch = true;
+      this.#batchTime = undefined;
+      this.#batchLive = this.host.touch(session);
+      queueMicrotask(this.#endBatch);
+    }
+    if (!this.#batchLive || session.ended) return; // the session is ending: its frames no longer count
     switch (message.type) {
       case MessageType.Hello:
         throw new ProtocolError("second Hello on an open session");
@@ -250,7 +267,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
           message.seq,
           message.op,
           message.body,
-          this.host.now(),
+          this.#now(),
           this,
         );
         const admitted = session.admit(request);
@@ -292,9 +309,16 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   /** RequestOwner: one of this connection's requests got its answer. */
   requestSettled(request: IncomingRequest): void {
-    this.host.record({ latency: this.host.now() - request.arrivedAt });
+    this.host.record({ latency: this.#now() - request.arrivedAt });
     this.#inFlight--;
     this.#applyReadBackpressure();
+  }
+
+  /** The server clock, read once per read batch (DESIGN: not once per frame). */
+  #now(): number {
+    if (!this.#inBatch) return this.host.now();
+    this.#batchTime ??= this.host.now();
+    return this.#batchTime;
   }
 
   /** Outstanding requests above the limit pause reading: backpressure, not an error. */
