@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   type Clock,
   CloseCode,
@@ -23,8 +23,10 @@ import {
 import DataLoader from "dataloader";
 import { EventEmitter } from "eventemitter3";
 import { Redis, type RedisOptions } from "ioredis";
-import { Packr, unpackMultiple } from "msgpackr";
+import { unpackMultiple } from "msgpackr";
 import { type Admission, ClusterSession, type ClusterSessionHost } from "./cluster-session.js";
+import { admissionOf, hashPassword, packMessage, packr, streamSeq, unpackPrincipal } from "./encoding.js";
+import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 
 export interface RedisSessionStoreOptions {
@@ -53,8 +55,6 @@ export const wallClock: Clock = {
 /** How long keys of an ended session stay if the server ending it dies before deleting them. */
 const LINGER_MS = 60_000;
 
-const packr = new Packr({ useRecords: false });
-
 /**
  * Sessions shared by every server on one Redis: a `SessionStore` for `createServer`'s
  * `sessionStore` option. Any server resumes any live session; each frame's touch is batched
@@ -71,7 +71,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #bounds: SessionBounds;
-  readonly #prefix: string;
+  readonly #keys: ClusterKeys;
   readonly #claimBatch: number;
   readonly #redis: Redis;
   readonly #subscriber: Redis;
@@ -105,7 +105,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     this.#clock = options.clock ?? (context.clock === systemClock ? wallClock : context.clock);
     this.#logger = context.logger;
     this.#bounds = context.bounds;
-    this.#prefix = options.prefix ?? "tether:";
+    this.#keys = new ClusterKeys(options.prefix ?? "tether:");
     this.#claimBatch = options.claimBatch ?? 1000;
     this.serverId = options.serverId ?? randomBytes(8).toString("hex");
     const redis = options.redis;
@@ -121,14 +121,14 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     let connections = 0;
     this.#subscriber.on("ready", () => {
       if (connections++ === 0) return;
-      this.#subscriber.subscribe(this.#channel(this.serverId)).then(
+      this.#subscriber.subscribe(this.#keys.channel(this.serverId)).then(
         () => {
           for (const session of this.#sessions.values()) void this.#resync(session);
         },
         (error: unknown) => this.#logger.warn({ err: error }, "could not subscribe again"),
       );
     });
-    this.ready = this.#subscriber.subscribe(this.#channel(this.serverId)).then(() => undefined);
+    this.ready = this.#subscriber.subscribe(this.#keys.channel(this.serverId)).then(() => undefined);
     this.ready.catch(() => {}); // reported through the connection's error event
     this.#arm();
   }
@@ -146,13 +146,13 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     for (;;) {
       const id = randomBytes(12).toString("hex");
       const password = new Uint8Array(randomBytes(SESSION_PASSWORD_BYTES));
-      const [s] = this.#keys(id);
+      const [s] = this.#keys.session(id);
       const created = await this.#track(
         runScript(
           this.#redis,
           "tetherCreate",
           s,
-          this.#key("expiry"),
+          this.#keys.expiry,
           id,
           hashPassword(password),
           timeout,
@@ -174,7 +174,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const early: unknown[][] = [];
     this.#resuming.set(id, early);
     try {
-      const [s, p, r] = this.#keys(id);
+      const [s, p, r] = this.#keys.session(id);
       const reply = (await this.#track(
         runScript(
           this.#redis,
@@ -185,7 +185,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
           id,
           hashPassword(password),
           this.serverId,
-          this.#channel(""),
+          this.#keys.channel(""),
         ),
       )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer] | null;
       if (reply === null) return undefined;
@@ -226,9 +226,17 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const cluster = session as ClusterSession;
     if (cluster.closing || cluster.ended) return;
     cluster.closing = true;
-    const [s] = this.#keys(session.id);
+    const [s] = this.#keys.session(session.id);
     void this.#track(
-      runScript(this.#redis, "tetherClaimOne", s, this.#key("expiry"), session.id, this.#prefix, LINGER_MS),
+      runScript(
+        this.#redis,
+        "tetherClaimOne",
+        s,
+        this.#keys.expiry,
+        session.id,
+        this.#keys.prefix,
+        LINGER_MS,
+      ),
     ).then(
       (claimed) => {
         // nil: another server claimed it first and tells the carrier.
@@ -244,7 +252,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   }
 
   async push(id: string, topic: string, body: unknown): Promise<void> {
-    const [s, p] = this.#keys(id);
+    const [s, p] = this.#keys.session(id);
     const seq = (await this.#track(
       runScript(
         this.#redis,
@@ -254,7 +262,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         id,
         packr.pack([topic, body]),
         this.#bounds.maxReplay,
-        this.#channel(""),
+        this.#keys.channel(""),
       ),
     )) as number;
     if (seq === -1) throw new SessionExpiredError(`session ${id} is not live`);
@@ -278,7 +286,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
 
   /** Sessions of the whole cluster by deadline bucket (the first 10,000), marking those carried here. */
   async dump(): Promise<string> {
-    const flat = await this.#redis.zrange(this.#key("expiry"), 0, 9_999, "WITHSCORES");
+    const flat = await this.#redis.zrange(this.#keys.expiry, 0, 9_999, "WITHSCORES");
     const now = this.#clock.now();
     const buckets = new Map<number, string[]>();
     for (let i = 0; i < flat.length; i += 2) {
@@ -309,7 +317,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     await this.#flush().catch((error: unknown) => this.#logger.warn({ err: error }, "last flush failed"));
     // Operations finishing may start others (a claim is followed by a delete): drain them all.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    await Promise.allSettled([this.#redis.del(this.#key(`srv:${this.serverId}`))]);
+    await Promise.allSettled([this.#redis.del(this.#keys.liveness(this.serverId))]);
     this.#subscriber.disconnect();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
@@ -350,7 +358,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     async (requests) => {
       const args = requests.flatMap(({ id, seq }) => [id, seq]);
       const replies = (await this.#track(
-        runScript(this.#redis, "tetherAdmit", this.#prefix, this.serverId, ...args),
+        runScript(this.#redis, "tetherAdmit", this.#keys.prefix, this.serverId, ...args),
       )) as [number, Buffer?][];
       return replies.map(admissionOf);
     },
@@ -368,7 +376,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       ]);
       const max = this.#bounds.maxResponses;
       return (await this.#track(
-        runScript(this.#redis, "tetherComplete", this.#prefix, max, this.#channel(""), ...args),
+        runScript(this.#redis, "tetherComplete", this.#keys.prefix, max, this.#keys.channel(""), ...args),
       )) as number[];
     },
     { cache: false, maxBatchSize: 1000 },
@@ -460,9 +468,9 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       written.push(session);
     }
     const writes: Promise<unknown>[] = [
-      this.#redis.set(this.#key(`srv:${this.serverId}`), "1", "PX", 3 * this.tickTime),
+      this.#redis.set(this.#keys.liveness(this.serverId), "1", "PX", 3 * this.tickTime),
     ];
-    if (scores.length > 0) writes.push(this.#redis.call("ZADD", this.#key("expiry"), "XX", "GT", ...scores));
+    if (scores.length > 0) writes.push(this.#redis.call("ZADD", this.#keys.expiry, "XX", "GT", ...scores));
     for (const session of acked) writes.push(this.#writeAck(session));
     try {
       await this.#track(Promise.all(writes));
@@ -482,7 +490,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
 
   /** Drops from Redis what the client confirmed having. */
   async #writeAck(session: ClusterSession): Promise<void> {
-    const [s, p, r, q] = this.#keys(session.id);
+    const [s, p, r, q] = this.#keys.session(session.id);
     const { pushAck, responseAck } = session;
     await this.#track(runScript(this.#redis, "tetherAck", s, p, r, q, pushAck, responseAck));
     session.writtenPushAck = Math.max(session.writtenPushAck, pushAck);
@@ -499,10 +507,10 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         runScript(
           this.#redis,
           "tetherClaim",
-          this.#key("expiry"),
+          this.#keys.expiry,
           upTo,
           this.#claimBatch,
-          this.#prefix,
+          this.#keys.prefix,
           LINGER_MS,
         ),
       )) as [Buffer, Buffer, Buffer, Buffer][];
@@ -519,7 +527,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     for (const session of this.#sessions.values()) {
       for (const [seq, runner] of session.waiting) {
         checks.push(
-          this.#redis.exists(this.#key(`srv:${runner}`)).then(async (alive) => {
+          this.#redis.exists(this.#keys.liveness(runner)).then(async (alive) => {
             if (alive === 1) return;
             const lost: ResponseMessage = {
               type: MessageType.ErrorResponse,
@@ -546,7 +554,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     let session = this.#sessions.get(id);
     if (session === undefined) {
       const password = new Uint8Array(SESSION_PASSWORD_BYTES); // never sent: nobody can resume it
-      session = this.#newSession(id, timeout, password, safeUnpack(principal));
+      session = this.#newSession(id, timeout, password, unpackPrincipal(principal));
     }
     this.#sessions.delete(id);
     this.#forget(session);
@@ -558,15 +566,15 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         this.#logger.error({ err: error, session: id }, "an expire listener threw");
     }
     if (owner !== this.serverId)
-      void this.#track(this.#redis.publish(this.#channel(owner), packMessage("ended", id, reason)));
-    void this.#track(this.#redis.del(...this.#keys(id)));
+      void this.#track(this.#redis.publish(this.#keys.channel(owner), packMessage("ended", id, reason)));
+    void this.#track(this.#redis.del(...this.#keys.session(id)));
   }
 
   /** Ends a session no server here carries (a push overflowed its bound). */
   async #endRemote(id: string, reason: ServerSessionEndReason): Promise<void> {
-    const [s] = this.#keys(id);
+    const [s] = this.#keys.session(id);
     const claimed = await this.#track(
-      runScript(this.#redis, "tetherClaimOne", s, this.#key("expiry"), id, this.#prefix, LINGER_MS),
+      runScript(this.#redis, "tetherClaimOne", s, this.#keys.expiry, id, this.#keys.prefix, LINGER_MS),
     );
     if (claimed === null) return;
     const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
@@ -633,7 +641,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     if (this.#refilling.has(session)) return;
     this.#refilling.add(session);
     try {
-      const [, p] = this.#keys(session.id);
+      const [, p] = this.#keys.session(session.id);
       const entries = await this.#redis.xrangeBuffer(p, `${session.deliveredPushSeq + 1}-0`, "+");
       for (const [entryId, fields] of entries) {
         const [topic, body] = packr.unpack(fields[1] as Buffer) as [string, unknown];
@@ -648,7 +656,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
 
   /** After the subscriber reconnects: pushes, answers and ends that may have been missed. */
   async #resync(session: ClusterSession): Promise<void> {
-    const [s, , r] = this.#keys(session.id);
+    const [s, , r] = this.#keys.session(session.id);
     const [state, owner] = await this.#redis.hmget(s, "state", "owner").catch(() => ["live", this.serverId]);
     if (this.#sessions.get(session.id) !== session) return;
     if (state !== "live" || owner !== this.serverId) {
@@ -671,19 +679,6 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     return (Math.floor(time / this.tickTime) + 1) * this.tickTime;
   }
 
-  #key(name: string): string {
-    return `${this.#prefix}${name}`;
-  }
-
-  /** The session's record, push stream, kept responses and running requests. */
-  #keys(id: string): [string, string, string, string] {
-    return [this.#key(`s:${id}`), this.#key(`p:${id}`), this.#key(`r:${id}`), this.#key(`q:${id}`)];
-  }
-
-  #channel(serverId: string): string {
-    return this.#key(`c:${serverId}`);
-  }
-
   /** Remembers an operation so `close()` waits for it before hanging up. */
   #track<T>(operation: Promise<T>): Promise<T> {
     this.#inFlight.add(operation);
@@ -702,46 +697,4 @@ function connect(redis: string | RedisOptions | undefined): Redis {
   // Auto-pipelining sends every command issued in one tick in one write.
   if (typeof redis === "string") return new Redis(redis, { enableAutoPipelining: true });
   return new Redis({ enableAutoPipelining: true, ...redis });
-}
-
-/**
- * SHA-256 of the password. Redis keeps only this, and compares digests: timing can reveal at
- * most a matching prefix of a digest, which says nothing about the password.
- */
-function hashPassword(password: Uint8Array): string {
-  return createHash("sha256").update(password).digest("hex");
-}
-
-/** What the admit script said about one request. */
-function admissionOf([code, value]: [number, Buffer?]): Admission {
-  switch (code) {
-    case 3:
-      return { kind: "run" };
-    case 1:
-      return { kind: "answered", response: packr.unpack(value as Buffer) as ResponseMessage };
-    case 2:
-      return { kind: "elsewhere", server: (value as Buffer).toString() };
-    case 0:
-      return { kind: "gone" };
-    default:
-      return { kind: "refused" };
-  }
-}
-
-/** A push's seq from its stream entry id (`<seq>-0`). */
-function streamSeq(entryId: Buffer | string): number {
-  const text = entryId.toString();
-  return Number(text.slice(0, text.indexOf("-")));
-}
-
-function packMessage(...values: unknown[]): Buffer {
-  return Buffer.concat(values.map((value) => packr.pack(value)));
-}
-
-function safeUnpack(raw: Buffer): unknown {
-  try {
-    return packr.unpack(raw);
-  } catch {
-    return null;
-  }
 }
