@@ -327,15 +327,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       closeByClient: (session) => this.store.end(session, "closed"),
       storeFailed: (error) => this.logger.error({ err: error }, "the session store failed to answer"),
       now: () => this.clock.now(),
-      record: (event) => {
-        const m = this.#metrics;
-        if ("goodbye" in event) m.goodbye(event.goodbye);
-        else if ("slowConsumer" in event) m.slowConsumers++;
-        else if ("readPause" in event) m.readPauses++;
-        else if ("ping" in event) m.pings++;
-        else if ("request" in event) m.requests++;
-        else m.observeLatency(event.latency);
-      },
+      metrics: this.#metrics,
       onSessionOpened: (session, resumed) => {
         if (resumed) this.#metrics.sessionsResumed++;
         else this.#metrics.sessionsOpened++;

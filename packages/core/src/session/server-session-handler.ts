@@ -4,6 +4,7 @@ import { WRITABLE } from "../channel/handler.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError } from "../errors.js";
+import type { MetricsRecorder } from "../server-metrics.js";
 import type { CloseInfo } from "../transport.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
 import {
@@ -39,16 +40,8 @@ export interface SessionHost {
   /** A shared session store failed to answer; the connection is ended with GoingAway. */
   storeFailed(error: unknown): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
-  /** Counts what this connection went through, for `server.metrics()`. */
-  record(
-    event:
-      | { goodbye: CloseCode }
-      | { slowConsumer: true }
-      | { readPause: true }
-      | { ping: true }
-      | { request: true }
-      | { latency: number },
-  ): void;
+  /** The server's counters (`server.metrics()`): incremented in place, nothing allocated per frame. */
+  readonly metrics: MetricsRecorder;
   readonly now: () => number;
 }
 
@@ -162,7 +155,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const ctx = this.#ctx;
     if (this.#state === "ended" || ctx === undefined) return;
     ctx.write(encodeServerMessage({ type: MessageType.Goodbye, code, reason }));
-    this.host.record({ goodbye: code });
+    this.host.metrics.goodbye(code);
     this.#state = "ended";
     this.#clearHandshakeTimer(ctx);
     this.#session?.detach(this);
@@ -253,7 +246,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       case MessageType.Hello:
         throw new ProtocolError("second Hello on an open session");
       case MessageType.Ping:
-        this.host.record({ ping: true });
+        this.host.metrics.pings++;
         session.acknowledge(message.pushAck, message.responseAck);
         ctx.write(PONG_FRAME);
         return;
@@ -273,7 +266,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         const admitted = session.admit(request);
         if (admitted === false) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
-        this.host.record({ request: true });
+        this.host.metrics.requests++;
         this.#applyReadBackpressure();
         if (admitted === true) ctx.fireRead(request);
         else this.#admitLater(ctx, request, admitted);
@@ -309,7 +302,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   /** RequestOwner: one of this connection's requests got its answer. */
   requestSettled(request: IncomingRequest): void {
-    this.host.record({ latency: this.#now() - request.arrivedAt });
+    this.host.metrics.observeLatency(this.#now() - request.arrivedAt);
     this.#inFlight--;
     this.#applyReadBackpressure();
   }
@@ -328,7 +321,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const over = this.#inFlight >= this.host.maxInFlightPerConnection;
     if (over && !this.#readingPaused) {
       this.#readingPaused = true;
-      this.host.record({ readPause: true });
+      this.host.metrics.readPauses++;
       connection.pause();
     } else if (!over && this.#readingPaused) {
       this.#readingPaused = false;
@@ -342,7 +335,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     if (connection !== undefined && connection.bufferedAmount > this.host.maxOutboundBytes) {
       this.#state = "ended";
       this.#session?.detach(this);
-      this.host.record({ slowConsumer: true });
+      this.host.metrics.slowConsumers++;
       connection.abort(new ProtocolError(`slow consumer: over ${this.host.maxOutboundBytes} bytes queued`));
     }
   }
