@@ -201,6 +201,8 @@ describe("cluster mode on Redis", () => {
     expect(client.sessionId).toBe(id);
     expect(carrier(cluster, client)).toBe(1);
     expect(cluster.servers[1]?.getSession(id)?.principal).toEqual({ user: "ann" });
+    // dump() lists the cluster's sessions by deadline bucket, marking those carried here.
+    expect(await cluster.servers[1]?.dump()).toContain(`\t${id} (here)`);
     await expect(client.request("echo", "still here")).resolves.toBe("still here");
     expect(cluster.expired.flat()).toEqual([]);
   });
