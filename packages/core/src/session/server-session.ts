@@ -48,6 +48,12 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #deliveredSeq = 0;
   #replay: PushMessage[] = [];
   #responses = new Map<number, ResponseMessage>();
+  /**
+   * The kept answers' seqs in the order they were kept, read from `#answerHead`: pruning walks
+   * this, not the map (iterating a map from its start after many deletions walks their holes).
+   */
+  #answerOrder: number[] = [];
+  #answerHead = 0;
   #running = new Map<number, IncomingRequest>();
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
@@ -140,6 +146,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#replay = [...pushes];
     this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
     this.#responses = new Map(responses.map((r) => [r.seq, r]));
+    this.#answerOrder = responses.map((r) => r.seq);
+    this.#answerHead = 0;
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
 
@@ -176,10 +184,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       // Answers are cached in about the order they complete, which is about request order:
       // drop from the oldest and stop at the first still needed. One answered out of order
       // lingers until the entries before it go; the cache stays bounded by maxResponses.
-      for (const seq of this.#responses.keys()) {
-        if (seq >= responseAck) break;
-        this.#responses.delete(seq);
+      const order = this.#answerOrder;
+      let head = this.#answerHead;
+      while (head < order.length && (order[head] as number) < responseAck) {
+        this.#responses.delete(order[head] as number);
+        head++;
       }
+      if (head > 1024 && head * 2 > order.length) {
+        this.#answerOrder = order.slice(head);
+        head = 0;
+      }
+      this.#answerHead = head;
     }
   }
 
@@ -231,6 +246,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined || response.seq < this.#responseAck || this.#responses.has(response.seq))
       return false;
     this.#responses.set(response.seq, response);
+    this.#answerOrder.push(response.seq);
     this.#link?.send(response);
     return true;
   }
@@ -257,6 +273,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     link?.end(code, `session ${reason}`);
     this.#replay = [];
     this.#responses.clear();
+    this.#answerOrder = [];
+    this.#answerHead = 0;
     this.emit("end", reason);
   }
 }
