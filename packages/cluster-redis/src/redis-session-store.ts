@@ -30,7 +30,11 @@ import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 
 export interface RedisSessionStoreOptions {
-  /** A Redis URL, ioredis options, or a connected client (which the store leaves open). Default `redis://127.0.0.1:6379`. */
+  /**
+   * A Redis URL, ioredis options, or a client (which the store leaves open; give it
+   * `enableAutoPipelining`, as the store does for those it makes, so a tick's writes leave in
+   * one write). Default `redis://127.0.0.1:6379`.
+   */
   redis?: string | RedisOptions | Redis;
   /** Keys and channels start with this; servers that share sessions share it. Default `"tether:"`. */
   prefix?: string;
