@@ -56,6 +56,20 @@ describe("connection limits", () => {
     expect(server.metrics().goodbyes[CloseCode.HandshakeTimeout]).toBe(1);
   });
 
+  it("holds the handshake deadline while authentication (or the session store) has not answered", async () => {
+    let opened = 0;
+    await start({ handshakeTimeout: 3000, authenticate: () => new Promise(() => {}) });
+    server.on("session", () => opened++);
+    const r = await raw();
+    r.hello();
+    await clock.advanceAsync(2999);
+    expect(r.received).toEqual([]);
+    await clock.advanceAsync(1);
+    await r.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(r.goodbyeCode()).toBe(CloseCode.HandshakeTimeout);
+    expect(opened).toBe(0);
+  });
+
   it("refuses connections over the per-address limit (4010), counting them, and admits others", async () => {
     await start({ maxConnectionsPerAddress: 2 });
     const first = await raw("mallory");

@@ -115,7 +115,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     switch (this.#state) {
       case "handshake":
         if (message.type !== MessageType.Hello) throw new ProtocolError("the first message must be Hello");
-        this.#onHello(ctx, message);
+        this.#onHello(message);
         return;
       case "authenticating":
         throw new ProtocolError("message before Welcome");
@@ -162,8 +162,9 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     ctx.close();
   }
 
-  #onHello(ctx: HandlerContext, hello: Hello): void {
-    this.#clearHandshakeTimer(ctx);
+  #onHello(hello: Hello): void {
+    // The handshake deadline keeps running until the session is bound: an authenticate hook or
+    // a session store that never answers must not hold the connection forever.
     if (hello.version !== PROTOCOL_VERSION) {
       this.end(
         CloseCode.UnsupportedVersion,
@@ -222,6 +223,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   }
 
   #bind(session: ServerSession, hello: Hello, resumed: boolean): void {
+    if (this.#ctx !== undefined) this.#clearHandshakeTimer(this.#ctx);
     this.#state = "open";
     this.#session = session;
     this.host.touch(session);
