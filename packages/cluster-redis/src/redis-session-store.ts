@@ -56,6 +56,9 @@ export const wallClock: Clock = {
   clearTimeout: systemClock.clearTimeout,
 };
 
+/** What `open` makes: 96 random bits as 24 hex digits. */
+const SESSION_ID = /^[0-9a-f]{24}$/;
+
 /** How long keys of an ended session stay if the server ending it dies before deleting them. */
 const LINGER_MS = 60_000;
 
@@ -175,6 +178,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   }
 
   async resume(id: string, password: Uint8Array): Promise<ServerSession | undefined> {
+    // Ids this store never makes (any string may arrive in a Hello) need no round trip.
+    if (!SESSION_ID.test(id) || password.byteLength !== SESSION_PASSWORD_BYTES) return undefined;
     const early: unknown[][] = [];
     this.#resuming.set(id, early);
     try {

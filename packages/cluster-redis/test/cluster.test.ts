@@ -362,10 +362,22 @@ describe("cluster mode on Redis", () => {
 
   it("answers a resume with a wrong password or an unknown id as expired", async () => {
     const cluster = await startCluster(2);
-    const { client } = await connectedClient(cluster, 0);
+    const { client, id } = await connectedClient(cluster, 0);
     const store = cluster.servers[1]?.store as RedisSessionStore;
     expect(await store.resume(client.sessionId as string, new Uint8Array(16))).toBeUndefined();
     expect(await store.resume("0".repeat(24), new Uint8Array(16))).toBeUndefined();
+    // Ids and passwords of a shape the store never makes are refused without asking Redis:
+    // even a frozen Redis does not hold them up.
+    const answer = (resume: Promise<unknown>) =>
+      Promise.race([resume, new Promise((resolve) => setTimeout(() => resolve("waited on Redis"), 500))]);
+    redis.pause();
+    try {
+      expect(await answer(store.resume(`${id}:x`, new Uint8Array(16)))).toBeUndefined();
+      expect(await answer(store.resume("x".repeat(100_000), new Uint8Array(16)))).toBeUndefined();
+      expect(await answer(store.resume(id, new Uint8Array(15)))).toBeUndefined();
+    } finally {
+      redis.resume();
+    }
     expect(carrier(cluster, client)).toBe(0);
   });
 
