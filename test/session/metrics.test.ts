@@ -32,7 +32,7 @@ it("counts frames, bytes, pings, requests and request latency; stat and dump sum
   const stat = server.stat();
   expect(stat).toContain("Sessions: 1 (opened 1, resumed 0");
   expect(stat).toContain("Requests: 1, average latency 30.00 ms; pings 1");
-  expect(await server.dump()).toContain(`\t${client.sessionId} timeout=6000`);
+  expect(server.dump()).toContain(`\t${client.sessionId} timeout=6000`);
   await client.close();
   await server.close();
 });

@@ -293,24 +293,35 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     return this.#sessions.values();
   }
 
-  /** Sessions of the whole cluster by deadline bucket (the first 10,000), marking those carried here. */
-  async dump(): Promise<string> {
+  /** The sessions this server carries, by the deadline bucket last written to Redis. */
+  dump(): string {
+    const buckets = new Map<number, ClusterSession[]>();
+    for (const session of this.#sessions.values()) {
+      const list = buckets.get(session.flushedDeadline) ?? [];
+      list.push(session);
+      buckets.set(session.flushedDeadline, list);
+    }
+    return formatDump(
+      `on ${this.serverId}`,
+      this.#clock.now(),
+      buckets,
+      (s) => `${s.id} timeout=${s.timeout}`,
+    );
+  }
+
+  /** Every session of the cluster by deadline bucket (the first 10,000), marking those carried here. */
+  async clusterDump(): Promise<string> {
     const flat = await this.#redis.zrange(this.#keys.expiry, 0, 9_999, "WITHSCORES");
-    const now = this.#clock.now();
     const buckets = new Map<number, string[]>();
     for (let i = 0; i < flat.length; i += 2) {
       const time = Number(flat[i + 1]);
-      const id = flat[i] as string;
       const list = buckets.get(time) ?? [];
-      list.push(this.#sessions.has(id) ? `${id} (here)` : id);
+      list.push(flat[i] as string);
       buckets.set(time, list);
     }
-    const lines = [`Session Sets (${buckets.size})/(${flat.length / 2}) on ${this.serverId}:`];
-    for (const [time, ids] of buckets) {
-      lines.push(`${time} (in ${Math.round(time - now)} ms): ${ids.length} sessions`);
-      for (const id of ids) lines.push(`\t${id}`);
-    }
-    return lines.join("\n");
+    return formatDump("in the cluster", this.#clock.now(), buckets, (id) =>
+      this.#sessions.has(id) ? `${id} (here)` : id,
+    );
   }
 
   /**
@@ -706,4 +717,22 @@ function connect(redis: string | RedisOptions | undefined): Redis {
   // Auto-pipelining sends every command issued in one tick in one write.
   if (typeof redis === "string") return new Redis(redis, { enableAutoPipelining: true });
   return new Redis({ enableAutoPipelining: true, ...redis });
+}
+
+/** ZooKeeper's `dump` layout: each deadline bucket, then its sessions. */
+function formatDump<T>(
+  where: string,
+  now: number,
+  buckets: Map<number, T[]>,
+  line: (item: T) => string,
+): string {
+  const sorted = [...buckets].sort(([a], [b]) => a - b);
+  let count = 0;
+  for (const [, items] of sorted) count += items.length;
+  const lines = [`Session Sets (${sorted.length})/(${count}) ${where}:`];
+  for (const [time, items] of sorted) {
+    lines.push(`${time} (in ${Math.round(time - now)} ms): ${items.length} sessions`);
+    for (const item of items) lines.push(`\t${line(item)}`);
+  }
+  return lines.join("\n");
 }

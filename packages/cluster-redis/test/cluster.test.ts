@@ -1,5 +1,6 @@
 import { type RedisSessionStore, redisSessionStore } from "@tether/cluster-redis";
 import {
+  ConfigurationError,
   createClient,
   createServer,
   ManualClock,
@@ -138,10 +139,13 @@ function carrier(cluster: Cluster, client: TetherClient): number {
 }
 
 describe("cluster mode on Redis", () => {
-  it("leaves the in-process store the default", () => {
+  it("leaves the in-process store the default, and server.tracker where it was", async () => {
     const server = createServer();
     expect(server.store).toBeInstanceOf(MemorySessionStore);
+    expect(server.tracker).toBe((server.store as MemorySessionStore).tracker);
     void server.close();
+    const cluster = await startCluster(1);
+    expect(() => cluster.servers[0]?.tracker).toThrow(ConfigurationError);
   });
 
   it("resumes a session on another server after its server goes away, with pushes and answers kept", async () => {
@@ -200,8 +204,12 @@ describe("cluster mode on Redis", () => {
     expect(client.sessionId).toBe(id);
     expect(carrier(cluster, client)).toBe(1);
     expect(cluster.servers[1]?.getSession(id)?.principal).toEqual({ user: "ann" });
-    // dump() lists the cluster's sessions by deadline bucket, marking those carried here.
-    expect(await cluster.servers[1]?.dump()).toContain(`\t${id} (here)`);
+    // dump() lists this server's sessions by deadline bucket; clusterDump() the cluster's,
+    // marking those carried here.
+    expect(cluster.servers[1]?.dump()).toContain(`\t${id} timeout=${T}`);
+    expect(cluster.servers[0]?.dump()).not.toContain(id);
+    const store = cluster.servers[1]?.store as RedisSessionStore;
+    expect(await store.clusterDump()).toContain(`\t${id} (here)`);
     await expect(client.request("echo", "still here")).resolves.toBe("still here");
     expect(cluster.expired.flat()).toEqual([]);
   });

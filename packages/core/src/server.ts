@@ -4,16 +4,22 @@ import { MessagePackCodec } from "./channel/msgpack-codec.js";
 import type { Pipeline } from "./channel/pipeline.js";
 import { TrafficCounter } from "./channel/traffic-counter.js";
 import { type Clock, systemClock } from "./clock.js";
-import { AuthenticationError, FrameTooLargeError, InvalidArgumentError } from "./errors.js";
+import {
+  AuthenticationError,
+  ConfigurationError,
+  FrameTooLargeError,
+  InvalidArgumentError,
+} from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
-import { memorySessionStore } from "./session/memory-session-store.js";
+import { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
 import { type RequestContext, RequestDispatcher, type RequestHandler } from "./session/request-dispatcher.js";
 import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
+import type { SessionTracker } from "./session-tracker.js";
 import type { Connection, Listener, Transport } from "./transport.js";
 
 export interface ConnectionInfo {
@@ -243,8 +249,17 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   }
 
   /** Sessions by expiry bucket, like ZooKeeper's `dump` (passwords never appear). */
-  dump(): string | Promise<string> {
+  dump(): string {
     return this.store.dump();
+  }
+
+  /**
+   * The default store's tracker.
+   * @deprecated Use `store` (a `MemorySessionStore` unless the `sessionStore` option says otherwise).
+   */
+  get tracker(): SessionTracker {
+    if (this.store instanceof MemorySessionStore) return this.store.tracker;
+    throw new ConfigurationError("this server keeps its sessions in a shared store, not in a SessionTracker");
   }
 
   /** Which connection limit `host`'s newest connection breaks, if any. */

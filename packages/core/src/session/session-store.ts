@@ -60,8 +60,8 @@ export interface SessionStore extends EventEmitter<SessionStoreEvents> {
   get(id: string): ServerSession | undefined;
   /** The sessions this server carries. */
   sessions(): IterableIterator<ServerSession>;
-  /** Sessions by expiry bucket, for `server.dump()`. Passwords never appear. */
-  dump(): string | Promise<string>;
+  /** This server's sessions by expiry bucket, for `server.dump()`. Passwords never appear. */
+  dump(): string;
   /** Stops expiry and releases what the store holds (timers, connections). */
   close(): Promise<void>;
 }
