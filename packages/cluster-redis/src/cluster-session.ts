@@ -33,21 +33,23 @@ export interface ClusterSessionHost {
  * written back.
  */
 export class ClusterSession extends ServerSession {
-  /** Ending has begun here (the store is claiming it): its frames no longer count. */
+  /** @internal Ending has begun here (the store is claiming it): its frames no longer count. */
   closing = false;
-  /** Which resume of the session this object carries (0: opened here, not resumed). */
+  /** @internal Which resume of the session this object carries (0: opened here, not resumed). */
   epoch = 0;
-  /** When its latest frame arrived, on the store's clock. */
+  /** @internal When its latest frame arrived, on the store's clock. */
   lastTouch = 0;
-  /** The deadline bucket last written to Redis. */
+  /** @internal The deadline bucket last written to Redis. */
   flushedDeadline = 0;
-  /** The client's latest acknowledgements, written at the next flush. */
+  /** @internal The client's latest acknowledgements, written at the next flush. */
   pushAck = 0;
+  /** @internal */
   responseAck = 0;
-  /** The acknowledgements last written to Redis. */
+  /** @internal The acknowledgements last written to Redis. */
   writtenPushAck = 0;
+  /** @internal */
   writtenResponseAck = 0;
-  /** Requests the client waits on that another server runs: seq → that server's id. */
+  /** @internal Requests the client waits on that another server runs: seq → that server's id. */
   readonly waiting = new Map<number, string>();
 
   constructor(
