@@ -191,14 +191,18 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
           s,
           p,
           r,
+          this.#keys.expiry,
           id,
           hashPassword(password),
           this.serverId,
           this.#keys.channel(""),
+          this.#clock.now(),
+          this.tickTime,
         ),
-      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer] | null;
+      )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer, number] | null;
       if (reply === null) return undefined;
-      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList, epoch, pushSeqRaw] = reply;
+      const [timeoutRaw, responseAckRaw, principalRaw, pushList, responseList, epoch, pushSeqRaw, deadline] =
+        reply;
       const timeout = Number(timeoutRaw.toString());
       let session = this.#sessions.get(id);
       if (session === undefined || session.ended) {
@@ -216,6 +220,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       }
       session.restore(pushes, responses, Number(responseAckRaw.toString()), Number(pushSeqRaw.toString()));
       session.epoch = epoch;
+      session.flushedDeadline = Math.max(session.flushedDeadline, deadline);
       for (const message of early) this.#apply(session, message);
       return session;
     } finally {

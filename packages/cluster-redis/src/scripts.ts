@@ -21,16 +21,21 @@ redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 return 1`,
   },
   /**
-   * KEYS s, p, r. ARGV id, pwHash, owner, channel prefix. Checks the password and takes the
-   * session over, telling its previous server; returns nil (unknown, ending or wrong password)
+   * KEYS s, p, r, expiry. ARGV id, pwHash, owner, channel prefix, now, tickTime. Checks the
+   * password and takes the session over, telling its previous server; the Hello counts as a
+   * frame, so its deadline moves to now's bucket at once (a claim may not wait for the next
+   * batch). Returns nil (unknown, ending or wrong password)
    * or {timeout, responseAck, principal, pushes (flat id/fields list), responses (flat hash),
-   * epoch, pushSeq}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
+   * epoch, pushSeq, deadline}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
    */
   tetherResume: {
-    keys: 3,
+    keys: 4,
     lua: `
 local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal', 'pushSeq')
 if rec[1] ~= ARGV[2] or rec[2] ~= 'live' then return nil end
+local tick = tonumber(ARGV[6])
+local deadline = (math.floor((tonumber(ARGV[5]) + tonumber(rec[4])) / tick) + 1) * tick
+redis.call('ZADD', KEYS[4], 'XX', 'GT', deadline, ARGV[1])
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 if rec[3] ~= ARGV[3] then
   redis.call('HSET', KEYS[1], 'owner', ARGV[3])
@@ -41,7 +46,7 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
   pushes[#pushes + 1] = entry[1]
   pushes[#pushes + 1] = entry[2][2]
 end
-return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch, rec[7]}`,
+return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch, rec[7], deadline}`,
   },
   /**
    * KEYS s, p. ARGV id, payload (msgpack [topic, body]), maxReplay, channel prefix. Appends a

@@ -368,6 +368,25 @@ describe("cluster mode on Redis", () => {
     expect(await probe.hlen(`test${prefixes}:r:${client.sessionId}`)).toBeLessThanOrEqual(32);
   });
 
+  it("counts a resume as a frame at once: a session resumed just before its claim is not claimed", async () => {
+    const cluster = await startCluster(2);
+    const s0 = cluster.servers[0]?.store as RedisSessionStore;
+    const s1 = cluster.servers[1]?.store as RedisSessionStore;
+    // A session nobody touches: its deadline is the bucket of open + T.
+    const session = await s0.open(T, null);
+    const opened = cluster.clock.now();
+    const deadline = (Math.floor((opened + T) / TICK) + 1) * TICK;
+    // Past its deadline, a tick before claims may take it: resumed on s1 (no frame after it).
+    await cluster.run(deadline - opened + TICK / 2);
+    expect(cluster.expired.flat()).toEqual([]);
+    expect(await s1.resume(session.id, session.tracked.password)).toBeDefined();
+    await cluster.run(2 * TICK);
+    expect(cluster.expired.flat()).toEqual([]);
+    // It now counts from the resume: silent since, it expires a timeout later, once.
+    await cluster.run(T + TICK);
+    expect(cluster.expired.flat().map(([id]) => id)).toEqual([session.id]);
+  });
+
   it("answers a resume with a wrong password or an unknown id as expired", async () => {
     const cluster = await startCluster(2);
     const { client, id } = await connectedClient(cluster, 0);
