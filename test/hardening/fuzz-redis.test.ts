@@ -1,0 +1,22 @@
+import { redisSessionStore } from "@tether/cluster-redis";
+import { createMemoryNetwork } from "@tether/transport-memory";
+import { afterAll, beforeAll } from "vitest";
+import { fuzzOver } from "../support/protocol-fuzz.js";
+import { type RedisUnderTest, startRedis } from "../support/redis-server.js";
+
+// The protocol fuzz with sessions in Redis: the same hostile inputs, the same answers.
+let redis: RedisUnderTest;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+
+const network = createMemoryNetwork();
+let names = 0;
+fuzzOver(
+  "memory, sessions in Redis",
+  (maxFrameBytes) => network.transport({ maxFrameBytes }),
+  () => `fuzz-redis-${++names}`,
+  2_000,
+  () => ({ sessionStore: redisSessionStore({ redis: { path: redis.path }, prefix: "fuzz:" }) }),
+);
