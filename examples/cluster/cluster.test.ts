@@ -1,21 +1,17 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisUnderTest, startRedis } from "../../test/support/redis-server.js";
+import { describe, expect, it } from "vitest";
+import { redisForTests } from "../../test/support/redis-server.js";
 
-let redis: RedisUnderTest;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(() => redis?.stop());
+const redis = redisForTests();
 
 describe("cluster example", () => {
   it("keeps every client's session through a SIGKILL, with every request answered", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "--conditions=tether-source", fileURLToPath(new URL("./main.ts", import.meta.url))],
-      { env: { ...process.env, REDIS: redis.path, RUN_SECONDS: "4" }, timeout: 20_000 },
+      { env: { ...process.env, REDIS: redis.server.path, RUN_SECONDS: "4" }, timeout: 20_000 },
     );
     expect(stdout).toContain("killing s0 with SIGKILL");
     // The two clients that started on s0 went away and came back, on another server; the

@@ -1,16 +1,10 @@
 import { redisSessionStore } from "@tether/cluster-redis";
 import { createMemoryNetwork } from "@tether/transport-memory";
-import { afterAll, beforeAll } from "vitest";
 import { fuzzOver } from "../support/protocol-fuzz.js";
-import { type RedisUnderTest, startRedis } from "../support/redis-server.js";
+import { redisForTests } from "../support/redis-server.js";
 
 // The protocol fuzz with sessions in Redis: the same hostile inputs, the same answers.
-let redis: RedisUnderTest;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(() => redis?.stop());
-
+const redis = redisForTests();
 const network = createMemoryNetwork();
 let names = 0;
 fuzzOver(
@@ -18,5 +12,5 @@ fuzzOver(
   (maxFrameBytes) => network.transport({ maxFrameBytes }),
   () => `fuzz-redis-${++names}`,
   2_000,
-  () => ({ sessionStore: redisSessionStore({ redis: { path: redis.path }, prefix: "fuzz:" }) }),
+  () => ({ sessionStore: redisSessionStore({ redis: { path: redis.server.path }, prefix: "fuzz:" }) }),
 );

@@ -1,24 +1,3 @@
-import { ManualClock } from "@tether/core";
-import { createMemoryNetwork } from "@tether/transport-memory";
-import { describeSessionSuite } from "./session-suite.js";
+import { describeSessionSuite, manualMemoryEnv } from "./session-suite.js";
 
-let names = 0;
-
-describeSessionSuite({
-  name: "memory (ManualClock)",
-  setup: () => {
-    const clock = new ManualClock();
-    const network = createMemoryNetwork({ clock });
-    return {
-      clock,
-      manual: true,
-      slack: 0,
-      tickTime: 1000,
-      timeout: 6000,
-      network,
-      transport: () => network.transport(),
-      listenAddress: () => `server-${++names}`,
-      advance: (ms) => clock.advanceAsync(ms),
-    };
-  },
-});
+describeSessionSuite({ name: "memory (ManualClock)", setup: () => manualMemoryEnv() });

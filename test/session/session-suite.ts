@@ -7,6 +7,7 @@ import {
   type Connection,
   createClient,
   createServer,
+  ManualClock,
   MessageType,
   type ServerOptions,
   type ServerSession,
@@ -18,7 +19,7 @@ import {
   TimeoutError,
   type Transport,
 } from "@tether/core";
-import type { MemoryNetwork } from "@tether/transport-memory";
+import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RawSession } from "../support/raw-session.js";
 
@@ -60,6 +61,25 @@ export function realTimeEnv(transport: () => Transport): SessionEnv {
     transport,
     listenAddress: () => "127.0.0.1:0",
     advance: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+let memoryServers = 0;
+
+/** The memory network on a ManualClock (T = 6 s, tick 1 s): exact times, no slack. */
+export function manualMemoryEnv(start = 0): SessionEnv & { clock: ManualClock } {
+  const clock = new ManualClock(start);
+  const network = createMemoryNetwork({ clock });
+  return {
+    clock,
+    manual: true,
+    slack: 0,
+    tickTime: 1000,
+    timeout: 6000,
+    network,
+    transport: () => network.transport(),
+    listenAddress: () => `server-${++memoryServers}`,
+    advance: (ms) => clock.advanceAsync(ms),
   };
 }
 

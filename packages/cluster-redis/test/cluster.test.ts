@@ -11,9 +11,8 @@ import {
   type TetherServer,
 } from "@tether/core";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RedisUnderTest, startRedis } from "../../../test/support/redis-server.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { redisForTests } from "../../../test/support/redis-server.js";
 
 // Several servers in one process, on one ManualClock and an in-memory network, sharing a real
 // redis-server. Redis answers in real time while the clock stands still: `run()` moves the
@@ -22,19 +21,8 @@ import { type RedisUnderTest, startRedis } from "../../../test/support/redis-ser
 const TICK = 100;
 const T = 1000;
 
-let redis: RedisUnderTest;
-let probe: Redis;
+const env = redisForTests();
 let prefixes = 0;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  probe = redis.client();
-});
-
-afterAll(async () => {
-  probe?.disconnect();
-  await redis?.stop();
-});
 
 interface Cluster {
   clock: ManualClock;
@@ -62,14 +50,6 @@ afterEach(async () => {
   }
 });
 
-/** Lets in-flight Redis commands, their replies and what they trigger, run. */
-async function io(): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    await probe.ping();
-  }
-}
-
 async function startCluster(
   size: number,
   options: Pick<ServerOptions, "maxReplay" | "maxResponses" | "authenticate"> = {},
@@ -84,7 +64,7 @@ async function startCluster(
       clock,
       tickTime: TICK,
       ...options,
-      sessionStore: redisSessionStore({ redis: { path: redis.path }, prefix, serverId: `s${i}` }),
+      sessionStore: redisSessionStore({ redis: { path: env.server.path }, prefix, serverId: `s${i}` }),
     });
     const log: [string, ServerSessionEndReason, number][] = [];
     server.on("expire", (session, reason) => log.push([session.id, reason, clock.now()]));
@@ -97,7 +77,7 @@ async function startCluster(
   const run = async (ms: number, step = 10) => {
     for (let t = 0; t < ms; t += step) {
       await clock.advanceAsync(step);
-      await io();
+      await env.settle(4);
     }
   };
   const client = (first: number, clientOptions: { timeout?: number } = {}) => {
@@ -236,7 +216,7 @@ describe("cluster mode on Redis", () => {
     await cluster.servers[1]?.push(id, "n", 0);
     await cluster.run(20);
     // Every subscriber connection is dropped; pushes meanwhile are published to nobody.
-    await probe.client("KILL", "TYPE", "pubsub");
+    await env.probe.client("KILL", "TYPE", "pubsub");
     for (let i = 1; i <= 3; i++) await cluster.servers[1]?.push(id, "n", i);
     for (let i = 0; i < 100 && pushes.length < 4; i++) {
       await cluster.run(10);
@@ -253,7 +233,7 @@ describe("cluster mode on Redis", () => {
     const cluster = await startCluster(2, { maxReplay: 2 });
     const { id } = await connectedClient(cluster, 0);
     for (const link of cluster.network.links("s0")) link.blackHole();
-    await probe.client("KILL", "TYPE", "pubsub");
+    await env.probe.client("KILL", "TYPE", "pubsub");
     // s1 overflows the session's replay bound and ends it; its word to s0 is lost.
     for (let i = 0; i < 2; i++) await cluster.servers[1]?.push(id, "n", i);
     await expect(cluster.servers[1]?.push(id, "n", 2)).rejects.toThrow(/unacknowledged pushes/);
@@ -268,7 +248,7 @@ describe("cluster mode on Redis", () => {
   it("rides out a frozen Redis: no live session expires, and requests made meanwhile complete", async () => {
     const cluster = await startCluster(2);
     const { client, id } = await connectedClient(cluster, 0);
-    redis.pause();
+    env.server.pause();
     let answer: unknown;
     try {
       // Twice the session timeout passes with Redis frozen; the client keeps pinging s0.
@@ -277,7 +257,7 @@ describe("cluster mode on Redis", () => {
       });
       for (let t = 0; t < 2 * T; t += 10) await cluster.clock.advanceAsync(10);
     } finally {
-      redis.resume();
+      env.server.resume();
     }
     await cluster.run(3 * TICK);
     expect(answer).toBe("made during the outage");
@@ -294,7 +274,7 @@ describe("cluster mode on Redis", () => {
     const cluster = await startCluster(2);
     const { client } = await connectedClient(cluster, 0);
     const second = await connectedClient(cluster, 1);
-    await redis.restart(); // no persistence: every session is gone from Redis
+    await env.server.restart(); // no persistence: every session is gone from Redis
     const request = client.request("echo", "after the loss").then(
       () => "answered",
       (error: unknown) => (error as Error).name,
@@ -332,7 +312,7 @@ describe("cluster mode on Redis", () => {
       expect(at - cut).toBeLessThanOrEqual(T + 2 * TICK);
     }
     // Nothing is left in Redis but the servers' liveness keys.
-    const keys = await probe.keys(`test${prefixes}:*`);
+    const keys = await env.probe.keys(`test${prefixes}:*`);
     expect(keys.filter((k) => !k.includes(":srv:"))).toEqual([]);
   });
 
@@ -365,7 +345,7 @@ describe("cluster mode on Redis", () => {
     }
     expect(cluster.clock.now() - start).toBeLessThan(TICK);
     expect(cluster.expired.flat()).toEqual([]);
-    expect(await probe.hlen(`test${prefixes}:r:${client.sessionId}`)).toBeLessThanOrEqual(32);
+    expect(await env.probe.hlen(`test${prefixes}:r:${client.sessionId}`)).toBeLessThanOrEqual(32);
   });
 
   it("counts a resume as a frame at once: a session resumed just before its claim is not claimed", async () => {
@@ -397,13 +377,13 @@ describe("cluster mode on Redis", () => {
     // even a frozen Redis does not hold them up.
     const answer = (resume: Promise<unknown>) =>
       Promise.race([resume, new Promise((resolve) => setTimeout(() => resolve("waited on Redis"), 500))]);
-    redis.pause();
+    env.server.pause();
     try {
       expect(await answer(store.resume(`${id}:x`, new Uint8Array(16)))).toBeUndefined();
       expect(await answer(store.resume("x".repeat(100_000), new Uint8Array(16)))).toBeUndefined();
       expect(await answer(store.resume(id, new Uint8Array(15)))).toBeUndefined();
     } finally {
-      redis.resume();
+      env.server.resume();
     }
     expect(carrier(cluster, client)).toBe(0);
   });
@@ -425,6 +405,6 @@ describe("cluster mode on Redis", () => {
     await client.close();
     await cluster.run(3 * T);
     expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "closed"]]);
-    expect(await probe.exists(`test${prefixes}:s:${id}`)).toBe(0);
+    expect(await env.probe.exists(`test${prefixes}:s:${id}`)).toBe(0);
   });
 });
