@@ -484,13 +484,13 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     this.#touched.clear();
     this.#acked.clear();
     const scores: (string | number)[] = [];
-    const written: ClusterSession[] = [];
+    const written: [ClusterSession, number][] = [];
     for (const session of touched) {
       if (session.closing || session.ended) continue;
       const deadline = this.#bucket(session.lastTouch + session.timeout);
       if (deadline <= session.flushedDeadline) continue;
       scores.push(deadline, session.id);
-      written.push(session);
+      written.push([session, deadline]);
     }
     const writes: Promise<unknown>[] = [
       this.#redis.set(this.#keys.liveness(this.serverId), "1", "PX", 3 * this.tickTime),
@@ -499,11 +499,9 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     for (const session of acked) writes.push(this.#writeAck(session));
     try {
       await this.#track(Promise.all(writes));
-      for (const session of written) {
-        session.flushedDeadline = Math.max(
-          session.flushedDeadline,
-          this.#bucket(session.lastTouch + session.timeout),
-        );
+      // What was written, not what the session reads now: touches during the write go next time.
+      for (const [session, deadline] of written) {
+        session.flushedDeadline = Math.max(session.flushedDeadline, deadline);
       }
     } catch (error) {
       // Nothing is lost: the same sessions go out with the next flush.

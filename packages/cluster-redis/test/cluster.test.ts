@@ -367,6 +367,29 @@ describe("cluster mode on Redis", () => {
     expect(cluster.expired.flat().map(([id]) => id)).toEqual([session.id]);
   });
 
+  it("writes a touch that came while the previous batch was on its way to Redis", async () => {
+    const cluster = await startCluster(1);
+    const store = cluster.servers[0]?.store as RedisSessionStore;
+    const session = await store.open(T, null);
+    await cluster.run(3 * TICK); // so that the next touch moves the deadline
+    const now = cluster.clock.now();
+    const boundary = (Math.floor(now / TICK) + 1) * TICK;
+    await cluster.run(boundary - now - 5, 5);
+    store.touch(session); // 5 ms before the boundary: its deadline is boundary + T
+    env.server.pause();
+    try {
+      // Past the boundary the tick writes that touch, and waits on the frozen Redis; a touch
+      // meanwhile falls in the next bucket.
+      for (let i = 0; i < 4; i++) await cluster.clock.advanceAsync(5);
+      store.touch(session);
+    } finally {
+      env.server.resume();
+    }
+    await cluster.run(TICK + 20);
+    const written = Number(await env.probe.zscore(`test${prefixes}:expiry`, session.id));
+    expect(written).toBe(boundary + T + TICK);
+  });
+
   it("answers a resume with a wrong password or an unknown id as expired", async () => {
     const cluster = await startCluster(2);
     const { client, id } = await connectedClient(cluster, 0);
