@@ -99,6 +99,8 @@ export class ClusterSession extends ServerSession {
 
   override acknowledge(pushAck: number, responseAck: number): void {
     super.acknowledge(pushAck, responseAck);
+    // A client cannot have more pushes than were delivered: a larger ack is clamped.
+    pushAck = Math.min(pushAck, this.deliveredPushSeq);
     if (pushAck > this.pushAck || responseAck > this.responseAck) {
       this.pushAck = Math.max(this.pushAck, pushAck);
       this.responseAck = Math.max(this.responseAck, responseAck);

@@ -121,7 +121,8 @@ return out`,
   },
   /**
    * KEYS s, p, r, q. ARGV pushAck, responseAck. Drops what the client confirmed having:
-   * pushes up to pushAck, responses (and running marks) below responseAck.
+   * pushes up to pushAck, responses (and running marks) below responseAck. Costs at most the
+   * kept entries, whatever the numbers (a client chooses them).
    */
   tetherAck: {
     keys: 4,
@@ -131,11 +132,20 @@ if not old then return 0 end
 redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')
 local new = tonumber(ARGV[2])
 if new > old then
-  for seq = old, new - 1 do
-    redis.call('HDEL', KEYS[3], seq)
-    redis.call('HDEL', KEYS[4], seq)
+  if new - old <= 256 then
+    for seq = old, new - 1 do
+      redis.call('HDEL', KEYS[3], seq)
+      redis.call('HDEL', KEYS[4], seq)
+    end
+  else
+    -- A long jump (or a hostile ack): walk what is kept, not the range.
+    for _, key in ipairs({KEYS[3], KEYS[4]}) do
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if tonumber(field) < new then redis.call('HDEL', key, field) end
+      end
+    end
   end
-  redis.call('HSET', KEYS[1], 'responseAck', new)
+  redis.call('HSET', KEYS[1], 'responseAck', ARGV[2])
 end
 return 1`,
   },

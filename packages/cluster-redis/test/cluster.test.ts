@@ -5,6 +5,7 @@ import {
   createServer,
   ManualClock,
   MemorySessionStore,
+  MessageType,
   type ServerOptions,
   type ServerSessionEndReason,
   type TetherClient,
@@ -12,6 +13,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, it } from "vitest";
+import { RawSession } from "../../../test/support/raw-session.js";
 import { redisForTests } from "../../../test/support/redis-server.js";
 
 // Several servers in one process, on one ManualClock and an in-memory network, sharing a real
@@ -388,6 +390,23 @@ describe("cluster mode on Redis", () => {
     await cluster.run(TICK + 20);
     const written = Number(await env.probe.zscore(`test${prefixes}:expiry`, session.id));
     expect(written).toBe(boundary + T + TICK);
+  });
+
+  it("keeps any acknowledgement a client sends cheap for Redis, however large its numbers", async () => {
+    const cluster = await startCluster(1);
+    const raw = await RawSession.dial(cluster.network.transport(), "s0");
+    raw.hello({ timeout: T });
+    await raw.waitFor(
+      (m) => m[0] === MessageType.Welcome,
+      () => cluster.run(10),
+    );
+    raw.send([MessageType.Ack, 0, Number.MAX_SAFE_INTEGER]);
+    await cluster.run(2 * TICK); // the tick's batch carries the acknowledgement to Redis
+    const started = performance.now();
+    await env.probe.ping();
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(cluster.expired.flat()).toEqual([]);
+    raw.connection.abort();
   });
 
   it("answers a resume with a wrong password or an unknown id as expired", async () => {
