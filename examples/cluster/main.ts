@@ -9,10 +9,24 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient, type TetherClient } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
+import { Redis } from "ioredis";
 
 const redis = process.env.REDIS ?? "redis://127.0.0.1:6379";
 const seconds = Number(process.env.RUN_SECONDS ?? 8);
 const T = 3000;
+
+// Say so at once if there is no Redis to share sessions through.
+const check = new Redis(redis, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
+check.on("error", () => {});
+try {
+  await check.connect();
+  await check.ping();
+} catch {
+  console.error(`no Redis at ${redis}: start one (apt-get install redis-server) or set REDIS`);
+  process.exit(1);
+} finally {
+  check.disconnect();
+}
 
 const servers = await Promise.all(
   ["s0", "s1", "s2"].map(async (name) => {
