@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import {
   type Clock,
   CloseCode,
-  InvalidArgumentError,
   type Logger,
   MessageType,
+  negotiateTimeout,
   type PushMessage,
   RequestErrorCode,
   type ResponseMessage,
@@ -17,6 +17,7 @@ import {
   type SessionStoreContext,
   type SessionStoreEvents,
   type SessionStoreFactory,
+  sessionTimeouts,
   systemClock,
   type TimerHandle,
 } from "@tether/core";
@@ -99,13 +100,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
 
   constructor(context: SessionStoreContext, options: RedisSessionStoreOptions = {}) {
     super();
-    const { tickTime, minSessionTimeout, maxSessionTimeout } = context;
-    if (!Number.isInteger(tickTime) || tickTime <= 0)
-      throw new InvalidArgumentError(`tickTime must be a positive integer, got ${tickTime}`);
-    if (
-      !(minSessionTimeout > 0 && minSessionTimeout <= maxSessionTimeout && Number.isFinite(maxSessionTimeout))
-    )
-      throw new InvalidArgumentError(`bad session timeout range ${minSessionTimeout}-${maxSessionTimeout}`);
+    const { tickTime, minSessionTimeout, maxSessionTimeout } = sessionTimeouts(context);
     this.tickTime = tickTime;
     this.minSessionTimeout = minSessionTimeout;
     this.maxSessionTimeout = maxSessionTimeout;
@@ -145,9 +140,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   }
 
   async open(requestedTimeout: number, principal: unknown): Promise<ServerSession> {
-    if (!Number.isFinite(requestedTimeout))
-      throw new InvalidArgumentError(`requested timeout must be finite, got ${requestedTimeout}`);
-    const timeout = Math.min(this.maxSessionTimeout, Math.max(this.minSessionTimeout, requestedTimeout));
+    const timeout = negotiateTimeout(requestedTimeout, this);
     const now = this.#clock.now();
     const deadline = this.#bucket(now + timeout);
     for (;;) {
@@ -240,29 +233,10 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const cluster = session as ClusterSession;
     if (cluster.closing || cluster.ended) return;
     cluster.closing = true;
-    const [s] = this.#keys.session(session.id);
-    void this.#track(
-      runScript(
-        this.#redis,
-        "tetherClaimOne",
-        s,
-        this.#keys.expiry,
-        session.id,
-        this.#keys.prefix,
-        LINGER_MS,
-      ),
-    ).then(
-      (claimed) => {
-        // nil: another server claimed it first and tells the carrier.
-        if (claimed === null) return;
-        const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
-        this.#ended(session.id, owner.toString(), Number(timeout.toString()), principal, reason);
-      },
-      (error: unknown) => {
-        cluster.closing = false;
-        this.#logger.error({ err: error, session: session.id }, "could not end a session in redis");
-      },
-    );
+    this.#claimOne(session.id, reason).catch((error: unknown) => {
+      cluster.closing = false;
+      this.#logger.error({ err: error, session: session.id }, "could not end a session in redis");
+    });
   }
 
   async push(id: string, topic: string, body: unknown): Promise<void> {
@@ -283,7 +257,7 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     if (seq === -2) {
       const local = this.#sessions.get(id);
       if (local !== undefined) this.end(local, "buffer-overflow");
-      else await this.#endRemote(id, "buffer-overflow");
+      else await this.#claimOne(id, "buffer-overflow");
       throw new SessionExpiredError(
         `session ${id} ended: more than ${this.#bounds.maxReplay} unacknowledged pushes`,
       );
@@ -593,8 +567,11 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     void this.#track(this.#redis.del(...this.#keys.session(id)));
   }
 
-  /** Ends a session no server here carries (a push overflowed its bound). */
-  async #endRemote(id: string, reason: ServerSessionEndReason): Promise<void> {
+  /**
+   * Ends a session now, wherever it is carried, if this server claims it first; otherwise the
+   * server that did claim it ends it (and tells its carrier).
+   */
+  async #claimOne(id: string, reason: ServerSessionEndReason): Promise<void> {
     const [s] = this.#keys.session(id);
     const claimed = await this.#track(
       runScript(this.#redis, "tetherClaimOne", s, this.#keys.expiry, id, this.#keys.prefix, LINGER_MS),

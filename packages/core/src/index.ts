@@ -81,6 +81,7 @@ export type {
   SessionStoreEvents,
   SessionStoreFactory,
 } from "./session/session-store.js";
+export { negotiateTimeout, type SessionTimeouts, sessionTimeouts } from "./session-timeouts.js";
 export {
   SESSION_PASSWORD_BYTES,
   type SessionEndReason,

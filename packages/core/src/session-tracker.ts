@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { ConfigurationError, InvalidArgumentError } from "./errors.js";
 import { ExpiryQueue } from "./expiry-queue.js";
+import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
 /** Why a session ended: its deadline passed, or it was closed on purpose. */
 export type SessionEndReason = "expired" | "closed";
@@ -80,28 +80,12 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   constructor(options: SessionTrackerOptions = {}) {
     super();
-    const tickTime = options.tickTime ?? 2000;
-    if (!Number.isInteger(tickTime) || tickTime <= 0) {
-      throw new ConfigurationError(`tickTime must be a positive integer, got ${tickTime}`);
-    }
-    const min = options.minSessionTimeout ?? 2 * tickTime;
-    const max = options.maxSessionTimeout ?? 20 * tickTime;
-    for (const [name, value] of [
-      ["minSessionTimeout", min],
-      ["maxSessionTimeout", max],
-    ] as const) {
-      if (!Number.isFinite(value) || value <= 0) {
-        throw new ConfigurationError(`${name} must be a positive finite number, got ${value}`);
-      }
-    }
-    if (min > max) {
-      throw new ConfigurationError(`minSessionTimeout (${min}) is greater than maxSessionTimeout (${max})`);
-    }
+    const { tickTime, minSessionTimeout, maxSessionTimeout } = sessionTimeouts(options);
     this.tickTime = tickTime;
-    this.minSessionTimeout = min;
-    this.maxSessionTimeout = max;
+    this.minSessionTimeout = minSessionTimeout;
+    this.maxSessionTimeout = maxSessionTimeout;
     this.#clock = options.clock ?? systemClock;
-    this.#queue = new ExpiryQueue(tickTime, this.#clock);
+    this.#queue = new ExpiryQueue(this.tickTime, this.#clock);
   }
 
   /** Live and closing sessions. */
@@ -111,10 +95,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   /** Clamps a requested timeout to `[minSessionTimeout, maxSessionTimeout]`. */
   negotiateTimeout(requested: number): number {
-    if (!Number.isFinite(requested)) {
-      throw new InvalidArgumentError(`requested timeout must be finite, got ${requested}`);
-    }
-    return Math.min(this.maxSessionTimeout, Math.max(this.minSessionTimeout, requested));
+    return negotiateTimeout(requested, this);
   }
 
   /** Opens a session with the negotiated timeout and starts its first deadline. */
