@@ -268,6 +268,7 @@ export function fuzzOver(
       console.log(
         `fuzz over ${name}: ${n} cases, ${server.metrics().goodbyes[CloseCode.ProtocolError] ?? 0} protocol errors answered with 4003`,
       );
-    });
+      // 2-4 s alone; one full-suite run on this 2-core machine once took over 20 s.
+    }, 60_000);
   });
 }
