@@ -26,7 +26,7 @@ export class HandlerContext {
     this.pipeline.invokeInbound(this.next, "channelActive", undefined);
   }
   fireRead(message: unknown): void {
-    this.pipeline.invokeInbound(this.next, "channelRead", message);
+    this.pipeline.invokeRead(this.next, message);
   }
   fireInactive(info: CloseInfo): void {
     this.pipeline.invokeInbound(this.next, "channelInactive", info);
@@ -39,7 +39,7 @@ export class HandlerContext {
   }
   /** Sends `message` toward the connection, through the handlers before this one. */
   write(message: unknown): void {
-    this.pipeline.invokeOutbound(this.prev, "write", message);
+    this.pipeline.invokeWrite(this.prev, message);
   }
   close(reason?: unknown): void {
     this.pipeline.invokeOutbound(this.prev, "close", reason);
@@ -48,6 +48,7 @@ export class HandlerContext {
 
 type InboundMethod = "channelActive" | "channelRead" | "channelInactive" | "userEvent" | "exceptionCaught";
 type OutboundMethod = "write" | "close";
+type Handles<M extends "channelRead" | "write"> = NonNullable<ChannelHandler[M]>;
 
 /**
  * Netty's ChannelPipeline, reduced to what Tether needs. Named handlers in order; inbound
@@ -118,7 +119,7 @@ export class Pipeline {
     this.invokeInbound(this.#first, "channelActive", undefined);
   }
   fireRead(message: unknown): void {
-    this.invokeInbound(this.#first, "channelRead", message);
+    this.invokeRead(this.#first, message);
   }
   fireInactive(info: CloseInfo): void {
     this.invokeInbound(this.#first, "channelInactive", info);
@@ -130,7 +131,7 @@ export class Pipeline {
     this.invokeInbound(this.#first, "exceptionCaught", error);
   }
   write(message: unknown): void {
-    this.invokeOutbound(this.#last, "write", message);
+    this.invokeWrite(this.#last, message);
   }
   close(reason?: unknown): void {
     this.invokeOutbound(this.#last, "close", reason);
@@ -159,6 +160,44 @@ export class Pipeline {
       (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value);
     } catch (error) {
       this.invokeInbound(target, "exceptionCaught", toError(error));
+    }
+  }
+
+  /**
+   * @internal `invokeInbound(from, "channelRead", message)` for the event every frame makes at
+   * every hop: a named method, not `handler[method]`, whose keyed lookup went megamorphic across
+   * the handlers' classes (3-5% of the server's CPU in a profile).
+   */
+  invokeRead(from: HandlerContext | undefined, message: unknown): void {
+    let ctx = from;
+    while (ctx !== undefined && (ctx.removed || ctx.handler.channelRead === undefined)) ctx = ctx.next;
+    if (ctx === undefined) {
+      this.tail.unhandled("channelRead", message);
+      return;
+    }
+    try {
+      (ctx.handler.channelRead as Handles<"channelRead">)(ctx, message);
+    } catch (error) {
+      this.invokeInbound(ctx, "exceptionCaught", toError(error));
+    }
+  }
+
+  /** @internal `invokeOutbound(from, "write", message)`, named for the same reason as `invokeRead`. */
+  invokeWrite(from: HandlerContext | undefined, message: unknown): void {
+    let ctx = from;
+    while (ctx !== undefined && (ctx.removed || ctx.handler.write === undefined)) ctx = ctx.prev;
+    if (ctx === undefined) {
+      try {
+        this.head.write(message);
+      } catch (error) {
+        this.fireError(toError(error));
+      }
+      return;
+    }
+    try {
+      (ctx.handler.write as Handles<"write">)(ctx, message);
+    } catch (error) {
+      this.invokeInbound(ctx, "exceptionCaught", toError(error));
     }
   }
 
