@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { redisForTests } from "../../test/support/redis-server.js";
+import { redisForTests } from "../../test/support/redis-for-tests.js";
 
 const redis = redisForTests();
 

@@ -2,7 +2,7 @@ import { redisSessionStore } from "@tether/cluster-redis";
 import type { ManualClock } from "@tether/core";
 import { describe, it } from "vitest";
 import { chaosSoak } from "../support/chaos-soak.js";
-import { redisForTests } from "../support/redis-server.js";
+import { redisForTests } from "../support/redis-for-tests.js";
 
 // The chaos soak with sessions in Redis: the same faults, the same guarantees. Redis answers
 // in real time while the manual clock stands still, so the clock moves in 10 ms steps and

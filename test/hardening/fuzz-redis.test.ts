@@ -1,7 +1,7 @@
 import { redisSessionStore } from "@tether/cluster-redis";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { fuzzOver } from "../support/protocol-fuzz.js";
-import { redisForTests } from "../support/redis-server.js";
+import { redisForTests } from "../support/redis-for-tests.js";
 
 // The protocol fuzz with sessions in Redis: the same hostile inputs, the same answers.
 const redis = redisForTests();

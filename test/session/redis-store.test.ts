@@ -1,5 +1,5 @@
 import { redisSessionStore } from "@tether/cluster-redis";
-import { redisForTests } from "../support/redis-server.js";
+import { redisForTests } from "../support/redis-for-tests.js";
 import { describeSessionSuite, manualMemoryEnv } from "./session-suite.js";
 
 // The whole session suite with sessions in Redis (cluster mode, one server): the protocol's

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll } from "vitest";
 
 /** Debian's redis-server, installed by .ci/run. */
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? "/usr/bin/redis-server";
@@ -97,44 +96,4 @@ async function launch(dir: string, path: string): Promise<Running> {
     throw error;
   }
   return { child, exited };
-}
-
-/** A test file's redis-server: started before its tests, stopped after them. */
-export interface RedisForTests {
-  /** The server (valid inside tests and hooks). */
-  readonly server: RedisUnderTest;
-  /** A connection of the test's own, for looking into Redis. */
-  readonly probe: Redis;
-  /**
-   * Lets Redis commands in flight, their replies and the work they trigger, run: real-time
-   * round trips while a ManualClock stands still.
-   */
-  settle(rounds?: number): Promise<void>;
-}
-
-export function redisForTests(): RedisForTests {
-  let server: RedisUnderTest | undefined;
-  let probe: Redis | undefined;
-  beforeAll(async () => {
-    server = await startRedis();
-    probe = server.client();
-  });
-  afterAll(async () => {
-    probe?.disconnect();
-    await server?.stop();
-  });
-  return {
-    get server() {
-      return server as RedisUnderTest;
-    },
-    get probe() {
-      return probe as Redis;
-    },
-    async settle(rounds = 3) {
-      for (let i = 0; i < rounds; i++) {
-        await new Promise((resolve) => setImmediate(resolve));
-        await (probe as Redis).ping();
-      }
-    },
-  };
 }

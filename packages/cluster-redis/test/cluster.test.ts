@@ -14,7 +14,7 @@ import {
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, it } from "vitest";
 import { RawSession } from "../../../test/support/raw-session.js";
-import { redisForTests } from "../../../test/support/redis-server.js";
+import { redisForTests } from "../../../test/support/redis-for-tests.js";
 
 // Several servers in one process, on one ManualClock and an in-memory network, sharing a real
 // redis-server. Redis answers in real time while the clock stands still: `run()` moves the
