@@ -344,7 +344,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       userEvent: (ctx: HandlerContext, event: unknown) => {
         if (!isIdleStateEvent(event)) return;
         if (event.state === "writer-idle") {
-          this.#send({ type: MessageType.Ping, ...this.#acks() });
+          this.#sendAcks(MessageType.Ping);
           return;
         }
         // Dead, as far as we can tell. Close gracefully (what we sent still reaches a server
@@ -387,8 +387,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     if (seq !== this.#lastPushSeq + 1)
       throw new ProtocolError(`push ${seq} after ${this.#lastPushSeq}: a gap`);
     this.#lastPushSeq = seq;
-    if (++this.#unackedPushes >= (this.#options.ackEvery ?? 32))
-      this.#send({ type: MessageType.Ack, ...this.#acks() });
+    if (++this.#unackedPushes >= (this.#options.ackEvery ?? 32)) this.#sendAcks(MessageType.Ack);
     this.emit("push", topic, body);
   }
 
@@ -409,12 +408,14 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   // ---- requests ------------------------------------------------------------------------------
 
   #sendRequest(entry: PendingRequest): void {
+    this.#unackedPushes = 0;
     this.#send({
       type: MessageType.Request,
       seq: entry.seq,
       op: entry.op,
       body: entry.body,
-      ...this.#acks(),
+      pushAck: this.#lastPushSeq,
+      responseAck: this.#responseAck(),
     });
   }
 
@@ -427,13 +428,16 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     else entry.reject(error);
   }
 
-  #acks(): { pushAck: number; responseAck: number } {
+  /** A Ping or an Ack: both carry the acknowledgements and nothing else. */
+  #sendAcks(type: typeof MessageType.Ping | typeof MessageType.Ack): void {
     this.#unackedPushes = 0;
-    const oldestPending = this.#pending.keys().next();
-    return {
-      pushAck: this.#lastPushSeq,
-      responseAck: oldestPending.done ? this.#nextSeq + 1 : oldestPending.value,
-    };
+    this.#send({ type, pushAck: this.#lastPushSeq, responseAck: this.#responseAck() });
+  }
+
+  /** Every answer below the oldest request still waiting has arrived (requests wait in seq order). */
+  #responseAck(): number {
+    for (const seq of this.#pending.keys()) return seq;
+    return this.#nextSeq + 1;
   }
 
   #send(message: ClientMessage): void {
