@@ -4,13 +4,19 @@
  * session (after full GCs, with the baseline of an empty server subtracted). Clients live in
  * two processes of their own. This machine's hard limit is 20,000 open files per process, so
  * the default is 19,000 sessions (the server needs one socket per session plus its own).
+ *
+ * Baseline, in the same run and first: a raw `net` server holding as many sockets, each
+ * sending a Ping-sized frame every T/3 (an idle Tether client's cadence) and answered with a
+ * Pong-sized frame. What Tether adds over it is sessions, expiry and the pipeline.
  */
-import { fork } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
+import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createServer } from "@tether/core";
+import { createServer, LengthPrefixDecoder, MessageType } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
+import { Packr } from "msgpackr";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -23,43 +29,98 @@ const SESSIONS = Number(process.env.SESSIONS ?? 19_000);
 const HOLD_MS = Number(process.env.HOLD_MS ?? 60_000);
 const T = 30_000;
 
-const server = createServer({ tickTime: 2000, maxConnectionsPerAddress: 0 });
-const { address } = await server.listen(tcp(), "127.0.0.1:0");
-const before = heap();
+interface Held {
+  connected: number;
+  /** Server CPU while held, as a percentage of one core. */
+  cpuShare: number;
+  heapPerConnection: number;
+}
 
-const children = [0, 1].map((i) =>
-  fork(
-    fileURLToPath(new URL("./clients.ts", import.meta.url)),
-    [address, String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)), String(T)],
-    {
-      execArgv: ["--conditions=tether-source", "--import", "tsx"],
-    },
-  ),
-);
-await Promise.all(children.map((child) => new Promise((resolve) => child.once("message", resolve))));
-const connected = server.metrics().sessions;
-const after = heap();
+/** Connects SESSIONS clients (two processes) to `address`, holds them, and measures. */
+async function hold(address: string, mode: "tether" | "raw", connected: () => number): Promise<Held> {
+  const before = heap();
+  const children = [0, 1].map((i) =>
+    fork(
+      fileURLToPath(new URL("./clients.ts", import.meta.url)),
+      [address, String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)), String(T), mode],
+      { execArgv: ["--conditions=tether-source", "--import", "tsx"] },
+    ),
+  );
+  await Promise.all(children.map((child) => new Promise((resolve) => child.once("message", resolve))));
+  const count = connected();
+  const after = heap();
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+  const cpu = process.cpuUsage(cpuStart);
+  const wall = performance.now() - wallStart;
+  await Promise.all(children.map(stop));
+  return {
+    connected: count,
+    cpuShare: (100 * (cpu.user + cpu.system)) / 1000 / wall,
+    heapPerConnection: (after - before) / count,
+  };
+}
 
-const cpuStart = process.cpuUsage();
-const wallStart = performance.now();
-const pingsStart = server.metrics().pings;
-await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-const cpu = process.cpuUsage(cpuStart);
-const wall = performance.now() - wallStart;
-const m = server.metrics();
-const share = (100 * (cpu.user + cpu.system)) / 1000 / wall;
-const perSession = (after - before) / connected;
+function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill();
+  return exited;
+}
 
+const packr = new Packr({ useRecords: false });
+const pongBody = packr.pack([MessageType.Pong]);
+const pong = Buffer.concat([Buffer.from([0, 0, 0, pongBody.byteLength]), pongBody]);
+
+async function rawBaseline(): Promise<Held> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new LengthPrefixDecoder(1024);
+    socket.on("data", (chunk) => decoder.push(chunk, () => socket.write(pong)));
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const held = await hold(`127.0.0.1:${port}`, "raw", () => sockets.size);
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+  return held;
+}
+
+async function tether(): Promise<Held & { pings: number; expired: number }> {
+  const server = createServer({ tickTime: 2000, maxConnectionsPerAddress: 0 });
+  const { address } = await server.listen(tcp(), "127.0.0.1:0");
+  let pingsStart = 0;
+  const held = await hold(address, "tether", () => {
+    pingsStart = server.metrics().pings;
+    return server.metrics().sessions;
+  });
+  const m = server.metrics();
+  await server.close();
+  return { ...held, pings: m.pings - pingsStart, expired: m.sessionsEnded.expired };
+}
+
+const raw = await rawBaseline();
+const t = await tether();
+const pct = (x: number) => `${x.toFixed(2)}%`;
+const kib = (x: number) => `${(x / 1024).toFixed(2)} KiB`;
 console.log(
-  `idle-scale: ${connected} TCP sessions, T = ${T} ms, held ${Math.round(wall / 1000)} s, node ${process.version}`,
+  `idle-scale: ${t.connected} TCP sessions (raw baseline: ${raw.connected} sockets), T = ${T} ms, held ${HOLD_MS / 1000} s each, node ${process.version}`,
 );
 console.log(
-  `pings answered while held: ${m.pings - pingsStart} (${(((m.pings - pingsStart) * 1000) / wall).toFixed(0)}/s); sessions expired: ${m.sessionsEnded.expired}`,
+  `pings answered while held: ${t.pings} (${((t.pings * 1000) / HOLD_MS).toFixed(0)}/s); sessions expired: ${t.expired}`,
 );
-console.log(`server CPU: ${share.toFixed(2)}% of one core (goal < 5%: ${share < 5 ? "met" : "MISSED"})`);
 console.log(
-  `server heap: ${(perSession / 1024).toFixed(2)} KiB per session (goal < 10 KiB: ${perSession < 10 * 1024 ? "met" : "MISSED"})`,
+  `raw net server CPU:    ${pct(raw.cpuShare)} of one core; heap ${kib(raw.heapPerConnection)} per socket`,
 );
-for (const child of children) child.kill();
-await server.close();
+console.log(
+  `tether server CPU:     ${pct(t.cpuShare)} of one core (goal < 5%: ${t.cpuShare < 5 ? "met" : "MISSED"})`,
+);
+console.log(`tether / raw CPU:      ${(t.cpuShare / raw.cpuShare).toFixed(2)}x`);
+console.log(
+  `tether server heap:    ${kib(t.heapPerConnection)} per session (goal < 10 KiB: ${t.heapPerConnection < 10 * 1024 ? "met" : "MISSED"})`,
+);
 process.exit(0);
