@@ -16,6 +16,8 @@ export interface LoadOptions {
   body: Uint8Array;
   warmupMs: number;
   measureMs: number;
+  /** The server process's CPU time so far, in µs. */
+  serverCpu: () => Promise<number>;
 }
 
 export interface LoadResult {
@@ -23,6 +25,9 @@ export interface LoadResult {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU time per request in µs over the measured window: the server's, and this process's. */
+  serverCpuPerRequest: number;
+  loadCpuPerRequest: number;
 }
 
 /** A connection able to send one request and call back when its answer arrives. */
@@ -137,14 +142,26 @@ export async function runLoad(variant: Variant, address: string, options: LoadOp
   await new Promise((resolve) => setTimeout(resolve, options.warmupMs));
   measuring = true;
   const start = performance.now();
+  const loadCpuStart = process.cpuUsage();
+  const serverCpuStart = await options.serverCpu();
   await new Promise((resolve) => setTimeout(resolve, options.measureMs));
   measuring = false;
   const seconds = (performance.now() - start) / 1000;
+  const serverCpu = (await options.serverCpu()) - serverCpuStart;
+  const loadCpu = process.cpuUsage(loadCpuStart);
   stopped = true;
   await new Promise((resolve) => setTimeout(resolve, 200));
   await Promise.all(requesters.map((r) => r.close()));
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
-  return { requests: latencies.length, perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+  const requests = latencies.length;
+  return {
+    requests,
+    perSecond: requests / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    serverCpuPerRequest: serverCpu / requests,
+    loadCpuPerRequest: (loadCpu.user + loadCpu.system) / requests,
+  };
 }

@@ -38,6 +38,11 @@ async function measure(variant: Variant, clients: number, bodySize: number) {
       body: new Uint8Array(bodySize).fill(7),
       warmupMs: WARMUP_MS,
       measureMs: MEASURE_MS,
+      serverCpu: () =>
+        new Promise<number>((resolve) => {
+          child.once("message", (m) => resolve((m as { cpu: number }).cpu));
+          child.send("cpu");
+        }),
     });
   } finally {
     // SIGINT lets a profiling child write its profile on the way out.
@@ -68,7 +73,10 @@ for (const clients of [1, 16]) {
     for (const variant of variants) results.set(variant, await measure(variant, clients, bodySize));
     const label = `${clients} client${clients > 1 ? "s" : ""}, ${bodySize === 100 ? "100 B" : "16 KiB"}`;
     for (const [variant, r] of results) {
-      lines.push(`| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`);
+      lines.push(
+        `| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+          `${fmt(r.serverCpuPerRequest, 2)} | ${fmt(r.loadCpuPerRequest, 2)} |`,
+      );
     }
     const rate = (v: Variant) => results.get(v)?.perSecond ?? Number.NaN;
     const pct = (a: Variant, b: Variant) => (100 * rate(a)) / rate(b);
@@ -81,7 +89,10 @@ for (const clients of [1, 16]) {
     );
   }
 }
-console.log("| load | server | requests/s | p50 ms | p99 ms |\n| --- | --- | ---: | ---: | ---: |");
+console.log(
+  "| load | server | requests/s | p50 ms | p99 ms | server CPU µs/request | load generator CPU µs/request |\n" +
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+);
 console.log(lines.join("\n"));
 console.log(
   "\n| load | tether-tcp / raw-net (goal >= 85%) | tether-ws / raw-ws (goal >= 85%) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io | tether-tcp-redis / tether-tcp |",

@@ -77,5 +77,12 @@ async function start(variant: Variant): Promise<string> {
 
 const address = await start(process.argv[2] as Variant);
 process.send?.({ address });
+// The load generator reads this process's CPU time (µs) at the start and end of its window.
+process.on("message", (message) => {
+  if (message === "cpu") {
+    const used = process.cpuUsage();
+    process.send?.({ cpu: used.user + used.system });
+  }
+});
 // Exit on SIGINT (rather than dying) so --cpu-prof can write its profile.
 process.on("SIGINT", () => process.exit(0));

@@ -254,6 +254,23 @@ export function describeTransportConformance(target: ConformanceTarget): void {
       expect((await received).map(indexOf)).toEqual([...Array(sent).keys()]);
     });
 
+    it("emits drain after send() returns false even when the queue empties at once", async () => {
+      // Frames that pass the mark together within one tick, to a peer that reads: the
+      // transport may write them all at once, and the drain it promised must still come.
+      const { client, server } = await pair({ client: { highWaterMark: 1024 } });
+      let sent = 0;
+      let full = false;
+      while (!full && sent < 64) {
+        full = !client.send(frameOf(sent, 600));
+        sent++;
+      }
+      expect(full).toBe(true);
+      const drained = new Promise<void>((resolve) => client.once("drain", () => resolve()));
+      const received = nextFrames(server, sent);
+      await drained;
+      expect((await received).map(indexOf)).toEqual([...Array(sent).keys()]);
+    });
+
     it("refuses an oversized frame with FrameTooLargeError on both sides", async () => {
       const small = 1024;
       const { client, server } = await pair({
