@@ -10,9 +10,9 @@ import { ConnectionBase, createServer, MessageType, PROTOCOL_VERSION } from "@te
 import { Packr } from "msgpackr";
 import { fmt } from "./stats.js";
 
-const REQUESTS = 200_000;
+const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const BATCH = 64; // frames per read, as 64 requests in flight per client deliver them
-const PASSES = 7;
+const PASSES = Number(process.env.PASSES ?? 7);
 const packr = new Packr({ useRecords: false });
 const body = new Uint8Array(100).fill(7);
 
