@@ -109,7 +109,11 @@ async function tether(): Promise<Held & { pings: number; expired: number }> {
   return { ...held, pings: m.pings - pingsStart, expired: m.sessionsEnded.expired };
 }
 
-const raw = await rawBaseline();
+// BASELINE=0 skips the raw run (to profile the Tether server alone).
+const raw =
+  process.env.BASELINE === "0"
+    ? { connected: 0, cpuShare: Number.NaN, heapPerConnection: 0, externalPerConnection: 0 }
+    : await rawBaseline();
 const t = await tether();
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const kib = (x: number) => `${(x / 1024).toFixed(2)} KiB`;
