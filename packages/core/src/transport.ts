@@ -44,7 +44,8 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   /**
    * Queues one frame. Returns false once the send queue is above the high-water mark; the
    * frame is still queued, and `drain` follows. Throws `ConnectionClosedError` unless open
-   * and `FrameTooLargeError` for a frame over `maxFrameBytes`.
+   * and `FrameTooLargeError` for a frame over `maxFrameBytes`. The frame's bytes may be read
+   * later (transports batch what one read or tick sends): do not change them after `send`.
    */
   send(frame: Uint8Array): boolean;
   /** Graceful: flushes what was sent, then closes. Idempotent. */
