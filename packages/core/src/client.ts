@@ -102,7 +102,10 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #nextSeq = 0;
   readonly #pending = new Map<number, PendingRequest>();
   #channel: Channel | undefined;
+  /** When a server was last heard from, as of the last disconnect (for client-side expiry). */
   #lastHeard: number;
+  /** The connected channel's idle handler: it times every frame read (no second clock read). */
+  #idle: IdleStateHandler | undefined;
   #expiryTimer: TimerHandle | undefined;
   #wake: (() => void) | undefined;
   readonly #stop = new AbortController();
@@ -287,6 +290,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#onWelcome(result.welcome, channel);
     const info = await Promise.race([connection.closed, handshake.lost]);
     this.#channel = undefined;
+    this.#lastHeard = this.#idle?.lastRead ?? this.#lastHeard;
+    this.#idle = undefined;
     if (FINAL_STATES.has(this.#state)) return "final";
     this.#logger.info({ session: this.#sessionId, error: info.error?.message }, "disconnected");
     this.#setState("disconnected");
@@ -319,11 +324,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#timeout = welcome.timeout;
     this.#clearExpiryTimer();
     const t = welcome.timeout;
-    channel.pipeline.addBefore(
-      "session",
-      "idle",
-      new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3 }),
-    );
+    this.#idle = new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3 });
+    channel.pipeline.addBefore("session", "idle", this.#idle);
     this.#setState("connected");
     for (const entry of this.#pending.values()) this.#sendRequest(entry);
   }
@@ -331,7 +333,6 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #handler(handshake: Handshake): ChannelHandler {
     return {
       channelRead: (_ctx: HandlerContext, value: unknown) => {
-        this.#lastHeard = this.clock.now();
         const message = decodeServerMessage(value);
         if (!handshake.done) {
           if (message.type === MessageType.Welcome) handshake.welcome(message);
