@@ -6,8 +6,9 @@
  * per request (unpack `[id, body]`, pack it back), on the same frames' bodies.
  * Reported: CPU ns per request, the fastest of several passes, and Tether's cost as a multiple of it.
  */
-import { ConnectionBase, createServer, MessageType, PROTOCOL_VERSION } from "@tether/core";
+import { createServer, MessageType, PROTOCOL_VERSION } from "@tether/core";
 import { Packr } from "msgpackr";
+import { BenchConnection } from "./bench-connection.js";
 import { fmt } from "./stats.js";
 
 const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
@@ -15,32 +16,6 @@ const BATCH = 64; // frames per read, as 64 requests in flight per client delive
 const PASSES = Number(process.env.PASSES ?? 7);
 const packr = new Packr({ useRecords: false });
 const body = new Uint8Array(100).fill(7);
-
-/** A connection whose peer is this benchmark: frames in by `deliver`, answers counted. */
-class BenchConnection extends ConnectionBase {
-  readonly transport = "bench";
-  readonly localAddress = "bench:server";
-  readonly remoteAddress = "bench:client";
-  readonly bufferedAmount = 0;
-  answers = 0;
-  lastAnswer: Uint8Array | undefined;
-  deliver(frame: Uint8Array): void {
-    this.receive(frame);
-  }
-  protected sendFrame(frame: Uint8Array): boolean {
-    this.answers++;
-    this.lastAnswer = frame;
-    return true;
-  }
-  protected closeGracefully(): void {
-    this.finish({ local: true });
-  }
-  protected destroy(): void {
-    this.finish({ local: true });
-  }
-  protected pauseReading(): void {}
-  protected resumeReading(): void {}
-}
 
 // Made once, outside the measured passes (frames are only read). The client acknowledges
 // answers as they arrive: 64 behind.

@@ -46,6 +46,12 @@ describe("benchmarks start and report", () => {
     expect(output).toMatch(/raw unpack \+ pack: +[\d,.]+ ns\/request/);
   }, 60_000);
 
+  it("ping-path: hot and scattered sessions measured", async () => {
+    const output = await bench("src/ping-path.ts", { SESSIONS: "50", PINGS: "1000", PASSES: "1" });
+    expect(output).toMatch(/one session \(hot\): +[\d,.]+ ns\/ping/);
+    expect(output).toMatch(/50 sessions \(scattered\): [\d,.]+ ns\/ping/);
+  }, 60_000);
+
   it("fanout: pushes reach every receiver", async () => {
     const output = await bench("src/fanout/main.ts", { RECEIVERS: "20", ROUNDS: "5" });
     for (const server of ["tether-ws", "tether-tcp", "socket.io"]) {
