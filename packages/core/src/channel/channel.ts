@@ -4,7 +4,7 @@ import { ProtocolError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { CloseInfo, Connection } from "../transport.js";
 import { WRITABLE } from "./handler.js";
-import { Pipeline } from "./pipeline.js";
+import { type InboundMethod, Pipeline, type PipelineEnds } from "./pipeline.js";
 
 export interface ChannelOptions {
   clock?: Clock;
@@ -24,7 +24,7 @@ let nextChannelId = 1;
  * reads; what the pipeline writes out must arrive at the connection as `Uint8Array` frames
  * (a codec handler does that). Call `start()` once the pipeline is built.
  */
-export class Channel extends EventEmitter<ChannelEvents> {
+export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds {
   readonly id = nextChannelId++;
   readonly pipeline: Pipeline;
   readonly clock: Clock;
@@ -41,11 +41,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     super();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
-    this.pipeline = new Pipeline(
-      this,
-      { write: (message) => this.writeToConnection(message), close: () => this.closeConnection() },
-      { unhandled: (method, value) => this.#unhandled(method, value) },
-    );
+    this.pipeline = new Pipeline(this, this);
   }
 
   get isOpen(): boolean {
@@ -62,7 +58,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#started) return this;
     this.#started = true;
     const connection = this.connection;
-    connection.on("frame", (frame) => this.pipeline.fireRead(frame));
+    connection.on("frame", this.#onFrame, this); // a method and a context: no closure per channel
     connection.on("drain", () => {
       this.#writable = true;
       this.pipeline.fireUserEvent(WRITABLE);
@@ -91,8 +87,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.pipeline.close(reason);
   }
 
-  /** The head of the pipeline: frames go to the connection. Overridden by embedded channels. */
-  protected writeToConnection(message: unknown): void {
+  /**
+   * @internal The head of the pipeline: frames go to the connection. Overridden by embedded
+   * channels.
+   */
+  writeToConnection(message: unknown): void {
     if (!(message instanceof Uint8Array)) {
       throw new ProtocolError(
         "a message reached the connection unencoded: is a codec missing from the pipeline?",
@@ -102,11 +101,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!this.connection.send(message)) this.#writable = false;
   }
 
-  protected closeConnection(): void {
+  /** @internal */
+  closeConnection(): void {
     void this.connection.close();
   }
 
-  #unhandled(method: string, value: unknown): void {
+  #onFrame(frame: Uint8Array): void {
+    this.pipeline.fireRead(frame);
+  }
+
+  /** @internal The end of the pipeline: what no handler consumed. */
+  unhandled(method: InboundMethod, value: unknown): void {
     if (method === "exceptionCaught") {
       const error = value as Error;
       if (this.listenerCount("error") > 0) this.emit("error", error);

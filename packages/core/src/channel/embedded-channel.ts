@@ -74,7 +74,7 @@ export class EmbeddedChannel extends Channel {
     (this.connection as EmbeddedConnection).end(info);
   }
 
-  protected override writeToConnection(message: unknown): void {
+  override writeToConnection(message: unknown): void {
     if (this.connection.status === "open") this.outbound.push(message);
   }
 }

@@ -46,9 +46,24 @@ export class HandlerContext {
   }
 }
 
-type InboundMethod = "channelActive" | "channelRead" | "channelInactive" | "userEvent" | "exceptionCaught";
+export type InboundMethod =
+  | "channelActive"
+  | "channelRead"
+  | "channelInactive"
+  | "userEvent"
+  | "exceptionCaught";
 type OutboundMethod = "write" | "close";
 type Handles<M extends "channelRead" | "write"> = NonNullable<ChannelHandler[M]>;
+
+/**
+ * Where a pipeline ends: outbound operations reach the connection, and inbound events nobody
+ * consumed are reported. The channel itself (no objects or closures of its own per connection).
+ */
+export interface PipelineEnds {
+  writeToConnection(message: unknown): void;
+  closeConnection(): void;
+  unhandled(method: InboundMethod, value: unknown): void;
+}
 
 /**
  * Netty's ChannelPipeline, reduced to what Tether needs. Named handlers in order; inbound
@@ -67,10 +82,7 @@ export class Pipeline {
 
   constructor(
     readonly channel: Channel,
-    /** Where outbound operations end: the connection. */
-    private readonly head: { write(message: unknown): void; close(reason?: unknown): void },
-    /** Where inbound events nobody consumed end. */
-    private readonly tail: { unhandled(method: InboundMethod, value: unknown): void },
+    private readonly ends: PipelineEnds,
   ) {}
 
   addFirst(name: string, handler: ChannelHandler): this {
@@ -142,7 +154,7 @@ export class Pipeline {
     let ctx = from;
     while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.next;
     if (ctx === undefined) {
-      this.tail.unhandled(method, value);
+      this.ends.unhandled(method, value);
       return;
     }
     const target = ctx;
@@ -172,7 +184,7 @@ export class Pipeline {
     let ctx = from;
     while (ctx !== undefined && (ctx.removed || ctx.handler.channelRead === undefined)) ctx = ctx.next;
     if (ctx === undefined) {
-      this.tail.unhandled("channelRead", message);
+      this.ends.unhandled("channelRead", message);
       return;
     }
     try {
@@ -188,7 +200,7 @@ export class Pipeline {
     while (ctx !== undefined && (ctx.removed || ctx.handler.write === undefined)) ctx = ctx.prev;
     if (ctx === undefined) {
       try {
-        this.head.write(message);
+        this.ends.writeToConnection(message);
       } catch (error) {
         this.fireError(toError(error));
       }
@@ -207,7 +219,8 @@ export class Pipeline {
     while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.prev;
     if (ctx === undefined) {
       try {
-        this.head[method](value);
+        if (method === "write") this.ends.writeToConnection(value);
+        else this.ends.closeConnection();
       } catch (error) {
         this.fireError(toError(error));
       }

@@ -72,9 +72,18 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   #batchLive = false;
   /** The server clock, read at most once per batch. */
   #batchTime: number | undefined;
-  readonly #endBatch = (): void => {
-    this.#inBatch = false;
-    this.#batchTime = undefined;
+  /**
+   * Handlers inside a read batch, all ended at the next microtask checkpoint by one microtask
+   * (not a closure and a microtask per connection: the idle path is bound by what it touches).
+   */
+  static #batching: ServerSessionHandler[] = [];
+  static readonly #endBatches = (): void => {
+    const handlers = ServerSessionHandler.#batching;
+    ServerSessionHandler.#batching = [];
+    for (const handler of handlers) {
+      handler.#inBatch = false;
+      handler.#batchTime = undefined;
+    }
   };
 
   constructor(private readonly host: SessionHost) {}
@@ -241,7 +250,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       this.#inBatch = true;
       this.#batchTime = undefined;
       this.#batchLive = this.host.touch(session);
-      queueMicrotask(this.#endBatch);
+      if (ServerSessionHandler.#batching.push(this) === 1) queueMicrotask(ServerSessionHandler.#endBatches);
     }
     if (!this.#batchLive || session.ended) return; // the session is ending: its frames no longer count
     switch (message.type) {
