@@ -1,0 +1,95 @@
+import * as net from "node:net";
+import { LengthPrefixDecoder } from "@tether/core";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type TcpConnection, tcp } from "../src/index.js";
+
+// How frames leave a TCP connection: what one read makes goes out in one write when the read
+// ends, what is sent at other times in one write on the next tick, and a large frame follows
+// its header without being copied. Counted at `net.Socket#write` of the server's socket.
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function pair() {
+  const accepted: TcpConnection[] = [];
+  const listener = await tcp().listen("127.0.0.1:0", (c) => accepted.push(c as TcpConnection));
+  cleanups.push(() => listener.close());
+  const [host, port] = listener.address.split(":") as [string, string];
+  const client = net.connect(Number(port), host);
+  client.on("error", () => {});
+  await new Promise((resolve) => client.once("connect", resolve));
+  cleanups.push(() => client.destroy());
+  for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  const server = accepted[0] as TcpConnection;
+  // Writes made by the server's socket (the client's own are not counted).
+  const writes: Uint8Array[] = [];
+  const write = net.Socket.prototype.write;
+  vi.spyOn(net.Socket.prototype, "write").mockImplementation(function (this: net.Socket, ...args) {
+    if (this.localPort === client.remotePort && this.remotePort === client.localPort)
+      writes.push(args[0] as Uint8Array);
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  });
+  // Frames as the client receives them.
+  const received: Uint8Array[] = [];
+  const decoder = new LengthPrefixDecoder(1 << 20);
+  client.on("data", (chunk) => decoder.push(chunk, (frame) => received.push(Buffer.from(frame))));
+  const receivedCount = async (n: number) => {
+    for (let i = 0; i < 200 && received.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    return received;
+  };
+  return { client, server, writes, receivedCount };
+}
+
+const frame = (n: number, size = 16) => new Uint8Array(size).fill(n);
+const withHeader = (f: Uint8Array) => {
+  const out = Buffer.alloc(4 + f.byteLength);
+  out.writeUInt32BE(f.byteLength);
+  out.set(f, 4);
+  return out;
+};
+
+describe("tcp write batching", () => {
+  it("what one read makes leaves in one write when the read ends", async () => {
+    const { client, server, writes, receivedCount } = await pair();
+    server.on("frame", () => {
+      for (let i = 0; i < 10; i++) server.send(frame(i));
+    });
+    client.write(withHeader(frame(99)));
+    const received = await receivedCount(10);
+    expect(received.map((f) => f[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.byteLength).toBe(10 * (4 + 16));
+  });
+
+  it("what is sent outside a read leaves in one write on the next tick", async () => {
+    const { server, writes, receivedCount } = await pair();
+    setTimeout(() => {
+      for (let i = 0; i < 5; i++) server.send(frame(i));
+      expect(writes).toHaveLength(0); // not yet: on the next tick
+    }, 1);
+    expect((await receivedCount(5)).map((f) => f[0])).toEqual([0, 1, 2, 3, 4]);
+    expect(writes).toHaveLength(1);
+  });
+
+  it("a large frame is written as it is, after the small ones and its header", async () => {
+    const { server, writes, receivedCount } = await pair();
+    const large = frame(7, 32 * 1024);
+    setTimeout(() => {
+      server.send(frame(1));
+      server.send(large);
+      server.send(frame(2));
+    }, 1);
+    const received = await receivedCount(3);
+    expect(received.map((f) => [f[0], f.byteLength])).toEqual([
+      [1, 16],
+      [7, 32 * 1024],
+      [2, 16],
+    ]);
+    // [small + large's header], the large frame itself (not copied), [small].
+    expect(writes.map((w) => w.byteLength)).toEqual([4 + 16 + 4, 32 * 1024, 4 + 16]);
+    expect(writes[1]).toBe(large);
+  });
+});
