@@ -25,6 +25,8 @@ async function measure(variant: Variant, clients: number, bodySize: number) {
       "tsx",
       // PROFILE=dir writes a V8 CPU profile of each server process there (for bench notes).
       ...(process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []),
+      // SERVER_FLAGS="--trace-gc ..." passes Node/V8 flags to the server processes only.
+      ...(process.env.SERVER_FLAGS?.split(" ").filter(Boolean) ?? []),
     ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
