@@ -6,7 +6,7 @@
  * can then SIGSTOP this process (every client falls silent at once) or just wait.
  */
 import * as net from "node:net";
-import { createClient, MessageType } from "@tether/core";
+import { createClient, encodeLengthPrefixed, MessageType } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { Packr } from "msgpackr";
 
@@ -18,16 +18,16 @@ const [address, count, timeout, mode] = [
 ];
 const closers: (() => Promise<void> | void)[] = [];
 
+const transport = tcp();
+
 function connectTether(): Promise<void> {
-  const transport = tcp();
   const client = createClient({ servers: [{ transport, address }], timeout, clientExpiry: false });
   closers.push(() => client.close());
   return client.connected();
 }
 
 /** The bytes of an idle Tether client's Ping ([3, pushAck, responseAck]), length-prefixed. */
-const pingBody = new Packr({ useRecords: false }).pack([MessageType.Ping, 0, 0]);
-const ping = Buffer.concat([Buffer.from([0, 0, 0, pingBody.byteLength]), pingBody]);
+const ping = encodeLengthPrefixed([new Packr({ useRecords: false }).pack([MessageType.Ping, 0, 0])]);
 
 function connectRaw(): Promise<void> {
   const [host, port] = address.split(":") as [string, string];

@@ -14,7 +14,7 @@ import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createServer, LengthPrefixDecoder, MessageType } from "@tether/core";
+import { createServer, encodeLengthPrefixed, LengthPrefixDecoder, MessageType } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { Packr } from "msgpackr";
 
@@ -40,7 +40,12 @@ interface Held {
 }
 
 /** Connects SESSIONS clients (two processes) to `address`, holds them, and measures. */
-async function hold(address: string, mode: "tether" | "raw", connected: () => number): Promise<Held> {
+async function hold(
+  address: string,
+  mode: "tether" | "raw",
+  connected: () => number,
+  onHoldStart: () => void = () => {},
+): Promise<Held> {
   const before = memory();
   const children = [0, 1].map((i) =>
     fork(
@@ -54,6 +59,7 @@ async function hold(address: string, mode: "tether" | "raw", connected: () => nu
   for (let i = 0; i < 100 && connected() < SESSIONS; i++) await new Promise((r) => setTimeout(r, 20));
   const count = connected();
   const after = memory();
+  onHoldStart();
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
   await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
@@ -74,9 +80,7 @@ function stop(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-const packr = new Packr({ useRecords: false });
-const pongBody = packr.pack([MessageType.Pong]);
-const pong = Buffer.concat([Buffer.from([0, 0, 0, pongBody.byteLength]), pongBody]);
+const pong = encodeLengthPrefixed([new Packr({ useRecords: false }).pack([MessageType.Pong])]);
 
 async function rawBaseline(): Promise<Held> {
   const sockets = new Set<net.Socket>();
@@ -100,10 +104,14 @@ async function tether(): Promise<Held & { pings: number; expired: number }> {
   const server = createServer({ tickTime: 2000, maxConnectionsPerAddress: 0 });
   const { address } = await server.listen(tcp(), "127.0.0.1:0");
   let pingsStart = 0;
-  const held = await hold(address, "tether", () => {
-    pingsStart = server.metrics().pings;
-    return server.metrics().sessions;
-  });
+  const held = await hold(
+    address,
+    "tether",
+    () => server.metrics().sessions,
+    () => {
+      pingsStart = server.metrics().pings;
+    },
+  );
   const m = server.metrics();
   await server.close();
   return { ...held, pings: m.pings - pingsStart, expired: m.sessionsEnded.expired };

@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { LengthPrefixDecoder } from "@tether/core";
+import { encodeLengthPrefixed, LengthPrefixDecoder } from "@tether/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type TcpConnection, tcp } from "../src/index.js";
 
@@ -44,20 +44,13 @@ async function pair() {
 }
 
 const frame = (n: number, size = 16) => new Uint8Array(size).fill(n);
-const withHeader = (f: Uint8Array) => {
-  const out = Buffer.alloc(4 + f.byteLength);
-  out.writeUInt32BE(f.byteLength);
-  out.set(f, 4);
-  return out;
-};
-
 describe("tcp write batching", () => {
   it("what one read makes leaves in one write when the read ends", async () => {
     const { client, server, writes, receivedCount } = await pair();
     server.on("frame", () => {
       for (let i = 0; i < 10; i++) server.send(frame(i));
     });
-    client.write(withHeader(frame(99)));
+    client.write(encodeLengthPrefixed([frame(99)]));
     const received = await receivedCount(10);
     expect(received.map((f) => f[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(writes).toHaveLength(1);

@@ -42,7 +42,7 @@ export class HandlerContext {
     this.pipeline.invokeWrite(this.prev, message);
   }
   close(reason?: unknown): void {
-    this.pipeline.invokeOutbound(this.prev, "close", reason);
+    this.pipeline.invokeClose(this.prev, reason);
   }
 }
 
@@ -52,7 +52,6 @@ export type InboundMethod =
   | "channelInactive"
   | "userEvent"
   | "exceptionCaught";
-type OutboundMethod = "write" | "close";
 type Handles<M extends "channelRead" | "write"> = NonNullable<ChannelHandler[M]>;
 
 /**
@@ -146,7 +145,7 @@ export class Pipeline {
     this.invokeWrite(this.#last, message);
   }
   close(reason?: unknown): void {
-    this.invokeOutbound(this.#last, "close", reason);
+    this.invokeClose(this.#last, reason);
   }
 
   /** @internal Delivers an inbound event to `ctx` or the first handler after it that wants it. */
@@ -194,7 +193,10 @@ export class Pipeline {
     }
   }
 
-  /** @internal `invokeOutbound(from, "write", message)`, named for the same reason as `invokeRead`. */
+  /**
+   * @internal Delivers a write to `from` or the first handler before it that has `write`; past
+   * the first handler, to the connection. Named, like `invokeRead`, for the per-frame path.
+   */
   invokeWrite(from: HandlerContext | undefined, message: unknown): void {
     let ctx = from;
     while (ctx !== undefined && (ctx.removed || ctx.handler.write === undefined)) ctx = ctx.prev;
@@ -213,21 +215,20 @@ export class Pipeline {
     }
   }
 
-  /** @internal Delivers an outbound operation to `ctx` or the first handler before it that wants it. */
-  invokeOutbound(from: HandlerContext | undefined, method: OutboundMethod, value: unknown): void {
+  /** @internal Delivers a close to `from` or the first handler before it that has `close`. */
+  invokeClose(from: HandlerContext | undefined, reason: unknown): void {
     let ctx = from;
-    while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.prev;
+    while (ctx !== undefined && (ctx.removed || ctx.handler.close === undefined)) ctx = ctx.prev;
     if (ctx === undefined) {
       try {
-        if (method === "write") this.ends.writeToConnection(value);
-        else this.ends.closeConnection();
+        this.ends.closeConnection();
       } catch (error) {
         this.fireError(toError(error));
       }
       return;
     }
     try {
-      (ctx.handler[method] as (c: HandlerContext, v: unknown) => void)(ctx, value);
+      (ctx.handler.close as NonNullable<ChannelHandler["close"]>)(ctx, reason);
     } catch (error) {
       this.invokeInbound(ctx, "exceptionCaught", toError(error));
     }
