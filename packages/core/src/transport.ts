@@ -21,6 +21,12 @@ export interface CloseInfo {
 export interface ConnectionEvents {
   /** One whole frame. The buffer is the receiver's to keep. */
   frame: (frame: Uint8Array) => void;
+  /**
+   * The frames of one read (one socket read, one WebSocket message, one delivery) have all been
+   * emitted: Netty's channelReadComplete. Follows every run of `frame` events before the
+   * transport returns to the event loop, so a reader can take the time once per batch.
+   */
+  readComplete: () => void;
   /** The send queue fell below the low-water mark after `send()` returned false. */
   drain: () => void;
   /** Emitted exactly once. */
@@ -93,7 +99,8 @@ export interface ConnectionOptions {
 
 /**
  * The parts of a connection every transport shares: status, the once-only close event, frame
- * size checks, pausing and the bounded graceful close. A transport fills in four hooks.
+ * size checks, pausing and the bounded graceful close. A transport fills in the abstract hooks,
+ * hands up each frame it reads with `receive` and ends each read with `receiveComplete`.
  */
 export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> implements Connection {
   abstract readonly transport: string;
@@ -112,6 +119,8 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   #aborted = false;
   #paused = false;
   #pausedFrames: Uint8Array[] = [];
+  /** A frame was emitted and its `readComplete` is still to come. */
+  #readOpen = false;
 
   constructor(options: ConnectionOptions = {}) {
     super();
@@ -174,8 +183,10 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.#pausedFrames = [];
     for (const frame of pending) {
       if (this.#aborted || this.#status === "closed") return;
+      this.#readOpen = true;
       this.emit("frame", frame);
     }
+    this.receiveComplete();
     this.resumeReading();
   }
 
@@ -184,7 +195,22 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     // After an abort, or once closed, what is still in the pipe is discarded: the caller chose.
     if (this.#aborted || this.#status === "closed") return;
     if (this.#paused) this.#pausedFrames.push(frame);
-    else this.emit("frame", frame);
+    else {
+      this.#readOpen = true;
+      this.emit("frame", frame);
+    }
+  }
+
+  /**
+   * Ends a read: emits `readComplete` if any frame went up since the last one. A transport
+   * calls it once its frames of one read are handed to `receive` (frames held by a pause get
+   * theirs when `resume()` hands them up).
+   */
+  protected receiveComplete(): void {
+    if (!this.#readOpen) return;
+    this.#readOpen = false;
+    if (this.#aborted || this.#status === "closed") return;
+    this.emit("readComplete");
   }
 
   /** Ends the connection for good: emits `close` once and settles `closed`. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   type ChannelHandler,
   EmbeddedChannel,
@@ -171,6 +171,34 @@ describe("IdleStateHandler", () => {
     expect(events).toEqual([]);
     clock.advance(100);
     expect(events).toEqual(["550:reader-idle"]);
+  });
+
+  it("reads the clock once per batch of reads and once per tick of writes", async () => {
+    const { clock, channel } = setup({ readerIdleMs: 100, writerIdleMs: 100 });
+    const idle = channel.pipeline.get("idle") as IdleStateHandler;
+    const now = vi.spyOn(clock, "now");
+    clock.advance(30);
+    channel.writeInbound("a", "b", "c"); // one read of three frames
+    expect(now).toHaveBeenCalledTimes(1);
+    expect(idle.lastRead).toBe(30);
+    channel.write("x");
+    channel.write("y");
+    expect(now).toHaveBeenCalledTimes(2);
+    expect(idle.lastWrite).toBe(30);
+    await Promise.resolve(); // the tick ends
+    clock.advance(10);
+    channel.write("z");
+    expect(idle.lastWrite).toBe(40);
+  });
+
+  it("counts a read whose read-complete never came as activity, so idleness is late, not missed", () => {
+    const { clock, channel, events } = setup({ readerIdleMs: 100 });
+    clock.advance(50);
+    channel.pipeline.fireRead("no read-complete follows"); // a transport that never signals it
+    clock.advance(100); // at 100 the read counts as just now
+    expect(events).toEqual([]);
+    clock.advance(100);
+    expect(events).toEqual(["200:reader-idle"]);
   });
 
   it("stops its timers when the channel closes", () => {

@@ -69,6 +69,27 @@ function nextFrames(connection: Connection, count: number): Promise<Uint8Array[]
   });
 }
 
+/**
+ * Records a connection's frame and readComplete events ("f", "c") and counts the reads left
+ * open: a frame whose readComplete had not come by the next macrotask.
+ */
+function watchReads(connection: Connection): { events: string[]; openReads: () => number } {
+  const events: string[] = [];
+  let open = 0;
+  let checkQueued = false;
+  connection.on("frame", () => {
+    events.push("f");
+    if (checkQueued) return;
+    checkQueued = true;
+    setImmediate(() => {
+      checkQueued = false;
+      if (events.at(-1) === "f") open++;
+    });
+  });
+  connection.on("readComplete", () => events.push("c"));
+  return { events, openReads: () => open };
+}
+
 /** Resource types this test added and did not release (counts above the baseline). */
 function leakedSince(baseline: string[]): string[] {
   const remaining = [...baseline];
@@ -159,6 +180,38 @@ export function describeTransportConformance(target: ConformanceTarget): void {
       const [empty, after] = await received;
       expect(empty?.byteLength).toBe(0);
       expect(indexOf(after as Uint8Array)).toBe(7);
+    });
+
+    it("ends every run of frames with readComplete before returning to the event loop", async () => {
+      const { client, server } = await pair();
+      const reads = watchReads(server);
+      const count = 2_000;
+      const received = nextFrames(server, count);
+      for (let i = 0; i < count; i++) {
+        client.send(frameOf(i, 16 + (i % 512)));
+        if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve)); // several reads
+      }
+      await received;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads.openReads()).toBe(0);
+      expect(reads.events.at(-1)).toBe("c");
+      // No empty reads: every readComplete closes at least one frame.
+      expect(reads.events.join("")).not.toContain("cc");
+      expect(reads.events.filter((e) => e === "f")).toHaveLength(count);
+    });
+
+    it("ends frames held by pause() with readComplete when resume() hands them up", async () => {
+      const { client, server } = await pair();
+      const reads = watchReads(server);
+      const received = nextFrames(server, 20);
+      server.once("frame", () => server.pause());
+      for (let i = 0; i < 20; i++) client.send(frameOf(i));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      server.resume();
+      expect((await received).map(indexOf)).toEqual([...Array(20).keys()]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reads.openReads()).toBe(0);
+      expect(reads.events.at(-1)).toBe("c");
     });
 
     it("close() flushes what was sent, and the peer sees a clean remote close", async () => {

@@ -53,6 +53,11 @@ export class MemoryConnection extends ConnectionBase {
     }
   }
 
+  /** The incoming pipe delivered everything due now: the end of one read. */
+  onDeliveryEnd(): void {
+    this.receiveComplete();
+  }
+
   /** Our outgoing pipe handed bytes to the peer: maybe below the low-water mark now. */
   onOutgoingDelivered(): void {
     if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {

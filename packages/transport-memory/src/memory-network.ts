@@ -45,12 +45,14 @@ export class MemoryLink {
       clock,
       random,
       (p) => server.onPacket(p),
+      () => server.onDeliveryEnd(),
       () => client.onOutgoingDelivered(),
     );
     this.#toClient = new Pipe(
       clock,
       random,
       (p) => client.onPacket(p),
+      () => client.onDeliveryEnd(),
       () => server.onOutgoingDelivered(),
     );
     client.attach(this.#toServer, this.#toClient);

@@ -31,6 +31,8 @@ export class Pipe {
     private readonly clock: Clock,
     private readonly random: () => number,
     private readonly deliver: (packet: Packet) => void,
+    /** After the packets one pump delivered: the receiver's end of a read. */
+    private readonly onDeliveryEnd: () => void,
     private readonly onBytesDelivered: () => void,
   ) {}
 
@@ -107,7 +109,10 @@ export class Pipe {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
-    if (delivered) this.onBytesDelivered();
+    if (delivered) {
+      this.onDeliveryEnd();
+      this.onBytesDelivered();
+    }
     this.#schedule();
   }
 

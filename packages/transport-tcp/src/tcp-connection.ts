@@ -175,6 +175,7 @@ export class TcpConnection extends ConnectionBase {
     this.#reading = true;
     try {
       this.#decoder.push(chunk, (frame) => this.receive(frame));
+      this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);
     } finally {

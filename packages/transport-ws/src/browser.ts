@@ -132,6 +132,7 @@ class BrowserWsConnection extends ConnectionBase {
     }
     try {
       this.#framing.decode(new Uint8Array(data), (frame) => this.receive(frame));
+      this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);
     }

@@ -109,6 +109,7 @@ export class WsConnection extends ConnectionBase {
         : Buffer.from(data);
     try {
       this.#framing.decode(message, (frame) => this.receive(frame));
+      this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);
     }

@@ -58,7 +58,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     if (this.#started) return this;
     this.#started = true;
     const connection = this.connection;
-    connection.on("frame", this.#onFrame, this); // a method and a context: no closure per channel
+    // Methods and a context: no closures per channel.
+    connection.on("frame", this.#onFrame, this);
+    connection.on("readComplete", this.#onReadComplete, this);
     connection.on("drain", () => {
       this.#writable = true;
       this.pipeline.fireUserEvent(WRITABLE);
@@ -108,6 +110,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
 
   #onFrame(frame: Uint8Array): void {
     this.pipeline.fireRead(frame);
+  }
+
+  #onReadComplete(): void {
+    this.pipeline.fireReadComplete();
   }
 
   /** @internal The end of the pipeline: what no handler consumed. */

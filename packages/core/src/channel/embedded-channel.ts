@@ -65,8 +65,10 @@ export class EmbeddedChannel extends Channel {
     this.start();
   }
 
+  /** Reads `messages` in order as one batch: `channelRead` each, then `channelReadComplete`. */
   writeInbound(...messages: unknown[]): void {
     for (const message of messages) this.pipeline.fireRead(message);
+    this.pipeline.fireReadComplete();
   }
 
   /** Ends the fake connection as the peer would. */

@@ -13,6 +13,8 @@ export interface ChannelHandler {
 
   channelActive?(ctx: HandlerContext): void;
   channelRead?(ctx: HandlerContext, message: unknown): void;
+  /** The reads of one batch (one socket read, one WebSocket message) are all delivered. */
+  channelReadComplete?(ctx: HandlerContext): void;
   channelInactive?(ctx: HandlerContext, info: CloseInfo): void;
   /** Out-of-band events: idle states, drain, anything a handler invents. */
   userEvent?(ctx: HandlerContext, event: unknown): void;

@@ -28,6 +28,9 @@ export class HandlerContext {
   fireRead(message: unknown): void {
     this.pipeline.invokeRead(this.next, message);
   }
+  fireReadComplete(): void {
+    this.pipeline.invokeInbound(this.next, "channelReadComplete", undefined);
+  }
   fireInactive(info: CloseInfo): void {
     this.pipeline.invokeInbound(this.next, "channelInactive", info);
   }
@@ -49,6 +52,7 @@ export class HandlerContext {
 export type InboundMethod =
   | "channelActive"
   | "channelRead"
+  | "channelReadComplete"
   | "channelInactive"
   | "userEvent"
   | "exceptionCaught";
@@ -131,6 +135,9 @@ export class Pipeline {
   }
   fireRead(message: unknown): void {
     this.invokeRead(this.#first, message);
+  }
+  fireReadComplete(): void {
+    this.invokeInbound(this.#first, "channelReadComplete", undefined);
   }
   fireInactive(info: CloseInfo): void {
     this.invokeInbound(this.#first, "channelInactive", info);
