@@ -7,8 +7,10 @@ export class BenchConnection extends ConnectionBase {
   readonly remoteAddress = "bench:client";
   readonly bufferedAmount = 0;
   answers = 0;
-  deliver(frame: Uint8Array): void {
-    this.receive(frame);
+  /** `frames` arrive as one read, as a socket read would hand them up. */
+  deliver(...frames: Uint8Array[]): void {
+    for (const frame of frames) this.receive(frame);
+    this.receiveComplete();
   }
   protected sendFrame(): boolean {
     this.answers++;

@@ -99,6 +99,27 @@ describe("Pipeline", () => {
     expect(channel.errors.map((e) => e.message)).toEqual(["second"]);
   });
 
+  it("ends each batch of reads with channelReadComplete, to handlers added before or after start", () => {
+    const seen: string[] = [];
+    const completes = (tag: string): ChannelHandler => ({
+      channelReadComplete: (ctx) => {
+        seen.push(tag);
+        ctx.fireReadComplete();
+      },
+    });
+    const channel = new EmbeddedChannel([["a", completes("a")]]);
+    channel.writeInbound("x", "y");
+    expect(seen).toEqual(["a"]);
+    channel.pipeline.addLast("b", completes("b"));
+    channel.writeInbound("z");
+    expect(seen).toEqual(["a", "a", "b"]);
+    channel.pipeline.remove("a");
+    channel.pipeline.remove("b");
+    channel.writeInbound("w");
+    expect(seen).toEqual(["a", "a", "b"]);
+    expect(channel.inbound).toEqual(["x", "y", "z", "w"]);
+  });
+
   it("reports an outbound handler's throw on the error path", () => {
     const bad: ChannelHandler = {
       write: () => {
