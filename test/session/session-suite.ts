@@ -47,6 +47,8 @@ export interface SessionEnv {
   expiryLag?: number;
   /** The store ends a closed session only after a round trip (not within the same call). */
   asyncStore?: boolean;
+  /** The store keeps the answers of idempotent ops too (a cluster store: Redis records them). */
+  keepsEveryAnswer?: boolean;
   teardown?(): Promise<void>;
 }
 
@@ -360,6 +362,41 @@ export function describeSessionSuite(target: SessionTarget): void {
       }
       for (const [n, count] of runs) expect([n, count]).toEqual([n, 1]);
       expect(c.pendingRequests).toBe(0);
+    });
+
+    it("answers a request re-sent after a resume from the session, or runs it again if its op is idempotent", async () => {
+      await start();
+      const runs = { once: 0, idempotent: 0 };
+      server.handle("once", () => ++runs.once);
+      server.handle("idempotent", () => ++runs.idempotent, { idempotent: true });
+      const isAnswer = (seq: number) => (m: unknown[]) => m[0] === MessageType.Response && m[1] === seq;
+      const first = await raw();
+      first.hello({ timeout: env.timeout });
+      const welcome = await first.waitFor(
+        (m) => m[0] === MessageType.Welcome,
+        () => env.advance(1),
+      );
+      const [, sessionId, password] = welcome as [number, string, Uint8Array];
+      // Request [5, seq, op, body, pushAck, responseAck]: responseAck 1 acknowledges no answer.
+      const sendBoth = (r: RawSession) => {
+        r.send([MessageType.Request, 1, "once", null, 0, 1]);
+        r.send([MessageType.Request, 2, "idempotent", null, 0, 1]);
+      };
+      sendBoth(first);
+      await first.waitFor(isAnswer(1), () => env.advance(1));
+      await first.waitFor(isAnswer(2), () => env.advance(1));
+      // The answers were lost with the connection: the client resumes and sends both again.
+      first.connection.abort();
+      const second = await raw();
+      second.hello({ sessionId, password, timeout: env.timeout });
+      await second.waitFor(
+        (m) => m[0] === MessageType.Welcome,
+        () => env.advance(1),
+      );
+      sendBoth(second);
+      expect((await second.waitFor(isAnswer(1), () => env.advance(1)))[2]).toBe(1);
+      expect((await second.waitFor(isAnswer(2), () => env.advance(1)))[2]).toBe(env.keepsEveryAnswer ? 1 : 2);
+      expect(runs).toEqual({ once: 1, idempotent: env.keepsEveryAnswer ? 1 : 2 });
     });
 
     it("times a request out on the caller's deadline", async () => {

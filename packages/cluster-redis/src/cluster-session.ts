@@ -86,8 +86,9 @@ export class ClusterSession extends ServerSession {
     );
   }
 
-  override complete(response: ResponseMessage): boolean {
-    const kept = super.complete(response);
+  /** Every answer is kept, idempotent op or not: Redis records it for a resume on any server. */
+  override complete(response: ResponseMessage, _keep?: boolean): boolean {
+    const kept = super.complete(response, true);
     if (kept) this.host.recordResponse(this, response);
     return kept;
   }

@@ -65,7 +65,7 @@ export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";
-export type { RequestContext, RequestHandler } from "./session/request-dispatcher.js";
+export type { HandleOptions, RequestContext, RequestHandler } from "./session/request-dispatcher.js";
 export {
   type PushMessage,
   type ResponseMessage,

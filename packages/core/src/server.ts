@@ -15,7 +15,12 @@ import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
 import { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
-import { type RequestContext, RequestDispatcher, type RequestHandler } from "./session/request-dispatcher.js";
+import {
+  type HandleOptions,
+  type RegisteredHandler,
+  type RequestContext,
+  RequestDispatcher,
+} from "./session/request-dispatcher.js";
 import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
@@ -101,7 +106,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly #options: ServerOptions;
-  readonly #handlers = new Map<string, RequestHandler>();
+  readonly #handlers = new Map<string, RegisteredHandler>();
   readonly #listeners = new Set<Listener>();
   readonly #channels = new Set<Channel>();
   readonly #host: SessionHost;
@@ -149,10 +154,17 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#host = this.#createHost();
   }
 
-  /** Registers the handler for requests with this `op`. Its result (or promise) is the reply. */
-  handle(op: string, handler: (body: unknown, context: RequestContext) => unknown): this {
+  /**
+   * Registers the handler for requests with this `op`. Its result (or promise) is the reply.
+   * Each request runs at most once, unless the op is registered `idempotent` (see `HandleOptions`).
+   */
+  handle(
+    op: string,
+    handler: (body: unknown, context: RequestContext) => unknown,
+    options: HandleOptions = {},
+  ): this {
     if (this.#handlers.has(op)) throw new InvalidArgumentError(`a handler for "${op}" is already registered`);
-    this.#handlers.set(op, handler);
+    this.#handlers.set(op, { run: handler, idempotent: options.idempotent ?? false });
     return this;
   }
 

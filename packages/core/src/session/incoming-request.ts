@@ -18,6 +18,8 @@ export class IncomingRequest {
   #controller: AbortController | undefined;
   #abortReason: unknown;
   #aborted = false;
+  /** @internal Whether the session keeps the answer until acknowledged (false: an idempotent op). */
+  keepAnswer = true;
 
   constructor(
     readonly session: ServerSession,
@@ -51,19 +53,23 @@ export class IncomingRequest {
   }
 
   respond(body: unknown): void {
-    if (this.#settle()) this.session.complete({ type: MessageType.Response, seq: this.seq, body });
+    if (this.#settle())
+      this.session.complete({ type: MessageType.Response, seq: this.seq, body }, this.keepAnswer);
   }
 
   /** Answers with an error. A `RequestError`'s code and message reach the client; others do not. */
   fail(error: unknown): void {
     if (!this.#settle()) return;
     const known = error instanceof RequestError;
-    this.session.complete({
-      type: MessageType.ErrorResponse,
-      seq: this.seq,
-      code: known ? error.code : RequestErrorCode.HandlerFailed,
-      message: known ? error.message : "the request handler failed",
-    });
+    this.session.complete(
+      {
+        type: MessageType.ErrorResponse,
+        seq: this.seq,
+        code: known ? error.code : RequestErrorCode.HandlerFailed,
+        message: known ? error.message : "the request handler failed",
+      },
+      this.keepAnswer,
+    );
   }
 
   #settle(): boolean {

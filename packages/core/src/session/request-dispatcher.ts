@@ -14,10 +14,28 @@ export interface RequestContext {
 
 export type RequestHandler = (body: unknown, context: RequestContext) => unknown;
 
+export interface HandleOptions {
+  /**
+   * Running the op twice has the same effect as running it once (a read, a put of the same
+   * value). Its answers are then not kept until the client acknowledges them: a request whose
+   * answer was lost with a connection runs again after the resume, instead of being answered
+   * from the session's cache. Saves the cache's memory and, for large answers, much of the
+   * server's garbage collection (BENCHMARKS.md). Default false: every request runs at most once.
+   * Cluster sessions keep every answer regardless (Redis records them for resumes elsewhere).
+   */
+  idempotent?: boolean;
+}
+
+/** A `server.handle` registration. */
+export interface RegisteredHandler {
+  run: RequestHandler;
+  idempotent: boolean;
+}
+
 /** The last server handler: runs `server.handle(op, fn)` registrations for each request. */
 export class RequestDispatcher implements ChannelHandler {
   constructor(
-    private readonly handlers: ReadonlyMap<string, RequestHandler>,
+    private readonly handlers: ReadonlyMap<string, RegisteredHandler>,
     private readonly onHandlerError: (error: unknown, request: IncomingRequest) => void,
   ) {}
 
@@ -33,10 +51,11 @@ export class RequestDispatcher implements ChannelHandler {
       request.fail(new RequestError(RequestErrorCode.UnknownOp, `no handler for op "${request.op}"`));
       return;
     }
+    if (handler.idempotent) request.keepAnswer = false;
     let result: unknown;
     try {
       // The request is its own context (session, op, signal): no object per request.
-      result = handler(request.body, request);
+      result = handler.run(request.body, request);
     } catch (error) {
       this.#failed(error, request);
       return;

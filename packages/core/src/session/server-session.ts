@@ -226,11 +226,16 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /**
-   * @internal A handler finished: keep the answer until acknowledged, and send it. False when
-   * the answer is not kept (not running here, the session ended, or the bound overflowed).
+   * @internal A handler finished: keep the answer until acknowledged (unless `keep` is false:
+   * an idempotent op, run again if re-sent), and send it. False when the answer is not kept
+   * (not running here, the session ended, the bound overflowed, or not asked to).
    */
-  complete(response: ResponseMessage): boolean {
+  complete(response: ResponseMessage, keep = true): boolean {
     if (!this.#running.delete(response.seq) || this.#ended !== undefined) return false;
+    if (!keep) {
+      this.#link?.send(response);
+      return false;
+    }
     if (this.#responses.size >= this.bounds.maxResponses) {
       this.terminate(this, "buffer-overflow");
       return false;
