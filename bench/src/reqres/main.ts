@@ -5,6 +5,7 @@
  *   tether-tcp vs raw-net (length-prefixed msgpack on node:net, no sessions),
  *   tether-tcp-redis (sessions in Redis: every request admitted and answered through it) vs tether-tcp,
  *   tether-ws vs raw-ws (ws echo, one message per reply), and both against socket.io emitWithAck.
+ * IDEMPOTENT=1 registers Tether's echo as idempotent (answers not kept for a resume).
  */
 import { fork } from "node:child_process";
 import { cpus } from "node:os";
@@ -58,7 +59,8 @@ async function measure(variant: Variant, clients: number, bodySize: number) {
 const fmt = (n: number, d = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(
-  `reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up`,
+  `reqres: ${INFLIGHT} requests in flight per client, ${MEASURE_MS} ms measured after ${WARMUP_MS} ms warm-up` +
+    (process.env.IDEMPOTENT === "1" ? "; Tether's echo registered idempotent" : ""),
 );
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})\n`);
 const variants = (process.env.VARIANTS?.split(",") ?? VARIANTS) as Variant[];

@@ -68,7 +68,8 @@ async function start(variant: Variant): Promise<string> {
           ? { sessionStore: redisSessionStore({ redis: { path: redisPath }, prefix: "reqres:" }) }
           : {}),
       });
-      server.handle("echo", (body) => body);
+      // IDEMPOTENT=1: the echo is registered idempotent, so its answers skip the session's cache.
+      server.handle("echo", (body) => body, { idempotent: process.env.IDEMPOTENT === "1" });
       const listener = await server.listen(variant === "tether-ws" ? webSocket() : tcp(), "127.0.0.1:0");
       return listener.address;
     }

@@ -27,6 +27,7 @@ import {
   type ServerMessage,
   type Welcome,
 } from "./session/protocol.js";
+import { SeqIndex } from "./session/seq-index.js";
 import type { CloseInfo, Connection, Transport } from "./transport.js";
 
 export type ClientState = "connecting" | "connected" | "disconnected" | "expired" | "closed" | "auth-failed";
@@ -100,7 +101,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #lastPushSeq = 0;
   #unackedPushes = 0;
   #nextSeq = 0;
-  readonly #pending = new Map<number, PendingRequest>();
+  /** Requests awaiting their answer, by seq (a map's churn fed V8's old generation: see SeqIndex). */
+  readonly #pending = new SeqIndex<PendingRequest>();
   #channel: Channel | undefined;
   /** When a server was last heard from, as of the last disconnect (for client-side expiry). */
   #lastHeard: number;
@@ -187,7 +189,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
           signal?.removeEventListener("abort", onAbort);
         };
       }
-      this.#pending.set(seq, entry);
+      this.#pending.set(entry);
       if (this.#state === "connected") this.#sendRequest(entry);
     });
   }
@@ -421,9 +423,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   }
 
   #settle(seq: number, error: Error | undefined, value?: unknown): void {
-    const entry = this.#pending.get(seq);
+    const entry = this.#pending.delete(seq);
     if (entry === undefined) return; // answered already, or given up by the caller
-    this.#pending.delete(seq);
     entry.cleanup?.();
     if (error === undefined) entry.resolve(value);
     else entry.reject(error);
@@ -437,8 +438,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
 
   /** Every answer below the oldest request still waiting has arrived (requests wait in seq order). */
   #responseAck(): number {
-    for (const seq of this.#pending.keys()) return seq;
-    return this.#nextSeq + 1;
+    return this.#pending.first()?.seq ?? this.#nextSeq + 1;
   }
 
   #send(message: ClientMessage): void {
@@ -463,7 +463,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#stop.abort();
     this.#wake?.();
     this.#clearExpiryTimer();
-    for (const seq of [...this.#pending.keys()]) this.#settle(seq, error);
+    for (const entry of this.#pending.values()) this.#settle(entry.seq, error);
     const channel = this.#channel;
     this.#channel = undefined;
     if (channel !== undefined) void channel.connection.close();

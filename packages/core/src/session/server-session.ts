@@ -3,6 +3,7 @@ import { SessionExpiredError } from "../errors.js";
 import type { TrackedSession } from "../session-tracker.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { CloseCode, MessageType, type ServerMessage } from "./protocol.js";
+import { SeqIndex } from "./seq-index.js";
 
 /** Why a server session ended. */
 export type ServerSessionEndReason = "expired" | "closed" | "buffer-overflow";
@@ -47,14 +48,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
   #deliveredSeq = 0;
   #replay: PushMessage[] = [];
-  #responses = new Map<number, ResponseMessage>();
-  /**
-   * The kept answers' seqs in the order they were kept, read from `#answerHead`: pruning walks
-   * this, not the map (iterating a map from its start after many deletions walks their holes).
-   */
-  #answerOrder: number[] = [];
-  #answerHead = 0;
-  #running = new Map<number, IncomingRequest>();
+  /** Answers kept until the client acknowledges them (the dedupe cache). */
+  #responses = new SeqIndex<ResponseMessage>();
+  #running = new SeqIndex<IncomingRequest>();
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
   #ended: ServerSessionEndReason | undefined;
@@ -145,9 +141,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   ): void {
     this.#replay = [...pushes];
     this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
-    this.#responses = new Map(responses.map((r) => [r.seq, r]));
-    this.#answerOrder = responses.map((r) => r.seq);
-    this.#answerHead = 0;
+    this.#responses = new SeqIndex();
+    for (const response of responses) this.#responses.set(response);
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
 
@@ -181,20 +176,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      // Answers are cached in about the order they complete, which is about request order:
-      // drop from the oldest and stop at the first still needed. One answered out of order
-      // lingers until the entries before it go; the cache stays bounded by maxResponses.
-      const order = this.#answerOrder;
-      let head = this.#answerHead;
-      while (head < order.length && (order[head] as number) < responseAck) {
-        this.#responses.delete(order[head] as number);
-        head++;
-      }
-      if (head > 1024 && head * 2 > order.length) {
-        this.#answerOrder = order.slice(head);
-        head = 0;
-      }
-      this.#answerHead = head;
+      this.#responses.deleteBelow(responseAck);
     }
   }
 
@@ -216,7 +198,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.#link?.send(cached);
       return false;
     }
-    this.#running.set(seq, request);
+    this.#running.set(request);
     return true;
   }
 
@@ -231,7 +213,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * (not running here, the session ended, the bound overflowed, or not asked to).
    */
   complete(response: ResponseMessage, keep = true): boolean {
-    if (!this.#running.delete(response.seq) || this.#ended !== undefined) return false;
+    if (this.#running.delete(response.seq) === undefined || this.#ended !== undefined) return false;
     if (!keep) {
       this.#link?.send(response);
       return false;
@@ -250,8 +232,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   deliverResponse(response: ResponseMessage): boolean {
     if (this.#ended !== undefined || response.seq < this.#responseAck || this.#responses.has(response.seq))
       return false;
-    this.#responses.set(response.seq, response);
-    this.#answerOrder.push(response.seq);
+    this.#responses.set(response);
     this.#link?.send(response);
     return true;
   }
@@ -278,8 +259,6 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     link?.end(code, `session ${reason}`);
     this.#replay = [];
     this.#responses.clear();
-    this.#answerOrder = [];
-    this.#answerHead = 0;
     this.emit("end", reason);
   }
 }

@@ -1,0 +1,81 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { SeqIndex } from "../src/session/seq-index.js";
+
+interface Item {
+  seq: number;
+  tag: string;
+}
+
+const item = (seq: number, tag = `#${seq}`): Item => ({ seq, tag });
+
+describe("SeqIndex", () => {
+  it("finds, replaces and removes items by seq, and lists them in seq order", () => {
+    const index = new SeqIndex<Item>();
+    for (const seq of [1, 2, 3, 5, 8]) index.set(item(seq));
+    index.set(item(4)); // out of order: a re-sent request
+    index.set(item(3, "again"));
+    expect(index.size).toBe(6);
+    expect(index.get(3)?.tag).toBe("again");
+    expect(index.get(6)).toBeUndefined();
+    expect(index.delete(1)?.seq).toBe(1);
+    expect(index.delete(1)).toBeUndefined();
+    expect(index.first()?.seq).toBe(2);
+    expect(index.deleteBelow(5)).toBe(3); // 2, 3, 4
+    expect(index.values().map((i) => i.seq)).toEqual([5, 8]);
+    index.set(item(2)); // below every item left
+    expect(index.first()?.seq).toBe(2);
+    expect(index.has(2)).toBe(true);
+    index.clear();
+    expect(index.size).toBe(0);
+    expect(index.first()).toBeUndefined();
+  });
+
+  it("keeps finding everything while one old item stays and thousands pass it", () => {
+    const index = new SeqIndex<Item>();
+    index.set(item(1, "long-running"));
+    for (let seq = 2; seq < 20_000; seq++) {
+      index.set(item(seq));
+      if (seq >= 5) expect(index.delete(seq - 3)?.seq).toBe(seq - 3);
+    }
+    expect(index.size).toBe(4);
+    expect(index.values().map((i) => i.seq)).toEqual([1, 19_997, 19_998, 19_999]);
+    expect(index.get(1)?.tag).toBe("long-running");
+    expect(index.get(10_000)).toBeUndefined();
+  });
+
+  it("behaves as a map from seq to item under any sequence of operations", () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("set" as const), seq: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant("delete" as const), seq: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant("deleteBelow" as const), seq: fc.integer({ min: 0, max: 300 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const index = new SeqIndex<Item>();
+        const model = new Map<number, Item>();
+        let n = 0;
+        for (const { kind, seq } of ops) {
+          if (kind === "set") {
+            const added = item(seq, `v${n++}`);
+            index.set(added);
+            model.set(seq, added);
+          } else if (kind === "delete") {
+            expect(index.delete(seq)).toBe(model.get(seq));
+            model.delete(seq);
+          } else {
+            const below = [...model.keys()].filter((k) => k < seq);
+            expect(index.deleteBelow(seq)).toBe(below.length);
+            for (const k of below) model.delete(k);
+          }
+          expect(index.size).toBe(model.size);
+        }
+        const sorted = [...model.values()].sort((a, b) => a.seq - b.seq);
+        expect(index.values()).toEqual(sorted);
+        expect(index.first()).toBe(sorted[0]);
+        for (let seq = 0; seq <= 300; seq++) expect(index.get(seq)).toBe(model.get(seq));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
