@@ -61,7 +61,7 @@ async function run(path: Path): Promise<void> {
   const counts = { scavenges: 0, markCompacts: 0 };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      const kind = (entry.detail as { kind?: number } | undefined)?.kind;
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) counts.scavenges++;
       else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) counts.markCompacts++;
     }
