@@ -19,8 +19,8 @@ export interface HandleOptions {
    * Running the op twice has the same effect as running it once (a read, a put of the same
    * value). Its answers are then not kept until the client acknowledges them: a request whose
    * answer was lost with a connection runs again after the resume, instead of being answered
-   * from the session's cache. Saves the cache's memory and, for large answers, much of the
-   * server's garbage collection (BENCHMARKS.md). Default false: every request runs at most once.
+   * from the session's cache. Saves the cache's memory (up to `maxResponses` answers per
+   * session, each held about one round trip). Default false: every request runs at most once.
    * Cluster sessions keep every answer regardless (Redis records them for resumes elsewhere).
    */
   idempotent?: boolean;
