@@ -46,6 +46,14 @@ describe("benchmarks start and report", () => {
     expect(output).toMatch(/raw unpack \+ pack: +[\d,.]+ ns\/request/);
   }, 60_000);
 
+  it("server-gc: every path measured, with its collections counted", async () => {
+    const output = await bench("src/server-gc.ts", { REQUESTS: "400", BODY: "1024" });
+    for (const path of ["raw", "pipeline", "tether"]) {
+      expect(cell(output, path, 2), path).toBeGreaterThan(0);
+      expect(cell(output, path, 4), path).toBeGreaterThanOrEqual(0);
+    }
+  }, 60_000);
+
   it("ping-path: hot and scattered sessions measured", async () => {
     const output = await bench("src/ping-path.ts", { SESSIONS: "50", PINGS: "1000", PASSES: "1" });
     expect(output).toMatch(/one session \(hot\): +[\d,.]+ ns\/ping/);
