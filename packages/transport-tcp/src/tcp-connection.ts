@@ -8,15 +8,16 @@ import {
 } from "@tether/core";
 import { formatAddress } from "./address.js";
 
-/** Frames up to this size are copied into the batch's buffer; larger ones are written as they are. */
+/** Frames up to this size are copied into the batch's buffer; larger ones are written as they are, at once. */
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
 
 /**
  * A connection over a stream socket (plain TCP, TLS or a Unix socket): frames carry a 4-byte
- * big-endian length. Frames sent while a read is handled leave in one write when it ends, and
- * frames sent at other times in one write on the next tick (Netty's flush at read-complete).
+ * big-endian length. Small frames sent while a read is handled leave in one write when it
+ * ends, and those sent at other times in one write on the next tick (Netty's flush at
+ * read-complete); a large frame is written at once, in a cork that ends with the tick.
  * An oversized length header ends the connection before its body is read.
  */
 export class TcpConnection extends ConnectionBase {
@@ -33,6 +34,12 @@ export class TcpConnection extends ConnectionBase {
   readonly #flushOnTick = (): void => {
     this.#flushQueued = false;
     this.#flush();
+  };
+  /** Corked for a large frame until the tick ends. */
+  #corked = false;
+  readonly #uncorkOnTick = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
   };
   #needDrain = false;
   #closedLocally = false;
@@ -76,12 +83,15 @@ export class TcpConnection extends ConnectionBase {
   }
 
   protected sendFrame(frame: Uint8Array): boolean {
-    this.#batch.push(frame);
-    this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
-    if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
-    else if (!this.#reading && !this.#flushQueued) {
-      this.#flushQueued = true;
-      process.nextTick(this.#flushOnTick);
+    if (frame.byteLength > COALESCE_LIMIT) this.#writeLarge(frame);
+    else {
+      this.#batch.push(frame);
+      this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
+      if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
+      else if (!this.#reading && !this.#flushQueued) {
+        this.#flushQueued = true;
+        process.nextTick(this.#flushOnTick);
+      }
     }
     const ok = this.bufferedAmount < this.#socket.writableHighWaterMark;
     if (!ok) this.#needDrain = true;
@@ -89,53 +99,56 @@ export class TcpConnection extends ConnectionBase {
   }
 
   /**
-   * Writes the batch: small frames and their headers copied into one buffer (one write call,
-   * one system call), a large frame after its header without a copy (then corked: one writev).
+   * A large frame goes to the socket at once, behind the batch and its own header, in a cork
+   * that ends with the tick (so what one read makes still leaves in one `writev`). Held in the
+   * batch until the read ended, 16 KiB answers of an idempotent op cost the server 31-35 µs
+   * per request and 23-42 mark-compacts a run; written at once, 20-26 µs and 2 (raw net's echo:
+   * 20-29 µs). With answers kept for resumes, that retention dominates either way (32-39 µs).
+   * (reqres, interleaved runs; BENCHMARKS.md.)
    */
-  #flush(): void {
+  #writeLarge(frame: Uint8Array): void {
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(this.#uncorkOnTick);
+    }
+    this.#flush(frame.byteLength);
+    this.#wrote(socket.write(frame));
+  }
+
+  /**
+   * Writes the batch as one buffer, each small frame copied in behind its header, one write
+   * call and one system call; `nextLength`, when given, adds the header of the large frame
+   * written next.
+   */
+  #flush(nextLength = -1): void {
     const frames = this.#batch;
-    if (frames.length === 0) return;
+    if (frames.length === 0 && nextLength < 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    const segments: Uint8Array[] = [];
-    for (let first = 0; first < frames.length; ) {
-      // A run of small frames, ended by a large one (its header goes with the run) or the batch.
-      let end = first;
-      let size = 0;
-      let large: Uint8Array | undefined;
-      while (end < frames.length && large === undefined) {
-        const frame = frames[end++] as Uint8Array;
-        size += LENGTH_PREFIX_BYTES;
-        if (frame.byteLength > COALESCE_LIMIT) large = frame;
-        else size += frame.byteLength;
-      }
-      const out = Buffer.allocUnsafe(size);
-      let at = 0;
-      for (let i = first; i < end; i++) {
-        const frame = frames[i] as Uint8Array;
-        out.writeUInt32BE(frame.byteLength, at);
-        at += LENGTH_PREFIX_BYTES;
-        if (frame === large) continue;
-        out.set(frame, at);
-        at += frame.byteLength;
-      }
-      segments.push(out);
-      if (large !== undefined) segments.push(large);
-      first = end;
+    let size = nextLength < 0 ? 0 : LENGTH_PREFIX_BYTES;
+    for (const frame of frames) size += LENGTH_PREFIX_BYTES + frame.byteLength;
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const frame of frames) {
+      out.writeUInt32BE(frame.byteLength, at);
+      out.set(frame, at + LENGTH_PREFIX_BYTES);
+      at += LENGTH_PREFIX_BYTES + frame.byteLength;
     }
-    let ok: boolean;
-    if (segments.length === 1) ok = socket.write(segments[0] as Uint8Array);
-    else {
-      socket.cork();
-      for (const segment of segments) socket.write(segment);
-      socket.uncork();
-      ok = socket.writableLength < socket.writableHighWaterMark;
-    }
-    // Node emits drain only after a write that returned false, and a write the kernel took at
-    // once returns true (its length is counted after the write). A sender this connection told
-    // to wait must still hear drain, so it comes from here then.
+    if (nextLength >= 0) out.writeUInt32BE(nextLength, at);
+    this.#wrote(socket.write(out));
+  }
+
+  /**
+   * Node emits drain only after a write that returned false, and a write the kernel took at
+   * once returns true (its length is counted after the write). A sender this connection told
+   * to wait must still hear drain, so it comes from here then.
+   */
+  #wrote(ok: boolean): void {
     if (ok && this.#needDrain) {
       this.#needDrain = false;
       process.nextTick(() => this.emit("drain"));
