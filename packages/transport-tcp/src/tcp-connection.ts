@@ -140,7 +140,8 @@ export class TcpConnection extends ConnectionBase {
       at += LENGTH_PREFIX_BYTES + frame.byteLength;
     }
     if (nextLength >= 0) out.writeUInt32BE(nextLength, at);
-    this.#wrote(socket.write(out));
+    const ok = socket.write(out);
+    if (nextLength < 0) this.#wrote(ok); // else the large frame's write decides
   }
 
   /**
