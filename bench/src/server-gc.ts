@@ -4,8 +4,9 @@
  * them up; the answers are dropped. Three paths, each in a process of its own (V8's heuristics
  * are per process): `raw` unpacks and packs `[id, body]` (raw net's echo), `pipeline` runs the
  * codec and an echo handler in a Tether pipeline (no sessions), `tether` a whole server
- * (sessions: each answer kept until the client's acknowledgement 64 requests later). Reported per path: CPU µs per
- * request (every thread, GC helpers included), scavenges and mark-compacts.
+ * (sessions: each answer kept until the client's acknowledgement 64 requests later).
+ * Reported per path: CPU µs per request (every thread, GC helpers included), scavenges and
+ * mark-compacts.
  */
 import { execFileSync } from "node:child_process";
 import { constants, PerformanceObserver } from "node:perf_hooks";
