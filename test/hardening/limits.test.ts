@@ -171,6 +171,7 @@ describe("slow consumers", () => {
       const held: Connection[] = [];
       const real = createServer({
         maxOutboundBytes: cap,
+        maxReplayBytes: 64 * 1024 * 1024, // the outbound cap is under test, not the replay bound
         tickTime: 1000,
         configurePipeline: (_pipeline, channel) => held.push(channel.connection),
       });

@@ -31,7 +31,7 @@ const context: SessionStoreContext = {
   tickTime: TICK,
   minSessionTimeout: 2 * TICK,
   maxSessionTimeout: TIMEOUT,
-  bounds: { maxReplay: 1024, maxResponses: 1024 },
+  bounds: { maxReplay: 1024, maxReplayBytes: 4 << 20, maxResponses: 1024, maxResponseBytes: 4 << 20 },
 };
 
 interface Result {

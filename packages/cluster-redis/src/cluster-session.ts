@@ -87,8 +87,8 @@ export class ClusterSession extends ServerSession {
   }
 
   /** Every answer is kept, idempotent op or not: Redis records it for a resume on any server. */
-  override complete(response: ResponseMessage, _keep?: boolean): boolean {
-    const kept = super.complete(response, true);
+  override complete(response: ResponseMessage, frame: Uint8Array, _keep?: boolean): boolean {
+    const kept = super.complete(response, frame, true);
     if (kept) this.host.recordResponse(this, response);
     return kept;
   }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import {
   type Clock,
   CloseCode,
+  encodeFrame,
   type Logger,
   MessageType,
   negotiateTimeout,
@@ -248,7 +249,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         s,
         p,
         id,
-        packr.pack([topic, body]),
+        // The wire codec's plain check: a body it cannot carry throws here, before Redis keeps it.
+        asBuffer(encodeFrame([topic, body])),
         this.#bounds.maxReplay,
         this.#keys.channel(""),
       ),
@@ -715,4 +717,9 @@ function formatDump<T>(
     for (const item of items) lines.push(`\t${line(item)}`);
   }
   return lines.join("\n");
+}
+
+/** A zero-copy Buffer view, which ioredis takes as binary. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

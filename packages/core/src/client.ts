@@ -2,7 +2,7 @@ import { EventEmitter } from "eventemitter3";
 import { Channel } from "./channel/channel.js";
 import type { ChannelHandler } from "./channel/handler.js";
 import { IdleStateHandler, isIdleStateEvent } from "./channel/idle-state-handler.js";
-import { MessagePackCodec } from "./channel/msgpack-codec.js";
+import { encodeFrame, MessagePackCodec } from "./channel/msgpack-codec.js";
 import type { HandlerContext } from "./channel/pipeline.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import {
@@ -14,6 +14,7 @@ import {
   RequestError,
   SessionExpiredError,
   TimeoutError,
+  UnencodableValueError,
 } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { type BackoffOptions, backoffDelay, shuffled } from "./session/backoff.js";
@@ -412,14 +413,20 @@ export class TetherClient extends EventEmitter<ClientEvents> {
 
   #sendRequest(entry: PendingRequest): void {
     this.#unackedPushes = 0;
-    this.#send({
-      type: MessageType.Request,
-      seq: entry.seq,
-      op: entry.op,
-      body: entry.body,
-      pushAck: this.#lastPushSeq,
-      responseAck: this.#responseAck(),
-    });
+    try {
+      this.#send({
+        type: MessageType.Request,
+        seq: entry.seq,
+        op: entry.op,
+        body: entry.body,
+        pushAck: this.#lastPushSeq,
+        responseAck: this.#responseAck(),
+      });
+    } catch (error) {
+      // A body plain MessagePack cannot carry fails its own call; nothing was sent.
+      if (!(error instanceof UnencodableValueError)) throw error;
+      this.#settle(entry.seq, error);
+    }
   }
 
   #settle(seq: number, error: Error | undefined, value?: unknown): void {
@@ -444,7 +451,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #send(message: ClientMessage): void {
     const channel = this.#channel;
     if (channel === undefined || !channel.isOpen) return;
-    channel.write(encodeClientMessage(message));
+    // Encoded here, not in the codec, so a body that cannot be encoded fails its own call.
+    channel.write(encodeFrame(encodeClientMessage(message)));
   }
 
   // ---- states and endings --------------------------------------------------------------------

@@ -47,6 +47,12 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
+/**
+ * A value that plain MessagePack cannot carry (a Date, a Set, a BigInt beyond 64 bits, a
+ * cycle, ...): see docs/PROTOCOL.md, "Encoding". Thrown where it is sent, never on the wire.
+ */
+export class UnencodableValueError extends TetherError {}
+
 /** A request failed on the server: a handler refused it or threw. `code` says why. */
 export class RequestError extends TetherError {
   constructor(

@@ -3,7 +3,11 @@ export {
   type ChannelEvents,
   type ChannelHandler,
   type ChannelOptions,
+  checkPlainMessagePack,
+  DEFAULT_MAX_NESTING,
+  decodeFrame,
   EmbeddedChannel,
+  encodeFrame,
   HandlerContext,
   type IdleState,
   type IdleStateEvent,
@@ -42,6 +46,7 @@ export {
   TetherError,
   TimeoutError,
   TransportError,
+  UnencodableValueError,
 } from "./errors.js";
 export { ExpiryQueue } from "./expiry-queue.js";
 export {

@@ -51,10 +51,19 @@ export interface ServerOptions {
   handshakeTimeout?: number;
   /** Unacknowledged pushes kept per session for replay. Default 1024. */
   maxReplay?: number;
+  /** Bytes of unacknowledged pushes kept per session (encoded). Default 4 MiB. */
+  maxReplayBytes?: number;
   /** Unacknowledged responses kept per session for dedupe. Default 1024. */
   maxResponses?: number;
+  /** Bytes of unacknowledged responses kept per session (encoded). Default 4 MiB. */
+  maxResponseBytes?: number;
   /** Requests running per connection above which reading pauses. Default 64. */
   maxInFlightPerConnection?: number;
+  /**
+   * Requests running per session, across all its connections, above which reading pauses.
+   * Default 64. (A resume starts a new connection, not a new allowance.)
+   */
+  maxInFlightPerSession?: number;
   /** Bytes queued to one connection above which it is closed as a slow consumer. Default 8 MiB. */
   maxOutboundBytes?: number;
   /**
@@ -136,7 +145,12 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       tickTime,
       minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
       maxSessionTimeout: options.maxSessionTimeout ?? 20 * tickTime,
-      bounds: { maxReplay: options.maxReplay ?? 1024, maxResponses: options.maxResponses ?? 1024 },
+      bounds: {
+        maxReplay: options.maxReplay ?? 1024,
+        maxReplayBytes: options.maxReplayBytes ?? 4 * 1024 * 1024,
+        maxResponses: options.maxResponses ?? 1024,
+        maxResponseBytes: options.maxResponseBytes ?? 4 * 1024 * 1024,
+      },
     });
     this.store.on("expire", (session, reason) => {
       this.logger.info({ session: session.id, reason }, "session ended");
@@ -335,6 +349,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     return {
       handshakeTimeout: options.handshakeTimeout ?? 10_000,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? 64,
+      maxInFlightPerSession: options.maxInFlightPerSession ?? 64,
       maxOutboundBytes: options.maxOutboundBytes ?? 8 * 1024 * 1024,
       open: async (hello: Hello, connection: ConnectionInfo) => {
         let principal: unknown = null;
@@ -354,6 +369,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       touch: (session) => this.store.touch(session),
       closeByClient: (session) => this.store.end(session, "closed"),
       storeFailed: (error) => this.logger.error({ err: error }, "the session store failed to answer"),
+      answerUnencodable: (request, error) => {
+        this.logger.error(
+          { err: error, op: request.op, session: request.session.id },
+          "a handler's answer cannot be encoded; the client got unencodable-answer",
+        );
+        this.emit("error", error);
+      },
       now: () => this.clock.now(),
       metrics: this.#metrics,
       onSessionOpened: (session, resumed) => {

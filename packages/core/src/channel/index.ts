@@ -9,5 +9,6 @@ export {
   isIdleStateEvent,
 } from "./idle-state-handler.js";
 export { LoggingHandler } from "./logging-handler.js";
-export { MessagePackCodec } from "./msgpack-codec.js";
+export { decodeFrame, encodeFrame, MessagePackCodec } from "./msgpack-codec.js";
 export { HandlerContext, Pipeline } from "./pipeline.js";
+export { checkPlainMessagePack, DEFAULT_MAX_NESTING } from "./plain-msgpack.js";

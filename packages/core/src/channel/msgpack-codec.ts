@@ -1,38 +1,77 @@
 import { Packr } from "msgpackr";
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, UnencodableValueError } from "../errors.js";
 import type { ChannelHandler } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
+import { checkPlainMessagePack, DEFAULT_MAX_NESTING } from "./plain-msgpack.js";
 
 /**
- * One encoder for every connection: a Packr instance holds dozens of closures, about 1 KiB of
+ * One msgpackr instance for every connection: a Packr holds dozens of closures, about 1 KiB of
  * heap per connection (idle-scale: 6.8-7.1 against 5.8-6.1 KiB per session). Sharing is safe:
- * each call runs to completion on this one thread, and `pack` returns a view nobody writes again.
+ * each call runs to completion on this one thread, and `pack` returns a view nobody writes
+ * again. Integers beyond 2^53 decode to BigInt (never a rounded number), and `undefined`
+ * encodes as nil.
  */
-const sharedPackr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const sharedPackr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  // "auto" (number when within 2^53, else BigInt) is in msgpackr 2.x but not in its types.
+  int64AsType: "auto" as "bigint",
+  encodeUndefinedAsNil: true,
+});
 
 /**
- * Frames ⇄ values with MessagePack (msgpackr). Plain MessagePack only (no msgpackr records
- * extension), so peers in other languages and browsers read it. A frame that does not decode
- * becomes a `ProtocolError` on the pipeline's error path.
+ * msgpackr keeps the buffer it last grew for the next `pack`. After a large value it is given
+ * a small one again, so one big answer does not hold its high-water mark for the process's life.
+ */
+const KEEP_PACK_BUFFER_BYTES = 256 * 1024;
+const PACK_BUFFER_BYTES = 8 * 1024;
+
+/**
+ * Encodes `value` as one plain MessagePack frame (see `checkPlainMessagePack`). Throws
+ * `UnencodableValueError` for what plain MessagePack cannot carry: a Date, Set, RegExp, a typed
+ * array other than bytes, a BigInt beyond 64 bits, a cycle, nesting deeper than the limit.
+ */
+export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): Uint8Array {
+  let frame: Uint8Array;
+  try {
+    frame = sharedPackr.pack(value);
+  } catch (error) {
+    throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+  if (frame.byteLength > KEEP_PACK_BUFFER_BYTES) sharedPackr.useBuffer(new Uint8Array(PACK_BUFFER_BYTES));
+  const refusal = checkPlainMessagePack(frame, maxNesting, true);
+  if (refusal !== undefined) throw new UnencodableValueError(refusal);
+  return frame;
+}
+
+/** Decodes one frame of plain MessagePack; anything else is a `ProtocolError`. */
+export function decodeFrame(frame: Uint8Array, maxNesting = DEFAULT_MAX_NESTING): unknown {
+  const refusal = checkPlainMessagePack(frame, maxNesting);
+  if (refusal !== undefined) throw new ProtocolError(`frame is not plain MessagePack: ${refusal}`);
+  try {
+    return sharedPackr.unpack(frame);
+  } catch (error) {
+    throw new ProtocolError("frame is not valid MessagePack", { cause: error });
+  }
+}
+
+/**
+ * Frames ⇄ values with plain MessagePack, so peers in other languages and browsers read it
+ * (docs/PROTOCOL.md, "Encoding"). A frame that does not decode becomes a `ProtocolError` on the
+ * pipeline's error path; a value that cannot be encoded throws `UnencodableValueError` at the
+ * write. Frames already encoded (a `Uint8Array`) pass through.
  */
 export class MessagePackCodec implements ChannelHandler {
-  readonly #packr = sharedPackr;
-
   channelRead(ctx: HandlerContext, message: unknown): void {
     if (!(message instanceof Uint8Array)) {
       ctx.fireRead(message);
       return;
     }
-    let value: unknown;
-    try {
-      value = this.#packr.unpack(message);
-    } catch (error) {
-      throw new ProtocolError("frame is not valid MessagePack", { cause: error });
-    }
-    ctx.fireRead(value);
+    ctx.fireRead(decodeFrame(message));
   }
 
   write(ctx: HandlerContext, message: unknown): void {
-    ctx.write(message instanceof Uint8Array ? message : this.#packr.pack(message));
+    ctx.write(message instanceof Uint8Array ? message : encodeFrame(message));
   }
 }

@@ -1,10 +1,13 @@
+import { encodeFrame } from "../channel/msgpack-codec.js";
 import { RequestError } from "../errors.js";
-import { MessageType, RequestErrorCode } from "./protocol.js";
-import type { ServerSession } from "./server-session.js";
+import { encodeServerMessage, MessageType, RequestErrorCode } from "./protocol.js";
+import type { ResponseMessage, ServerSession } from "./server-session.js";
 
 /** Told when a request settles (the connection's handler: in-flight count and latency). */
 export interface RequestOwner {
   requestSettled(request: IncomingRequest): void;
+  /** The answer could not be encoded (`UnencodableValueError`); an error answer went instead. */
+  answerUnencodable(request: IncomingRequest, error: unknown): void;
 }
 
 /**
@@ -53,23 +56,39 @@ export class IncomingRequest {
   }
 
   respond(body: unknown): void {
-    if (this.#settle())
-      this.session.complete({ type: MessageType.Response, seq: this.seq, body }, this.keepAnswer);
+    if (this.#settle()) this.#answer({ type: MessageType.Response, seq: this.seq, body });
   }
 
   /** Answers with an error. A `RequestError`'s code and message reach the client; others do not. */
   fail(error: unknown): void {
-    if (!this.#settle()) return;
     const known = error instanceof RequestError;
-    this.session.complete(
-      {
+    this.failWith(
+      known ? error.code : RequestErrorCode.HandlerFailed,
+      known ? error.message : "the request handler failed",
+    );
+  }
+
+  /** Answers with an error code and message, without an `Error` (and its stack trace) to carry them. */
+  failWith(code: string, message: string): void {
+    if (this.#settle()) this.#answer({ type: MessageType.ErrorResponse, seq: this.seq, code, message });
+  }
+
+  /** Encodes the answer once: what is kept for a resume is the frame that was sent. */
+  #answer(response: ResponseMessage): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(encodeServerMessage(response));
+    } catch (error) {
+      this.owner.answerUnencodable(this, error);
+      response = {
         type: MessageType.ErrorResponse,
         seq: this.seq,
-        code: known ? error.code : RequestErrorCode.HandlerFailed,
-        message: known ? error.message : "the request handler failed",
-      },
-      this.keepAnswer,
-    );
+        code: RequestErrorCode.UnencodableAnswer,
+        message: "the answer cannot be encoded as plain MessagePack",
+      };
+      frame = encodeFrame(encodeServerMessage(response));
+    }
+    this.session.complete(response, frame, this.keepAnswer);
   }
 
   #settle(): boolean {

@@ -56,7 +56,12 @@ export const RequestErrorCode = {
    * have taken effect. Requests run at most once, so it is not run again.
    */
   ServerLost: "server-lost",
+  /** The handler's answer holds a value plain MessagePack cannot carry (a Date, a cycle, ...). */
+  UnencodableAnswer: "unencodable-answer",
 } as const;
+
+/** The longest `op` a Request may name, in UTF-16 code units; a longer one is a protocol error. */
+export const MAX_OP_LENGTH = 256;
 
 export interface Hello {
   type: typeof MessageType.Hello;
@@ -175,7 +180,7 @@ export function decodeClientMessage(value: unknown): ClientMessage {
         pushAck = value[4],
         responseAck = value[5];
       if (!isSeq(seq) || seq === 0) fail("Request: seq");
-      if (!isString(op)) fail("Request: op");
+      if (!isString(op) || op.length > MAX_OP_LENGTH) fail("Request: op");
       if (!isSeq(pushAck) || !isSeq(responseAck)) fail("Request: acknowledgement");
       return { type, seq, op, body, pushAck, responseAck };
     }

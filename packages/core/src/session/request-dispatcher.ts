@@ -48,7 +48,7 @@ export class RequestDispatcher implements ChannelHandler {
     if (request.settled) return;
     const handler = this.handlers.get(request.op);
     if (handler === undefined) {
-      request.fail(new RequestError(RequestErrorCode.UnknownOp, `no handler for op "${request.op}"`));
+      request.failWith(RequestErrorCode.UnknownOp, `no handler for op "${request.op}"`);
       return;
     }
     if (handler.idempotent) request.keepAnswer = false;

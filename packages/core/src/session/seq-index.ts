@@ -3,6 +3,8 @@ export interface Sequenced {
   readonly seq: number;
 }
 
+const countOne = (): number => 1;
+
 /** Compact once this many leading slots are free and they are most of the array. */
 const COMPACT_AFTER = 1024;
 
@@ -79,19 +81,22 @@ export class SeqIndex<T extends Sequenced> {
     return item;
   }
 
-  /** Removes every item with a seq below `seq`; returns how many there were. */
-  deleteBelow(seq: number): number {
+  /** Removes every item with a seq below `seq`; returns their total `weigh` (default: how many). */
+  deleteBelow(seq: number, weigh: (item: T) => number = countOne): number {
     const items = this.#items;
     let removed = 0;
+    let weight = 0;
     for (let at = this.#head; at < items.length && (this.#seqs[at] as number) < seq; at++) {
-      if (items[at] !== undefined) {
+      const item = items[at];
+      if (item !== undefined) {
+        weight += weigh(item);
         items[at] = undefined;
         removed++;
       }
     }
     this.#size -= removed;
     this.#trim();
-    return removed;
+    return weight;
   }
 
   /** The items in seq order (a snapshot: safe to change the index while iterating it). */

@@ -1,6 +1,6 @@
-import { Packr } from "msgpackr";
 import type { ChannelHandler } from "../channel/handler.js";
 import { WRITABLE } from "../channel/handler.js";
+import { encodeFrame } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError } from "../errors.js";
@@ -23,6 +23,8 @@ import type { ServerSession, SessionLink } from "./server-session.js";
 export interface SessionHost {
   readonly handshakeTimeout: number;
   readonly maxInFlightPerConnection: number;
+  /** Requests running in one session, across its connections, above which reading pauses. */
+  readonly maxInFlightPerSession: number;
   readonly maxOutboundBytes: number;
   /**
    * Opens a session after authentication. Rejects with `AuthenticationError` to refuse the
@@ -39,6 +41,8 @@ export interface SessionHost {
   closeByClient(session: ServerSession): void;
   /** A shared session store failed to answer; the connection is ended with GoingAway. */
   storeFailed(error: unknown): void;
+  /** A handler's answer could not be encoded; the client got an `unencodable-answer` error. */
+  answerUnencodable(request: IncomingRequest, error: unknown): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
   /** The server's counters (`server.metrics()`): incremented in place, nothing allocated per frame. */
   readonly metrics: MetricsRecorder;
@@ -51,9 +55,7 @@ type State = "handshake" | "authenticating" | "open" | "ended";
  * The Pong, encoded once: it is the commonest message a server sends to idle clients, and the
  * codec passes ready frames through. (Plain MessagePack, as the codec writes.)
  */
-const PONG_FRAME: Uint8Array = new Packr({ useRecords: false }).pack(
-  encodeServerMessage({ type: MessageType.Pong }),
-);
+const PONG_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageType.Pong })).slice();
 
 /**
  * The server's session protocol on one connection: handshake (new session, resume, auth),
@@ -152,18 +154,32 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     else ctx.fireError(error);
   }
 
-  /** SessionLink: a message for the client. */
-  send(message: ServerMessage): void {
+  /** SessionLink: an encoded push or answer for the client. */
+  sendFrame(frame: Uint8Array): void {
     if (this.#state === "ended" || this.#ctx === undefined) return;
-    this.#ctx.write(encodeServerMessage(message));
+    this.#ctx.write(frame);
     this.#checkOutbound();
+  }
+
+  /** SessionLink: one of the session's requests ended, perhaps one an earlier connection took. */
+  requestEnded(): void {
+    this.#applyReadBackpressure();
+  }
+
+  /** RequestOwner: an answer was unencodable (the error answer already went). */
+  answerUnencodable(request: IncomingRequest, error: unknown): void {
+    this.host.answerUnencodable(request, error);
+  }
+
+  #send(message: ServerMessage): void {
+    this.sendFrame(encodeFrame(encodeServerMessage(message)));
   }
 
   /** SessionLink: Goodbye with a close code, then a graceful close. Idempotent. */
   end(code: CloseCode, reason: string): void {
     const ctx = this.#ctx;
     if (this.#state === "ended" || ctx === undefined) return;
-    ctx.write(encodeServerMessage({ type: MessageType.Goodbye, code, reason }));
+    ctx.write(encodeFrame(encodeServerMessage({ type: MessageType.Goodbye, code, reason })));
     this.host.metrics.goodbye(code);
     this.#state = "ended";
     this.#clearHandshakeTimer(ctx);
@@ -237,8 +253,15 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#session = session;
     this.host.touch(session);
     const { id: sessionId, timeout } = session;
-    this.send({ type: MessageType.Welcome, sessionId, password: session.tracked.password, timeout, resumed });
+    this.#send({
+      type: MessageType.Welcome,
+      sessionId,
+      password: session.tracked.password,
+      timeout,
+      resumed,
+    });
     session.attach(this, hello.lastPushSeq);
+    this.#applyReadBackpressure(); // a resumed session may still run requests an earlier connection sent
     this.host.onSessionOpened(session, resumed);
   }
 
@@ -260,6 +283,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.host.metrics.pings++;
         session.acknowledge(message.pushAck, message.responseAck);
         ctx.write(PONG_FRAME);
+        this.#checkOutbound(); // Pongs count toward the outbound cap like any write
         return;
       case MessageType.Ack:
         session.acknowledge(message.pushAck, message.responseAck);
@@ -325,11 +349,16 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     return this.#batchTime;
   }
 
-  /** Outstanding requests above the limit pause reading: backpressure, not an error. */
+  /**
+   * Outstanding requests above a limit pause reading: backpressure, not an error. The session's
+   * count spans its connections, so resuming again and again cannot pile requests up.
+   */
   #applyReadBackpressure(): void {
     const connection = this.#ctx?.channel.connection;
-    if (connection === undefined) return;
-    const over = this.#inFlight >= this.host.maxInFlightPerConnection;
+    if (connection === undefined || this.#state === "ended") return;
+    const over =
+      this.#inFlight >= this.host.maxInFlightPerConnection ||
+      (this.#session?.running ?? 0) >= this.host.maxInFlightPerSession;
     if (over && !this.#readingPaused) {
       this.#readingPaused = true;
       this.host.metrics.readPauses++;

@@ -1,8 +1,9 @@
 import { EventEmitter } from "eventemitter3";
+import { encodeFrame } from "../channel/msgpack-codec.js";
 import { SessionExpiredError } from "../errors.js";
 import type { TrackedSession } from "../session-tracker.js";
 import type { IncomingRequest } from "./incoming-request.js";
-import { CloseCode, MessageType, type ServerMessage } from "./protocol.js";
+import { CloseCode, encodeServerMessage, MessageType, type ServerMessage } from "./protocol.js";
 import { SeqIndex } from "./seq-index.js";
 
 /** Why a server session ended. */
@@ -17,10 +18,15 @@ export interface ServerSessionEvents {
 export interface SessionLink {
   readonly transport: string;
   readonly remoteAddress: string;
-  send(message: ServerMessage): void;
+  /** Sends one encoded message (a push or an answer). */
+  sendFrame(frame: Uint8Array): void;
   /** Says goodbye with a close code and closes the connection. */
   end(code: CloseCode, reason: string): void;
+  /** One of the session's running requests ended (reading may resume below the bound). */
+  requestEnded(): void;
 }
+
+const frameBytes = (kept: KeptFrame): number => kept.frame.byteLength;
 
 export type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
 export type ResponseMessage = Extract<
@@ -31,9 +37,21 @@ export type ResponseMessage = Extract<
 export interface SessionBounds {
   /** Unacknowledged pushes kept for replay. */
   maxReplay: number;
+  /** Bytes of unacknowledged pushes kept for replay (encoded size). */
+  maxReplayBytes: number;
   /** Responses kept until the client acknowledges them (the dedupe cache). */
   maxResponses: number;
+  /** Bytes of responses kept until the client acknowledges them (encoded size). */
+  maxResponseBytes: number;
 }
+
+/** A message as sent, kept until the client acknowledges it: its bytes are what a bound counts. */
+interface KeptFrame {
+  readonly seq: number;
+  readonly frame: Uint8Array;
+}
+
+const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encodeServerMessage(message));
 
 /**
  * A session as server code sees it: identity, user data and pushes. It outlives connections;
@@ -47,9 +65,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #pushSeq = 0;
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
   #deliveredSeq = 0;
-  #replay: PushMessage[] = [];
+  #replay: KeptFrame[] = [];
+  #replayBytes = 0;
   /** Answers kept until the client acknowledges them (the dedupe cache). */
-  #responses = new SeqIndex<ResponseMessage>();
+  #responses = new SeqIndex<KeptFrame>();
+  #responseBytes = 0;
   #running = new SeqIndex<IncomingRequest>();
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
@@ -96,20 +116,28 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     return this.#replay.length;
   }
 
+  /** Bytes of unacknowledged pushes kept (encoded). */
+  get unacknowledgedPushBytes(): number {
+    return this.#replayBytes;
+  }
+
   /**
    * Sends `body` on `topic` to the client: now if connected, else on resume. Delivered once,
-   * in order, or the session ends (`buffer-overflow`) when too many wait unacknowledged.
+   * in order, or the session ends (`buffer-overflow`) when too many, or too many bytes, wait
+   * unacknowledged. Throws `UnencodableValueError` (and nothing is sent) for a body plain
+   * MessagePack cannot carry.
    */
   push(topic: string, body: unknown): void {
     if (this.#ended !== undefined)
       throw new SessionExpiredError(`session ${this.id} has ended (${this.#ended})`);
-    if (this.#replay.length >= this.bounds.maxReplay) {
+    const seq = this.#pushSeq + 1;
+    const frame = encodeMessage({ type: MessageType.Push, seq, topic, body });
+    if (!this.#replayHasRoom(frame)) {
       this.terminate(this, "buffer-overflow");
-      throw new SessionExpiredError(
-        `session ${this.id} ended: more than ${this.bounds.maxReplay} unacknowledged pushes`,
-      );
+      throw new SessionExpiredError(`session ${this.id} ended: ${this.#replayBoundText()}`);
     }
-    this.deliverPush({ type: MessageType.Push, seq: ++this.#pushSeq, topic, body });
+    this.#pushSeq = seq;
+    this.#keepPush(seq, frame);
   }
 
   /**
@@ -118,9 +146,30 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    */
   deliverPush(message: PushMessage): void {
     if (this.#ended !== undefined || message.seq <= this.#deliveredSeq) return;
-    this.#deliveredSeq = message.seq;
-    this.#replay.push(message);
-    this.#link?.send(message);
+    const frame = encodeMessage(message);
+    if (!this.#replayHasRoom(frame)) {
+      this.terminate(this, "buffer-overflow");
+      return;
+    }
+    this.#keepPush(message.seq, frame);
+  }
+
+  #keepPush(seq: number, frame: Uint8Array): void {
+    this.#deliveredSeq = seq;
+    this.#replay.push({ seq, frame });
+    this.#replayBytes += frame.byteLength;
+    this.#link?.sendFrame(frame);
+  }
+
+  #replayHasRoom(frame: Uint8Array): boolean {
+    return (
+      this.#replay.length < this.bounds.maxReplay &&
+      this.#replayBytes + frame.byteLength <= this.bounds.maxReplayBytes
+    );
+  }
+
+  #replayBoundText(): string {
+    return `unacknowledged pushes over ${this.bounds.maxReplay} or ${this.bounds.maxReplayBytes} bytes`;
   }
 
   /** @internal The highest push sequence number delivered to this session object. */
@@ -139,10 +188,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     responseAck: number,
     lastPushSeq: number,
   ): void {
-    this.#replay = [...pushes];
+    this.#replay = [];
+    this.#replayBytes = 0;
+    for (const push of pushes) {
+      const frame = encodeMessage(push);
+      this.#replay.push({ seq: push.seq, frame });
+      this.#replayBytes += frame.byteLength;
+    }
     this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
     this.#responses = new SeqIndex();
-    for (const response of responses) this.#responses.set(response);
+    this.#responseBytes = 0;
+    for (const response of responses) this.#keepResponse(response.seq, encodeMessage(response));
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
 
@@ -155,8 +211,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   attach(link: SessionLink, lastPushSeq: number): void {
     this.#link = link;
     this.acknowledge(lastPushSeq, this.#responseAck);
-    for (const push of this.#replay) link.send(push);
-    for (const response of this.#responses.values()) link.send(response);
+    for (const push of this.#replay) link.sendFrame(push.frame);
+    for (const response of this.#responses.values()) link.sendFrame(response.frame);
   }
 
   /** @internal */
@@ -172,11 +228,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** @internal Drops what the client confirmed having. */
   acknowledge(pushAck: number, responseAck: number): void {
     let drop = 0;
-    while (drop < this.#replay.length && (this.#replay[drop] as PushMessage).seq <= pushAck) drop++;
+    while (drop < this.#replay.length && (this.#replay[drop] as KeptFrame).seq <= pushAck) {
+      this.#replayBytes -= (this.#replay[drop] as KeptFrame).frame.byteLength;
+      drop++;
+    }
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      this.#responses.deleteBelow(responseAck);
+      this.#responseBytes -= this.#responses.deleteBelow(responseAck, frameBytes);
     }
   }
 
@@ -195,7 +254,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
     if (cached !== undefined) {
-      this.#link?.send(cached);
+      this.#link?.sendFrame(cached.frame);
       return false;
     }
     this.#running.set(request);
@@ -204,25 +263,23 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** @internal Forgets a request admitted here that a shared store then refused. */
   protected withdraw(seq: number): void {
-    this.#running.delete(seq);
+    if (this.#running.delete(seq) !== undefined) this.#link?.requestEnded();
   }
 
   /**
-   * @internal A handler finished: keep the answer until acknowledged (unless `keep` is false:
-   * an idempotent op, run again if re-sent), and send it. False when the answer is not kept
-   * (not running here, the session ended, the bound overflowed, or not asked to).
+   * @internal A handler finished with `response`, encoded as `frame`: keep it until
+   * acknowledged (unless `keep` is false: an idempotent op, run again if re-sent), and send it.
+   * False when the answer is not kept (not running here, the session ended, a bound
+   * overflowed, or not asked to).
    */
-  complete(response: ResponseMessage, keep = true): boolean {
+  complete(response: ResponseMessage, frame: Uint8Array, keep = true): boolean {
     if (this.#running.delete(response.seq) === undefined || this.#ended !== undefined) return false;
+    this.#link?.requestEnded();
     if (!keep) {
-      this.#link?.send(response);
+      this.#link?.sendFrame(frame);
       return false;
     }
-    if (this.#responses.size >= this.bounds.maxResponses) {
-      this.terminate(this, "buffer-overflow");
-      return false;
-    }
-    return this.deliverResponse(response);
+    return this.#deliverResponseFrame(response.seq, frame);
   }
 
   /**
@@ -230,11 +287,26 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * already acknowledged, or already kept, is ignored.
    */
   deliverResponse(response: ResponseMessage): boolean {
-    if (this.#ended !== undefined || response.seq < this.#responseAck || this.#responses.has(response.seq))
+    return this.#deliverResponseFrame(response.seq, encodeMessage(response));
+  }
+
+  #deliverResponseFrame(seq: number, frame: Uint8Array): boolean {
+    if (this.#ended !== undefined || seq < this.#responseAck || this.#responses.has(seq)) return false;
+    if (
+      this.#responses.size >= this.bounds.maxResponses ||
+      this.#responseBytes + frame.byteLength > this.bounds.maxResponseBytes
+    ) {
+      this.terminate(this, "buffer-overflow");
       return false;
-    this.#responses.set(response);
-    this.#link?.send(response);
+    }
+    this.#keepResponse(seq, frame);
+    this.#link?.sendFrame(frame);
     return true;
+  }
+
+  #keepResponse(seq: number, frame: Uint8Array): void {
+    this.#responses.set({ seq, frame });
+    this.#responseBytes += frame.byteLength;
   }
 
   /** @internal Requests running right now. */
@@ -258,7 +330,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
           : CloseCode.SessionExpired;
     link?.end(code, `session ${reason}`);
     this.#replay = [];
+    this.#replayBytes = 0;
     this.#responses.clear();
+    this.#responseBytes = 0;
     this.emit("end", reason);
   }
 }
