@@ -22,6 +22,8 @@ export default defineConfig({
       ? ["default", ["json", { outputFile: process.env.TETHER_TEST_REPORT }]]
       : ["default"],
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/**/*.test.ts"],
+    // Hostile-input tests weigh the heap after a full collection.
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -33,10 +33,10 @@ export function sessionTimeouts(options: Partial<SessionTimeouts> = {}): Session
   return { tickTime, minSessionTimeout: min, maxSessionTimeout: max };
 }
 
-/** Clamps a requested timeout to `[minSessionTimeout, maxSessionTimeout]`. */
+/** Rounds a requested timeout to whole milliseconds and clamps it to `[minSessionTimeout, maxSessionTimeout]`. */
 export function negotiateTimeout(requested: number, timeouts: SessionTimeouts): number {
   if (!Number.isFinite(requested)) {
     throw new InvalidArgumentError(`requested timeout must be finite, got ${requested}`);
   }
-  return Math.min(timeouts.maxSessionTimeout, Math.max(timeouts.minSessionTimeout, requested));
+  return Math.min(timeouts.maxSessionTimeout, Math.max(timeouts.minSessionTimeout, Math.round(requested)));
 }

@@ -26,6 +26,11 @@ const sharedPackr = new Packr({
  */
 const KEEP_PACK_BUFFER_BYTES = 256 * 1024;
 const PACK_BUFFER_BYTES = 8 * 1024;
+/** msgpackr writes strings with `Buffer#utf8Write` where Node's Buffer exists, so it needs one there. */
+const newPackBuffer = (): Uint8Array =>
+  typeof Buffer === "undefined"
+    ? new Uint8Array(PACK_BUFFER_BYTES)
+    : Buffer.allocUnsafeSlow(PACK_BUFFER_BYTES);
 
 /**
  * Encodes `value` as one plain MessagePack frame (see `checkPlainMessagePack`). Throws
@@ -39,7 +44,7 @@ export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): U
   } catch (error) {
     throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
   }
-  if (frame.byteLength > KEEP_PACK_BUFFER_BYTES) sharedPackr.useBuffer(new Uint8Array(PACK_BUFFER_BYTES));
+  if (frame.byteLength > KEEP_PACK_BUFFER_BYTES) sharedPackr.useBuffer(newPackBuffer());
   const refusal = checkPlainMessagePack(frame, maxNesting, true);
   if (refusal !== undefined) throw new UnencodableValueError(refusal);
   return frame;

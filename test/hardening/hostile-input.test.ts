@@ -1,0 +1,285 @@
+// Hostile input: frames and request patterns an attacker sends. In each test an honest session
+// on the same server keeps answering, and the server's heap after the attack stays within a
+// stated bound of its heap before. Real-socket tests run on loopback with short real waits;
+// session-rule tests run on the memory transport with a ManualClock.
+import {
+  CloseCode,
+  createClient,
+  createServer,
+  decodeFrame,
+  encodeFrame,
+  ManualClock,
+  MessageType,
+  ProtocolError,
+  type ServerOptions,
+  type TetherServer,
+  type Transport,
+} from "@tether/core";
+import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
+import { tcp } from "@tether/transport-tcp";
+import { webSocket } from "@tether/transport-ws";
+import { Packr } from "msgpackr";
+import { afterEach, describe, expect, it } from "vitest";
+import { HonestClient, settledHeap } from "../support/honest-client.js";
+import { RawSession } from "../support/raw-session.js";
+
+const MiB = 1024 * 1024;
+const plain = new Packr({ useRecords: false, mapsAsObjects: true });
+/** msgpackr with its structured-clone extension: what an attacker packs shared references with. */
+const cloning = new Packr({ structuredClone: true });
+
+/** About 20 bytes per level that stand for 2^levels nodes once decoded with shared references. */
+function sharedReferenceDag(levels: number): unknown {
+  let node: unknown = [0];
+  for (let i = 0; i < levels; i++) node = [node, node];
+  return node;
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const realTransports: Array<[string, () => Transport]> = [
+  ["tcp", () => tcp()],
+  ["ws", () => webSocket()],
+];
+
+/** A real server on loopback with an echo handler, and an honest client beside the attack. */
+async function realTarget(transport: () => Transport, options: ServerOptions = {}) {
+  const server = createServer({ tickTime: 500, ...options });
+  server.handle("echo", (body) => body);
+  const listener = await server.listen(transport(), "127.0.0.1:0");
+  cleanups.push(() => server.close());
+  const honest = await HonestClient.start(transport(), listener.address);
+  return { server, address: listener.address, honest };
+}
+
+async function rawSession(transport: Transport, address: string): Promise<RawSession> {
+  const raw = await RawSession.dial(transport, address);
+  cleanups.push(() => raw.connection.abort());
+  return raw;
+}
+
+describe("1. MessagePack shared references and other extensions", () => {
+  it("the codec refuses them at once, in time linear in the frame's size", () => {
+    const bomb = cloning.pack(sharedReferenceDag(40)); // 2^40 nodes if decoded
+    expect(bomb.byteLength).toBeLessThan(2000);
+    const started = performance.now();
+    expect(() => decodeFrame(bomb)).toThrow(ProtocolError);
+    expect(performance.now() - started).toBeLessThan(50);
+    for (const value of [new Date(0), new Set([1]), new Error("x"), /re/g, new Float64Array([1.5])]) {
+      expect(() => decodeFrame(cloning.pack(value)), String(value)).toThrow(ProtocolError);
+    }
+    // undefined as msgpackr writes it (fixext 0), the timestamp type, records, 0xC1, trailing bytes.
+    for (const bytes of [[0xd4, 0, 0], [0xd6, 0xff, 0, 0, 0, 1], [0xd4, 0x72, 0x40], [0xc1], [0x01, 0x02]]) {
+      expect(() => decodeFrame(Uint8Array.from(bytes)), bytes.join(",")).toThrow(ProtocolError);
+    }
+  });
+
+  it("decodes integers that fit a double to numbers, and larger ones exactly as BigInt", () => {
+    const uint64 = (value: bigint) => {
+      const bytes = new Uint8Array(9);
+      bytes[0] = 0xcf;
+      new DataView(bytes.buffer).setBigUint64(1, value);
+      return bytes;
+    };
+    expect(decodeFrame(uint64(7n))).toBe(7);
+    expect(decodeFrame(uint64(2n ** 53n))).toBe(2 ** 53);
+    expect(decodeFrame(uint64(2n ** 64n - 1n))).toBe(2n ** 64n - 1n);
+  });
+
+  it.each(realTransports)(
+    "over %s, a bomb before Hello or as a request body gets 4003 and freezes nobody",
+    async (_name, transport) => {
+      const { address, honest } = await realTarget(transport);
+      const before = settledHeap();
+      const early = await rawSession(transport(), address);
+      // The bomb, then one trailing byte: msgpackr's error path would print the whole decoded value.
+      const bomb = cloning.pack(sharedReferenceDag(24));
+      early.sendBytes(Uint8Array.from([...bomb, 0xc0]));
+      await early.waitFor((m) => m[0] === MessageType.Goodbye);
+      expect(early.goodbyeCode()).toBe(CloseCode.ProtocolError);
+
+      const late = await rawSession(transport(), address);
+      late.hello({ timeout: 5000 });
+      await late.waitFor((m) => m[0] === MessageType.Welcome);
+      late.sendBytes(cloning.pack([MessageType.Request, 1, "echo", sharedReferenceDag(24), 0, 1]));
+      await late.waitFor((m) => m[0] === MessageType.Goodbye);
+      expect(late.goodbyeCode()).toBe(CloseCode.ProtocolError);
+
+      const report = await honest.stop();
+      expect(report.failed).toBe(0);
+      expect(report.maxLatencyMs).toBeLessThan(250);
+      expect(settledHeap() - before).toBeLessThan(16 * MiB);
+    },
+  );
+});
+
+// ---- session rules, on the memory transport and a ManualClock ----------------------------------
+
+let clock: ManualClock;
+let network: MemoryNetwork;
+
+async function memoryTarget(options: ServerOptions = {}): Promise<TetherServer> {
+  clock = new ManualClock();
+  network = createMemoryNetwork({ clock });
+  const server = createServer({ clock, tickTime: 1000, ...options });
+  server.handle("echo", (body) => body);
+  server.handle("hang", () => new Promise(() => {}));
+  await server.listen(network.transport(), "server");
+  cleanups.push(async () => {
+    let done = false;
+    const closing = server.close().finally(() => {
+      done = true;
+    });
+    for (let i = 0; i < 50 && !done; i++) await clock.advanceAsync(1000);
+    await closing;
+  });
+  return server;
+}
+
+const tick = () => clock.advanceAsync(0);
+
+async function memoryRaw(from = "mallory"): Promise<RawSession> {
+  return rawSession(network.transport({ address: from }), "server");
+}
+
+/** An honest client on the memory network: it must still get answers after the attack. */
+async function memoryHonest() {
+  const client = createClient({
+    servers: [{ transport: network.transport(), address: "server" }],
+    clock,
+    timeout: 10_000,
+  });
+  cleanups.push(() => {
+    void client.close();
+  });
+  const answered = client.request("echo", "honest");
+  for (let i = 0; i < 20; i++) await tick();
+  expect(await answered).toBe("honest");
+  return {
+    async stillAnswers() {
+      const answer = client.request("echo", "still");
+      for (let i = 0; i < 20; i++) await tick();
+      expect(await answer).toBe("still");
+    },
+  };
+}
+
+async function openSession(raw: RawSession, timeout = 10_000) {
+  raw.hello({ timeout });
+  const welcome = await raw.waitFor((m) => m[0] === MessageType.Welcome, tick);
+  return { sessionId: welcome[1] as string, password: welcome[2] as Uint8Array };
+}
+
+describe("2. what a session keeps is bounded in bytes", () => {
+  it("ends a session whose unacknowledged answers pass maxResponseBytes (4008)", async () => {
+    const server = await memoryTarget();
+    const honest = await memoryHonest();
+    const before = settledHeap();
+    const raw = await memoryRaw();
+    await openSession(raw);
+    const body = new Uint8Array(512 * 1024);
+    // Never acknowledged (responseAck 1): each answer stays in the session's cache.
+    for (let seq = 1; seq <= 24; seq++) raw.send([MessageType.Request, seq, "echo", body, 0, 1]);
+    await raw.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(raw.goodbyeCode()).toBe(CloseCode.BufferOverflow);
+    expect(server.metrics().sessionsEnded["buffer-overflow"]).toBe(1);
+    const answers = raw.received.filter((m) => m[0] === MessageType.Response).length;
+    expect(answers).toBeLessThanOrEqual(8); // 4 MiB of 512 KiB answers
+    raw.received.length = 0;
+    await honest.stillAnswers();
+    expect(settledHeap() - before).toBeLessThan(16 * MiB);
+  });
+
+  it("ends a session whose unacknowledged pushes pass maxReplayBytes, and push() says so", async () => {
+    const server = await memoryTarget({ maxReplayBytes: 1 * MiB });
+    const raw = await memoryRaw();
+    const { sessionId } = await openSession(raw);
+    const session = server.getSession(sessionId);
+    const body = new Uint8Array(300 * 1024);
+    session?.push("blob", body);
+    session?.push("blob", body);
+    session?.push("blob", body);
+    expect(session?.unacknowledgedPushBytes).toBeGreaterThan(900 * 1024);
+    expect(() => session?.push("blob", body)).toThrow(/unacknowledged pushes over/);
+    expect(session?.ended).toBe(true);
+    await raw.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(raw.goodbyeCode()).toBe(CloseCode.BufferOverflow);
+  });
+
+  it("refuses an op name over 256 characters (4003) and never echoes one back", async () => {
+    await memoryTarget();
+    const honest = await memoryHonest();
+    const raw = await memoryRaw();
+    await openSession(raw);
+    raw.send([MessageType.Request, 1, "x".repeat(257), null, 0, 1]);
+    await raw.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(raw.goodbyeCode()).toBe(CloseCode.ProtocolError);
+
+    const other = await memoryRaw();
+    await openSession(other);
+    const longest = "y".repeat(256);
+    other.send([MessageType.Request, 1, longest, null, 0, 1]);
+    const answer = await other.waitFor((m) => m[0] === MessageType.ErrorResponse, tick);
+    expect(answer[2]).toBe("unknown-op");
+    await honest.stillAnswers();
+  });
+});
+
+describe("5. running requests are bounded per session, across resumes", () => {
+  it("1,600 requests over 25 resumes leave at most maxInFlightPerSession running", async () => {
+    const server = await memoryTarget({ maxInFlightPerSession: 64 });
+    const honest = await memoryHonest();
+    const first = await memoryRaw();
+    const { sessionId, password } = await openSession(first);
+    let seq = 0;
+    let connection: RawSession = first;
+    for (let cycle = 0; cycle < 25; cycle++) {
+      for (let i = 0; i < 64; i++) connection.send([MessageType.Request, ++seq, "hang", null, 0, 1]);
+      for (let i = 0; i < 5; i++) await tick();
+      connection.connection.abort();
+      connection = await memoryRaw();
+      connection.hello({ timeout: 10_000, sessionId, password });
+      await connection.waitFor((m) => m[0] === MessageType.Welcome, tick);
+    }
+    expect(server.getSession(sessionId)?.running).toBeLessThanOrEqual(64);
+    expect(server.metrics().readPauses).toBeGreaterThan(0);
+    await honest.stillAnswers();
+  });
+});
+
+describe("6. Pongs count toward maxOutboundBytes", () => {
+  it("a peer that pings and never reads is cut off as a slow consumer", async () => {
+    const server = await memoryTarget({ maxOutboundBytes: 64 * 1024 });
+    const honest = await memoryHonest();
+    const raw = await memoryRaw();
+    await openSession(raw);
+    raw.connection.pause(); // never reads what the server sends
+    const ping = plain.pack([MessageType.Ping, 0, 1]);
+    for (let i = 0; i < 60_000 && raw.connection.status === "open"; i++) {
+      raw.sendBytes(ping);
+      if (i % 1000 === 999) await tick();
+    }
+    for (let i = 0; i < 10; i++) await tick();
+    expect(server.metrics().slowConsumers).toBe(1);
+    await honest.stillAnswers();
+  });
+});
+
+describe("9. smaller", () => {
+  it("rounds a fractional requested timeout to whole milliseconds", async () => {
+    await memoryTarget();
+    const raw = await memoryRaw();
+    raw.hello({ timeout: 4000.5 });
+    const welcome = await raw.waitFor((m) => m[0] === MessageType.Welcome, tick);
+    expect(Number.isInteger(welcome[3])).toBe(true);
+  });
+
+  it("one very large encode does not leave msgpackr's shared buffer at its high-water mark", () => {
+    encodeFrame([MessageType.Response, 1, new Uint8Array(8 * MiB)]);
+    const next = encodeFrame([MessageType.Pong]);
+    expect(next.buffer.byteLength).toBeLessThan(1 * MiB);
+  });
+});
