@@ -268,6 +268,49 @@ describe("6. Pongs count toward maxOutboundBytes", () => {
   });
 });
 
+describe("8. sessions are bounded in all and per address", () => {
+  it("connect, Hello, drop, again and again from one address: Goodbye 4012 past the bound, others unaffected", async () => {
+    const server = await memoryTarget({ maxSessionsPerAddress: 50, maxSessions: 80 });
+    const honest = await memoryHonest();
+    const before = settledHeap();
+    for (let i = 0; i < 200; i++) {
+      const raw = await memoryRaw("mallory");
+      raw.hello({ timeout: 40_000 });
+      await raw.waitFor((m) => m[0] === MessageType.Welcome || m[0] === MessageType.Goodbye, tick);
+      if (i >= 50) expect(raw.goodbyeCode()).toBe(CloseCode.TooManySessions);
+      raw.connection.abort();
+    }
+    expect(server.metrics().sessions).toBe(51); // mallory's 50 and the honest client's
+    expect(server.metrics().refusedSessions).toBe(150);
+    // Another address still gets sessions, up to the total.
+    for (let i = 0; i < 29; i++) {
+      const raw = await memoryRaw(`alice-${i}`);
+      await openSession(raw);
+    }
+    const over = await memoryRaw("bob");
+    over.hello();
+    await over.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(over.goodbyeCode()).toBe(CloseCode.TooManySessions);
+    await honest.stillAnswers();
+    expect(settledHeap() - before).toBeLessThan(8 * MiB);
+  });
+
+  it("an expired session frees its place", async () => {
+    const server = await memoryTarget({ maxSessionsPerAddress: 1 });
+    const first = await memoryRaw("mallory");
+    await openSession(first, 2000);
+    first.connection.abort();
+    const second = await memoryRaw("mallory");
+    second.hello();
+    await second.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+    expect(second.goodbyeCode()).toBe(CloseCode.TooManySessions);
+    await clock.advanceAsync(4000); // past T + tick: the first session expires
+    expect(server.metrics().sessions).toBe(0);
+    const third = await memoryRaw("mallory");
+    await openSession(third);
+  });
+});
+
 describe("9. smaller", () => {
   it("rounds a fractional requested timeout to whole milliseconds", async () => {
     await memoryTarget();

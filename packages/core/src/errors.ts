@@ -64,6 +64,9 @@ export class RequestError extends TetherError {
   }
 }
 
+/** The server holds as many sessions as it allows (in all, or from one address): none was opened. */
+export class TooManySessionsError extends TetherError {}
+
 /** The server's `authenticate` hook refused the client's credentials. Final. */
 export class AuthenticationError extends TetherError {}
 

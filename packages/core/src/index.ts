@@ -45,6 +45,7 @@ export {
   SessionExpiredError,
   TetherError,
   TimeoutError,
+  TooManySessionsError,
   TransportError,
   UnencodableValueError,
 } from "./errors.js";

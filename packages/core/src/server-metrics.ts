@@ -11,11 +11,13 @@ export interface ServerMetrics {
   sessionsResumed: number;
   /** Ended sessions by reason. */
   sessionsEnded: Record<ServerSessionEndReason, number>;
-  /** Goodbyes sent, by close code (4000-4011; see docs/PROTOCOL.md). */
+  /** Goodbyes sent, by close code (4000-4012; see docs/PROTOCOL.md). */
   goodbyes: Record<number, number>;
   /** Connections refused for `maxConnectionsPerAddress` / `maxConnections`. */
   refusedPerAddress: number;
   refusedTotal: number;
+  /** Hellos refused for `maxSessions` / `maxSessionsPerAddress` (Goodbye 4012). */
+  refusedSessions: number;
   /** Connections aborted for queueing more than `maxOutboundBytes`. */
   slowConsumers: number;
   /** Times reading paused because `maxInFlightPerConnection` requests were running. */
@@ -59,6 +61,7 @@ export class MetricsRecorder {
   readonly goodbyes: Record<number, number> = {};
   refusedPerAddress = 0;
   refusedTotal = 0;
+  refusedSessions = 0;
   slowConsumers = 0;
   readPauses = 0;
   stalls = 0;

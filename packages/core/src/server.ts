@@ -9,6 +9,7 @@ import {
   ConfigurationError,
   FrameTooLargeError,
   InvalidArgumentError,
+  TooManySessionsError,
 } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
@@ -74,6 +75,17 @@ export interface ServerOptions {
   /** Open connections allowed in all (0: no limit). Default 0. */
   maxConnections?: number;
   /**
+   * Live sessions (connected or waiting for a resume) this server holds in all (0: no limit).
+   * Default 100,000. A Hello over it gets Goodbye 4012 and no session.
+   */
+  maxSessions?: number;
+  /**
+   * Live sessions opened from one remote host (0: no limit). Default 1,000: a peer that opens
+   * sessions and drops them cannot fill the server for `maxSessionTimeout`. Behind a reverse
+   * proxy every client shares the proxy's address: raise it or turn it off there.
+   */
+  maxSessionsPerAddress?: number;
+  /**
    * Adds user handlers to each connection's pipeline. It holds `traffic` (frame and byte
    * counts), `codec` (frames ⇄ messages), `session` (the protocol) and `dispatch` (runs
    * `handle()` registrations): put frame-level handlers before `codec`, request-level ones
@@ -131,6 +143,9 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.emit("error", error);
   });
   readonly #connectionsPerAddress = new Map<string, number>();
+  /** Live sessions by the host that opened them, for `maxSessionsPerAddress`. */
+  readonly #sessionsPerAddress = new Map<string, number>();
+  readonly #sessionHost = new WeakMap<ServerSession, string>();
   #closed = false;
 
   constructor(options: ServerOptions = {}) {
@@ -153,6 +168,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
     });
     this.store.on("expire", (session, reason) => {
+      this.#forgetSessionHost(session);
       this.logger.info({ session: session.id, reason }, "session ended");
       this.#metrics.sessionsEnded[reason]++;
       this.emit("expire", session, reason);
@@ -242,6 +258,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       goodbyes: { ...m.goodbyes },
       refusedPerAddress: m.refusedPerAddress,
       refusedTotal: m.refusedTotal,
+      refusedSessions: m.refusedSessions,
       slowConsumers: m.slowConsumers,
       readPauses: m.readPauses,
       stalls: m.stalls,
@@ -304,6 +321,29 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     return undefined;
   }
 
+  /** Throws `TooManySessionsError` when one more session from `host` breaks a session limit. */
+  #checkSessionLimits(host: string): void {
+    const total = this.#options.maxSessions ?? 100_000;
+    const perAddress = this.#options.maxSessionsPerAddress ?? 1000;
+    if (total > 0 && this.store.size >= total) {
+      this.#metrics.refusedSessions++;
+      throw new TooManySessionsError(`this server holds ${total} sessions, its limit`);
+    }
+    if (perAddress > 0 && (this.#sessionsPerAddress.get(host) ?? 0) >= perAddress) {
+      this.#metrics.refusedSessions++;
+      throw new TooManySessionsError(`${perAddress} sessions from ${host} already`);
+    }
+  }
+
+  #forgetSessionHost(session: ServerSession): void {
+    const host = this.#sessionHost.get(session);
+    if (host === undefined) return;
+    this.#sessionHost.delete(session);
+    const left = (this.#sessionsPerAddress.get(host) ?? 1) - 1;
+    if (left === 0) this.#sessionsPerAddress.delete(host);
+    else this.#sessionsPerAddress.set(host, left);
+  }
+
   /** A session this server carries (in cluster mode, others may carry the rest). */
   getSession(id: string): ServerSession | undefined {
     return this.store.get(id);
@@ -352,6 +392,9 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       maxInFlightPerSession: options.maxInFlightPerSession ?? 64,
       maxOutboundBytes: options.maxOutboundBytes ?? 8 * 1024 * 1024,
       open: async (hello: Hello, connection: ConnectionInfo) => {
+        // Before authenticating: a refused peer costs no call to the hook.
+        const host = hostOf(connection.remoteAddress);
+        this.#checkSessionLimits(host);
         let principal: unknown = null;
         if (options.authenticate !== undefined) {
           try {
@@ -363,7 +406,12 @@ export class TetherServer extends EventEmitter<ServerEvents> {
           }
           if (principal === false) throw new AuthenticationError("credentials refused");
         }
-        return this.store.open(hello.timeout, principal);
+        const session = await this.store.open(hello.timeout, principal);
+        if (!session.ended) {
+          this.#sessionHost.set(session, host);
+          this.#sessionsPerAddress.set(host, (this.#sessionsPerAddress.get(host) ?? 0) + 1);
+        }
+        return session;
       },
       resume: (sessionId, password) => this.store.resume(sessionId, password),
       touch: (session) => this.store.touch(session),

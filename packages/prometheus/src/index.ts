@@ -69,6 +69,9 @@ export function registerTetherMetrics(server: TetherServer, options: PrometheusO
     { value: m.refusedPerAddress, labels: { limit: "per-address" } },
     { value: m.refusedTotal, labels: { limit: "total" } },
   ]);
+  add("refused_sessions_total", "Sessions refused by maxSessions or maxSessionsPerAddress.", "counter", (m) =>
+    one(m.refusedSessions),
+  );
   add("slow_consumers_total", "Connections closed for queueing past maxOutboundBytes.", "counter", (m) =>
     one(m.slowConsumers),
   );

@@ -44,6 +44,8 @@ export const CloseCode = {
   TooManyConnections: 4010,
   /** A frame over `maxFrameBytes`. */
   FrameTooLarge: 4011,
+  /** Too many sessions (per address or in total): no session was opened; retry after backoff. */
+  TooManySessions: 4012,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

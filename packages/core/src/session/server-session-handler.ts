@@ -3,7 +3,7 @@ import { WRITABLE } from "../channel/handler.js";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
-import { AuthenticationError, FrameTooLargeError, ProtocolError } from "../errors.js";
+import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
 import type { CloseInfo } from "../transport.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
@@ -28,7 +28,8 @@ export interface SessionHost {
   readonly maxOutboundBytes: number;
   /**
    * Opens a session after authentication. Rejects with `AuthenticationError` to refuse the
-   * client (auth-failed, final), or with anything else when the store cannot answer (4007).
+   * client (auth-failed, final), `TooManySessionsError` over a session limit (4012), or with
+   * anything else when the store cannot answer (4007).
    */
   open(hello: Hello, connection: { transport: string; remoteAddress: string }): Promise<ServerSession>;
   /** The live session for a resume, or undefined (unknown, ended or wrong password alike). */
@@ -224,6 +225,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         if (this.#state !== "authenticating") return;
         // Refused credentials are final for the client; a store that cannot answer is not.
         if (error instanceof AuthenticationError) this.end(CloseCode.AuthFailed, error.message);
+        else if (error instanceof TooManySessionsError) this.end(CloseCode.TooManySessions, error.message);
         else this.#storeFailed(error);
       },
     );
