@@ -2,14 +2,17 @@
 // on the same server keeps answering, and the server's heap after the attack stays within a
 // stated bound of its heap before. Real-socket tests run on loopback with short real waits;
 // session-rule tests run on the memory transport with a ManualClock.
+import * as net from "node:net";
 import {
   CloseCode,
   createClient,
   createServer,
   decodeFrame,
   encodeFrame,
+  encodeLengthPrefixed,
   ManualClock,
   MessageType,
+  PROTOCOL_VERSION,
   ProtocolError,
   type ServerOptions,
   type TetherServer,
@@ -20,6 +23,7 @@ import { tcp } from "@tether/transport-tcp";
 import { webSocket } from "@tether/transport-ws";
 import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { HonestClient, settledHeap } from "../support/honest-client.js";
 import { RawSession } from "../support/raw-session.js";
 
@@ -49,6 +53,7 @@ const realTransports: Array<[string, () => Transport]> = [
 async function realTarget(transport: () => Transport, options: ServerOptions = {}) {
   const server = createServer({ tickTime: 500, ...options });
   server.handle("echo", (body) => body);
+  server.handle("hang", () => new Promise(() => {}));
   const listener = await server.listen(transport(), "127.0.0.1:0");
   cleanups.push(() => server.close());
   const honest = await HonestClient.start(transport(), listener.address);
@@ -114,6 +119,55 @@ describe("1. MessagePack shared references and other extensions", () => {
       expect(settledHeap() - before).toBeLessThan(16 * MiB);
     },
   );
+});
+
+describe("7. input is bounded in objects as well as bytes", () => {
+  it("over tcp, a large frame trickled one byte per read costs about its bytes", async () => {
+    const { address, honest } = await realTarget(() => tcp());
+    const [host, port] = address.split(":") as [string, string];
+    const socket = net.connect({ host, port: Number(port) });
+    socket.setNoDelay(true);
+    cleanups.push(() => {
+      socket.destroy();
+    });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const before = settledHeap();
+    socket.write(Uint8Array.from([0x00, 0x10, 0x00, 0x00])); // a 1 MiB frame, never finished
+    const trickled = 40_000;
+    for (let i = 0; i < trickled; i++) {
+      socket.write(Uint8Array.of(0x90));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The starting code held each read as its own buffer: about 197 heap bytes per byte.
+    expect(settledHeap() - before).toBeLessThan(2 * MiB);
+    const report = await honest.stop();
+    expect(report.failed).toBe(0);
+  });
+
+  it("over ws, frames that arrive while reading is paused are held as the bytes they came in", async () => {
+    const { address, honest } = await realTarget(() => webSocket(), { maxInFlightPerConnection: 1 });
+    const ws = new WebSocket(address);
+    ws.on("error", () => {});
+    cleanups.push(() => ws.terminate());
+    await new Promise((resolve) => ws.once("open", resolve));
+    ws.send(
+      encodeLengthPrefixed([plain.pack([MessageType.Hello, PROTOCOL_VERSION, 10_000, null, null, 0, null])]),
+    );
+    await new Promise((resolve) => ws.once("message", resolve)); // Welcome
+    const before = settledHeap();
+    // One message: a request that never finishes (reading pauses behind it), then 120,000 Pings.
+    const ping = plain.pack([MessageType.Ping, 0, 1]);
+    const frames = [plain.pack([MessageType.Request, 1, "hang", null, 0, 1])];
+    for (let i = 0; i < 120_000; i++) frames.push(ping); // 960 kB: within maxFrameBytes
+    ws.send(encodeLengthPrefixed(frames));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ws.readyState).toBe(WebSocket.OPEN); // held, not refused
+    // The starting code split it into 120,000 held frames: about 13 MB.
+    expect(settledHeap() - before).toBeLessThan(4 * MiB);
+    const report = await honest.stop();
+    expect(report.failed).toBe(0);
+  });
 });
 
 // ---- session rules, on the memory transport and a ManualClock ----------------------------------

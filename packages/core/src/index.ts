@@ -52,6 +52,7 @@ export {
 export { ExpiryQueue } from "./expiry-queue.js";
 export {
   encodeLengthPrefixed,
+  type FrameSink,
   LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
   lengthPrefix,

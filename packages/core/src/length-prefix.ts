@@ -3,125 +3,179 @@ import { FrameTooLargeError, ProtocolError } from "./errors.js";
 /** Bytes in the big-endian length header that precedes every frame on a byte stream. */
 export const LENGTH_PREFIX_BYTES = 4;
 
+/** Where a frame body that spans reads starts; it doubles as bytes arrive, up to the frame's length. */
+const FIRST_BODY_CAPACITY = 4096;
+
+/**
+ * Hands up each frame; returning false stops the decoder (a reader that paused), which then
+ * holds what it has not parsed, as the chunks it came in, until `resume`.
+ */
+export type FrameSink = (frame: Uint8Array) => unknown;
+
 /**
  * Splits a byte stream into frames, each a 4-byte big-endian length and that many bytes.
  * A length over `maxFrameBytes` throws `FrameTooLargeError` as soon as its header is complete,
- * before any of its body is buffered. Frames inside one chunk are zero-copy views of it.
+ * before any of its body is buffered. Frames inside one chunk are zero-copy views of it; a
+ * frame that spans chunks is copied into one buffer as its bytes arrive, which grows with
+ * them (never more than twice what arrived, plus 4 KiB), so memory follows the bytes held,
+ * not the number of reads they came in.
  */
 export class LengthPrefixDecoder {
   readonly #maxFrameBytes: number;
-  #chunks: Uint8Array[] = [];
-  /** Read offset into `#chunks[0]`. */
+  /** Chunks not parsed yet: the rest of the current one, and any that came while stopped. */
+  #queue: Uint8Array[] = [];
+  /** Read offset into `#queue[0]`. */
   #offset = 0;
-  #buffered = 0;
+  #queuedBytes = 0;
+  /** A header split across chunks. */
+  readonly #header = new Uint8Array(LENGTH_PREFIX_BYTES);
+  #headerFilled = 0;
   /** Body length of the frame being read, or -1 while its header is incomplete. */
   #bodyLength = -1;
+  /** The body of a frame that spans chunks, filled as it arrives. */
+  #body: Uint8Array | undefined;
+  #bodyFilled = 0;
+  #stopped = false;
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes held: unparsed chunks and the part of a frame that has arrived. */
   get bufferedBytes(): number {
-    return this.#buffered;
+    return this.#queuedBytes + this.#headerFilled + this.#bodyFilled;
   }
 
   /** True while part of a frame has arrived: a stream ending now was truncated. */
   get hasPartialFrame(): boolean {
-    return this.#buffered > 0 || this.#bodyLength >= 0;
+    return this.#queuedBytes > 0 || this.#headerFilled > 0 || this.#bodyLength >= 0;
   }
 
-  /** Feeds bytes; calls `onFrame` for each frame they complete, in order. */
-  push(chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
-    if (chunk.byteLength === 0) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.byteLength;
-    for (;;) {
+  /** True after a sink returned false, until `resume`. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Feeds bytes; hands each frame they complete to `onFrame`, in order, unless stopped. */
+  push(chunk: Uint8Array, onFrame: FrameSink): void {
+    if (chunk.byteLength > 0) {
+      this.#queue.push(chunk);
+      this.#queuedBytes += chunk.byteLength;
+    }
+    if (!this.#stopped) this.#run(onFrame);
+  }
+
+  /** Goes on with what was held since a sink returned false. */
+  resume(onFrame: FrameSink): void {
+    this.#stopped = false;
+    this.#run(onFrame);
+  }
+
+  /** Throws `ProtocolError` if the stream ended in the middle of a frame. */
+  end(): void {
+    if (this.hasPartialFrame) {
+      const held = this.bufferedBytes;
+      this.#reset();
+      throw new ProtocolError(`stream ended inside a frame (${held} bytes of it held)`);
+    }
+  }
+
+  #run(onFrame: FrameSink): void {
+    while (this.#queue.length > 0 && !this.#stopped) {
+      const chunk = this.#queue[0] as Uint8Array;
+      let at = this.#offset;
       if (this.#bodyLength < 0) {
-        if (this.#buffered < LENGTH_PREFIX_BYTES) return;
-        const length = this.#takeLength();
+        let length: number;
+        if (this.#headerFilled === 0 && chunk.byteLength - at >= LENGTH_PREFIX_BYTES) {
+          length = readLength(chunk, at);
+          at += LENGTH_PREFIX_BYTES;
+        } else {
+          const n = Math.min(LENGTH_PREFIX_BYTES - this.#headerFilled, chunk.byteLength - at);
+          this.#header.set(chunk.subarray(at, at + n), this.#headerFilled);
+          this.#headerFilled += n;
+          at += n;
+          if (this.#headerFilled < LENGTH_PREFIX_BYTES) {
+            this.#consume(chunk, at);
+            continue;
+          }
+          this.#headerFilled = 0;
+          length = readLength(this.#header, 0);
+        }
         if (length > this.#maxFrameBytes) {
           this.#reset();
           throw new FrameTooLargeError(length, this.#maxFrameBytes);
         }
         this.#bodyLength = length;
       }
-      if (this.#buffered < this.#bodyLength) return;
-      const frame = this.#take(this.#bodyLength);
+      const available = chunk.byteLength - at;
+      let frame: Uint8Array;
+      if (this.#body === undefined && available >= this.#bodyLength) {
+        frame = chunk.subarray(at, at + this.#bodyLength);
+        at += this.#bodyLength;
+      } else {
+        const n = Math.min(this.#bodyLength - this.#bodyFilled, available);
+        this.#ensureBody(this.#bodyFilled + n).set(chunk.subarray(at, at + n), this.#bodyFilled);
+        this.#bodyFilled += n;
+        at += n;
+        if (this.#bodyFilled < this.#bodyLength) {
+          this.#consume(chunk, at);
+          continue;
+        }
+        frame = this.#body as Uint8Array;
+        this.#body = undefined;
+        this.#bodyFilled = 0;
+      }
       this.#bodyLength = -1;
-      onFrame(frame);
+      this.#consume(chunk, at);
+      if (onFrame(frame) === false) this.#stopped = true;
     }
   }
 
-  /** Throws `ProtocolError` if the stream ended in the middle of a frame. */
-  end(): void {
-    if (this.hasPartialFrame) {
-      const held = this.#buffered;
-      this.#reset();
-      throw new ProtocolError(`stream ended inside a frame (${held} bytes of it held)`);
-    }
-  }
-
-  /** Reads a frame's 4-byte length; in place when the header lies in one chunk (the usual case). */
-  #takeLength(): number {
-    const first = this.#chunks[0] as Uint8Array;
-    const at = this.#offset;
-    if (first.byteLength - at < LENGTH_PREFIX_BYTES) {
-      const header = this.#take(LENGTH_PREFIX_BYTES);
-      return new DataView(header.buffer, header.byteOffset, LENGTH_PREFIX_BYTES).getUint32(0);
-    }
-    const length =
-      (((first[at] as number) << 24) |
-        ((first[at + 1] as number) << 16) |
-        ((first[at + 2] as number) << 8) |
-        (first[at + 3] as number)) >>>
-      0;
-    this.#buffered -= LENGTH_PREFIX_BYTES;
-    this.#offset = at + LENGTH_PREFIX_BYTES;
-    if (this.#offset === first.byteLength) {
-      this.#chunks.shift();
+  /** Marks `chunk` (the queue's first) as read up to `at`. */
+  #consume(chunk: Uint8Array, at: number): void {
+    this.#queuedBytes -= at - this.#offset;
+    if (at === chunk.byteLength) {
+      this.#queue.shift();
       this.#offset = 0;
+    } else {
+      this.#offset = at;
     }
-    return length;
   }
 
-  #take(length: number): Uint8Array {
-    // An empty frame may end a chunk, leaving nothing queued to view into.
-    if (length === 0) return new Uint8Array(0);
-    const first = this.#chunks[0] as Uint8Array;
-    this.#buffered -= length;
-    if (first.byteLength - this.#offset >= length) {
-      const view = first.subarray(this.#offset, this.#offset + length);
-      this.#offset += length;
-      if (this.#offset === first.byteLength) {
-        this.#chunks.shift();
-        this.#offset = 0;
-      }
-      return view;
-    }
-    // The frame spans chunks: copy it out once.
-    const out = new Uint8Array(length);
-    let filled = 0;
-    while (filled < length) {
-      const chunk = this.#chunks[0] as Uint8Array;
-      const n = Math.min(length - filled, chunk.byteLength - this.#offset);
-      out.set(chunk.subarray(this.#offset, this.#offset + n), filled);
-      filled += n;
-      this.#offset += n;
-      if (this.#offset === chunk.byteLength) {
-        this.#chunks.shift();
-        this.#offset = 0;
-      }
-    }
-    return out;
+  /** The body buffer, grown to hold at least `needed` bytes (doubling, up to the frame's length). */
+  #ensureBody(needed: number): Uint8Array {
+    const body = this.#body;
+    if (body !== undefined && body.byteLength >= needed) return body;
+    const capacity = Math.min(
+      this.#bodyLength,
+      Math.max(needed, FIRST_BODY_CAPACITY, 2 * (body?.byteLength ?? 0)),
+    );
+    const grown = new Uint8Array(capacity);
+    if (body !== undefined) grown.set(body.subarray(0, this.#bodyFilled));
+    this.#body = grown;
+    return grown;
   }
 
   #reset(): void {
-    this.#chunks = [];
+    this.#queue = [];
     this.#offset = 0;
-    this.#buffered = 0;
+    this.#queuedBytes = 0;
+    this.#headerFilled = 0;
     this.#bodyLength = -1;
+    this.#body = undefined;
+    this.#bodyFilled = 0;
+    this.#stopped = false;
   }
+}
+
+function readLength(bytes: Uint8Array, at: number): number {
+  return (
+    (((bytes[at] as number) << 24) |
+      ((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number)) >>>
+    0
+  );
 }
 
 /** The 4-byte big-endian length header for a frame of `length` bytes. */

@@ -77,4 +77,68 @@ describe("LengthPrefixDecoder", () => {
       { numRuns: 300 },
     );
   });
+
+  it("round-trips through any chunking when the sink stops at random frames and resumes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        (frames, cuts, stops) => {
+          const wire = encodeLengthPrefixed(frames);
+          const decoder = new LengthPrefixDecoder(300);
+          const out: number[][] = [];
+          let turn = 0;
+          const sink = (frame: Uint8Array) => {
+            out.push([...frame]);
+            return !(stops[turn++ % stops.length] as boolean);
+          };
+          for (let at = 0, i = 0; at < wire.length; i++) {
+            const size = cuts[i % cuts.length] as number;
+            decoder.push(wire.subarray(at, at + size), sink);
+            at += size;
+          }
+          while (decoder.stopped) decoder.resume(sink);
+          expect(out).toEqual(frames.map((f) => [...f]));
+          expect(decoder.hasPartialFrame).toBe(false);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("holds what arrives while stopped unparsed, and counts it", () => {
+    const decoder = new LengthPrefixDecoder(100);
+    const seen: number[][] = [];
+    const stopAfterOne = (frame: Uint8Array) => {
+      seen.push([...frame]);
+      return false;
+    };
+    decoder.push(encodeLengthPrefixed([bytes(1), bytes(2), bytes(3)]), stopAfterOne);
+    expect(seen).toEqual([[1]]);
+    expect(decoder.stopped).toBe(true);
+    decoder.push(encodeLengthPrefixed([bytes(4)]), stopAfterOne);
+    expect(seen).toEqual([[1]]); // nothing is parsed while stopped
+    expect(decoder.bufferedBytes).toBe(15);
+    decoder.resume((frame) => {
+      seen.push([...frame]);
+    });
+    expect(seen).toEqual([[1], [2], [3], [4]]);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+
+  it("accumulates a frame that spans reads in one buffer, grown as its bytes arrive", () => {
+    const length = 1024 * 1024;
+    const decoder = new LengthPrefixDecoder(length);
+    decoder.push(lengthPrefix(length), () => {});
+    for (let i = 0; i < 10_000; i++) decoder.push(bytes(i & 0xff), () => {});
+    expect(decoder.bufferedBytes).toBe(10_000);
+    let frame: Uint8Array | undefined;
+    decoder.push(new Uint8Array(length - 10_000), (f) => {
+      frame = f;
+    });
+    expect(frame?.byteLength).toBe(length);
+    expect(frame?.[9_999]).toBe(9_999 & 0xff);
+    expect(decoder.hasPartialFrame).toBe(false);
+  });
 });

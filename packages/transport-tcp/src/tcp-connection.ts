@@ -41,6 +41,11 @@ export class TcpConnection extends ConnectionBase {
     this.#corked = false;
     this.#socket.uncork();
   };
+  /** Hands a frame up; false once reading paused, so the decoder holds the rest unparsed. */
+  readonly #onFrame = (frame: Uint8Array): boolean => {
+    this.receive(frame);
+    return !this.paused;
+  };
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
@@ -77,7 +82,7 @@ export class TcpConnection extends ConnectionBase {
     return this.#socket.writableLength + this.#batchBytes;
   }
 
-  /** Bytes received and held for an incomplete frame; never above `maxFrameBytes` + one read. */
+  /** Bytes received and not yet handed up: an incomplete frame, or what arrived as reading paused. */
   get inboundBufferedBytes(): number {
     return this.#decoder.bufferedBytes;
   }
@@ -182,13 +187,21 @@ export class TcpConnection extends ConnectionBase {
   }
 
   protected resumeReading(): void {
-    this.#socket.resume();
+    // What arrived before the pause took effect is parsed first; it may pause reading again.
+    this.#read(undefined);
+    if (!this.paused) this.#socket.resume();
   }
 
   #onData(chunk: Buffer): void {
+    this.#read(chunk);
+  }
+
+  /** Parses a chunk (or, with none, what the decoder held while paused) as one read. */
+  #read(chunk: Buffer | undefined): void {
     this.#reading = true;
     try {
-      this.#decoder.push(chunk, (frame) => this.receive(frame));
+      if (chunk === undefined) this.#decoder.resume(this.#onFrame);
+      else this.#decoder.push(chunk, this.#onFrame);
       this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);

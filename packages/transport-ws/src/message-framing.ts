@@ -1,6 +1,8 @@
 import {
   encodeLengthPrefixed,
+  type FrameSink,
   FrameTooLargeError,
+  LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
   ProtocolError,
   TransportError,
@@ -71,15 +73,45 @@ export class MessageFraming {
     return messages;
   }
 
-  /** Splits one received message into frames; a message must hold whole frames only. */
-  decode(message: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+  /**
+   * Splits one received message into frames; a message must hold whole frames only. A sink
+   * that returns false (reading paused) stops it: the rest stays held as the message it came
+   * in, not as frames, until `resume`.
+   */
+  decode(message: Uint8Array, onFrame: FrameSink): void {
+    checkWholeFrames(message, this.maxFrameBytes);
     this.#decoder.push(message, onFrame);
-    // A partial frame left at the end of a message is a protocol error (end() throws it).
-    if (this.#decoder.hasPartialFrame) this.#decoder.end();
+  }
+
+  /** Goes on with what `decode` held since a sink returned false. */
+  resume(onFrame: FrameSink): void {
+    this.#decoder.resume(onFrame);
+  }
+
+  /** Bytes received and not yet handed up as frames. */
+  get heldBytes(): number {
+    return this.#decoder.bufferedBytes;
   }
 }
 
 /** The WebSocket `maxPayload` that admits one frame of `maxFrameBytes` and its header. */
+/**
+ * Throws unless `message` is whole frames end to end: a partial frame at its end is a
+ * `ProtocolError`, an oversized one a `FrameTooLargeError`. Reads headers only.
+ */
+function checkWholeFrames(message: Uint8Array, maxFrameBytes: number): void {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  let at = 0;
+  while (at < message.byteLength) {
+    if (message.byteLength - at < LENGTH_PREFIX_BYTES)
+      throw new ProtocolError("message ends inside a frame header");
+    const length = view.getUint32(at);
+    if (length > maxFrameBytes) throw new FrameTooLargeError(length, maxFrameBytes);
+    at += LENGTH_PREFIX_BYTES + length;
+    if (at > message.byteLength) throw new ProtocolError("message ends inside a frame");
+  }
+}
+
 export function maxPayloadFor(maxFrameBytes: number): number {
   return maxFrameBytes + 4;
 }

@@ -14,6 +14,11 @@ export class WsConnection extends ConnectionBase {
   readonly transport = "ws";
   readonly #ws: WebSocket;
   readonly #framing: MessageFraming;
+  /** Hands a frame up; false once reading paused, so the rest of the message stays held as bytes. */
+  readonly #onFrame = (frame: Uint8Array): boolean => {
+    this.receive(frame);
+    return !this.paused;
+  };
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
@@ -78,7 +83,14 @@ export class WsConnection extends ConnectionBase {
   }
 
   protected resumeReading(): void {
-    this.#ws.resume();
+    try {
+      this.#framing.resume(this.#onFrame);
+      this.receiveComplete();
+    } catch (error) {
+      this.abort(error as Error);
+      return;
+    }
+    if (!this.paused) this.#ws.resume();
   }
 
   #flush(): void {
@@ -108,7 +120,7 @@ export class WsConnection extends ConnectionBase {
         ? data
         : Buffer.from(data);
     try {
-      this.#framing.decode(message, (frame) => this.receive(frame));
+      this.#framing.decode(message, this.#onFrame);
       this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);
