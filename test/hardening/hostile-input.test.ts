@@ -2,7 +2,10 @@
 // on the same server keeps answering, and the server's heap after the attack stays within a
 // stated bound of its heap before. Real-socket tests run on loopback with short real waits;
 // session-rule tests run on the memory transport with a ManualClock.
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import {
   CloseCode,
   createClient,
@@ -19,11 +22,12 @@ import {
   type Transport,
 } from "@tether/core";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
-import { tcp } from "@tether/transport-tcp";
-import { webSocket } from "@tether/transport-ws";
+import { tcp, tls } from "@tether/transport-tcp";
+import { attachWebSocket, webSocket } from "@tether/transport-ws";
 import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { testCertificate } from "../support/certificate.js";
 import { HonestClient, settledHeap } from "../support/honest-client.js";
 import { RawSession } from "../support/raw-session.js";
 
@@ -167,6 +171,147 @@ describe("7. input is bounded in objects as well as bytes", () => {
     expect(settledHeap() - before).toBeLessThan(4 * MiB);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+  });
+});
+
+/** Opens `count` TCP sockets to `address` that never say a word; resolves when all are connected. */
+async function silentSockets(address: string, count: number): Promise<net.Socket[]> {
+  const [host, port] = address
+    .replace(/^wss?:\/\//, "")
+    .replace(/\/.*$/, "")
+    .split(":") as [string, string];
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = net.connect({ host, port: Number(port) });
+    socket.on("error", () => {});
+    sockets.push(socket);
+    cleanups.push(() => {
+      socket.destroy();
+    });
+    await new Promise((resolve) => socket.once("connect", resolve));
+  }
+  return sockets;
+}
+
+const isClosed = (socket: net.Socket) => socket.destroyed || socket.readableEnded;
+
+async function waitUntil(check: () => boolean, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (!check() && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe("3. TLS handshakes count and have a deadline from the TCP accept", () => {
+  it("over tls, stalled handshakes are cut at the deadline and past the per-address limit at once", async () => {
+    const { key, cert } = await testCertificate();
+    const secure = () => tls({ server: { key, cert }, client: { ca: cert, servername: "localhost" } });
+    const { address, honest, server } = await realTarget(secure, {
+      handshakeTimeout: 400,
+      maxConnectionsPerAddress: 10,
+    });
+    const started = performance.now();
+    const sockets = await silentSockets(address, 30); // the honest client holds one of the 10
+    await waitUntil(() => sockets.slice(9).every(isClosed), 200);
+    expect(sockets.slice(9).every(isClosed)).toBe(true);
+    expect(sockets.slice(0, 9).some(isClosed)).toBe(false);
+    await waitUntil(() => sockets.every(isClosed), 2000);
+    expect(sockets.every(isClosed)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(380);
+    expect(server.metrics().refusedPerAddress).toBe(21);
+    const report = await honest.stop();
+    expect(report.failed).toBe(0);
+  });
+
+  it("over wss on an https server, stalled TLS handshakes are bounded the same way", async () => {
+    const { key, cert } = await testCertificate();
+    const https = createHttpsServer({ key, cert });
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => https.close(() => resolve())));
+    const server = createServer({ tickTime: 500, handshakeTimeout: 400, maxConnectionsPerAddress: 10 });
+    server.handle("echo", (body) => body);
+    cleanups.push(() => server.close());
+    const listener = attachWebSocket(https, { path: "/tether", admission: server.admission }, (c) =>
+      server.accept(c),
+    );
+    cleanups.push(() => listener.close());
+    const sockets = await silentSockets(listener.address, 25);
+    await waitUntil(() => sockets.slice(10).every(isClosed), 200);
+    expect(sockets.slice(10).every(isClosed)).toBe(true);
+    await waitUntil(() => sockets.every(isClosed), 2000);
+    expect(sockets.every(isClosed)).toBe(true);
+    // An honest client over wss still gets in.
+    const honest = await HonestClient.start(webSocket({ tls: { ca: cert } }), listener.address);
+    const report = await honest.stop();
+    expect(report.failed).toBe(0);
+  });
+});
+
+describe("4. WebSocket upgrades to a path nobody serves are answered", () => {
+  const upgradeTo = (path: string) =>
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+  async function askFor(address: string, path: string, count: number) {
+    const sockets = await silentSockets(address, count);
+    const answers = sockets.map(
+      (socket) =>
+        new Promise<string>((resolve) => {
+          let text = "";
+          socket.on("data", (chunk) => {
+            text += chunk.toString();
+          });
+          socket.once("close", () => resolve(text));
+        }),
+    );
+    for (const socket of sockets) socket.write(upgradeTo(path));
+    return answers;
+  }
+
+  it("the standalone listener answers 404 and closes", async () => {
+    const { address, honest } = await realTarget(() => webSocket());
+    const answers = await askFor(address, "/elsewhere", 50);
+    const texts = await Promise.all(answers);
+    expect(texts.every((text) => text.startsWith("HTTP/1.1 404"))).toBe(true);
+    const report = await honest.stop();
+    expect(report.failed).toBe(0);
+  });
+
+  it("attached alone to an http server, it answers 404 at once", async () => {
+    const http = createHttpServer();
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const listener = attachWebSocket(http, { path: "/tether" }, (c) => c.abort());
+    cleanups.push(() => listener.close());
+    const texts = await Promise.all(await askFor(listener.address, "/elsewhere", 20));
+    expect(texts.every((text) => text.startsWith("HTTP/1.1 404"))).toBe(true);
+  });
+
+  it("attached beside another upgrade listener, it leaves what that one takes and closes what nobody does", async () => {
+    const http = createHttpServer();
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    const listener = attachWebSocket(http, { path: "/tether", handshakeTimeout: 300 }, (c) => c.abort());
+    cleanups.push(() => listener.close());
+    // Another listener takes /other (and answers it), and ignores the rest.
+    const takenHere: Duplex[] = [];
+    cleanups.push(() => {
+      for (const socket of takenHere) socket.destroy();
+    });
+    http.on("upgrade", (request, socket) => {
+      if (request.url !== "/other") return;
+      takenHere.push(socket);
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n");
+    });
+    const started = performance.now();
+    const taken = await askFor(listener.address, "/other", 5);
+    const unclaimed = await askFor(listener.address, "/nobody", 5);
+    const texts = await Promise.all(unclaimed);
+    expect(texts.every((text) => text.startsWith("HTTP/1.1 404"))).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+    const stillOpen = await Promise.race([
+      Promise.all(taken).then(() => false),
+      new Promise((r) => setTimeout(() => r(true), 200)),
+    ]);
+    expect(stillOpen).toBe(true);
   });
 });
 

@@ -99,6 +99,7 @@ export {
   type TrackedSession,
 } from "./session-tracker.js";
 export {
+  type Admission,
   type CloseInfo,
   type Connection,
   ConnectionBase,
@@ -106,9 +107,11 @@ export {
   type ConnectionOptions,
   type ConnectionStatus,
   DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HIGH_WATER_MARK,
   DEFAULT_MAX_FRAME_BYTES,
   type DialOptions,
   type Listener,
+  type ListenOptions,
   type Transport,
 } from "./transport.js";

@@ -26,7 +26,7 @@ import type { ServerSession, ServerSessionEndReason } from "./session/server-ses
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
 import type { SessionTracker } from "./session-tracker.js";
-import type { Connection, Listener, Transport } from "./transport.js";
+import type { Admission, Connection, Listener, Transport } from "./transport.js";
 
 export interface ConnectionInfo {
   transport: string;
@@ -142,7 +142,9 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.logger.error({ err: error, op: request.op, session: request.session.id }, "request handler failed");
     this.emit("error", error);
   });
+  /** Open connections, and sockets still in a TLS or WebSocket handshake, by remote host. */
   readonly #connectionsPerAddress = new Map<string, number>();
+  #handshaking = 0;
   /** Live sessions by the host that opened them, for `maxSessionsPerAddress`. */
   readonly #sessionsPerAddress = new Map<string, number>();
   readonly #sessionHost = new WeakMap<ServerSession, string>();
@@ -182,6 +184,10 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       );
     });
     this.#host = this.#createHost();
+    this.admission = {
+      handshakeTimeout: this.#host.handshakeTimeout,
+      admit: (remoteAddress) => this.#admit(remoteAddress),
+    };
   }
 
   /**
@@ -198,9 +204,19 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     return this;
   }
 
+  /**
+   * The connection limits and the handshake deadline as a listener applies them from the TCP
+   * accept, before a TLS or WebSocket handshake can hold a socket. `listen` passes it to its
+   * transport; pass it to `attachWebSocket` (its `admission` option) when Tether shares your
+   * own http or https server.
+   */
+  readonly admission: Admission;
+
   /** Listens on a transport; connections it accepts join this server. */
   async listen(transport: Transport, address: string): Promise<Listener> {
-    const listener = await transport.listen(address, (connection) => this.accept(connection));
+    const listener = await transport.listen(address, (connection) => this.accept(connection), {
+      admission: this.admission,
+    });
     this.#listeners.add(listener);
     return listener;
   }
@@ -223,13 +239,11 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
     const host = hostOf(connection.remoteAddress);
-    this.#connectionsPerAddress.set(host, (this.#connectionsPerAddress.get(host) ?? 0) + 1);
+    this.#countConnection(host, 1);
     channel.on("close", (info) => {
       if (info.error instanceof FrameTooLargeError) this.#metrics.oversizedFrames++;
       this.#channels.delete(channel);
-      const left = (this.#connectionsPerAddress.get(host) ?? 1) - 1;
-      if (left === 0) this.#connectionsPerAddress.delete(host);
-      else this.#connectionsPerAddress.set(host, left);
+      this.#countConnection(host, -1);
     });
     channel.start();
     const refusal = this.#overLimit(host);
@@ -306,7 +320,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     throw new ConfigurationError("this server keeps its sessions in a shared store, not in a SessionTracker");
   }
 
-  /** Which connection limit `host`'s newest connection breaks, if any. */
+  #countConnection(host: string, change: 1 | -1): void {
+    const count = (this.#connectionsPerAddress.get(host) ?? 0) + change;
+    if (count <= 0) this.#connectionsPerAddress.delete(host);
+    else this.#connectionsPerAddress.set(host, count);
+  }
+
+  /** Which connection limit `host`'s newest connection (or socket in a handshake) breaks, if any. */
   #overLimit(host: string): string | undefined {
     const perAddress = this.#options.maxConnectionsPerAddress ?? 60;
     const total = this.#options.maxConnections ?? 0;
@@ -314,10 +334,29 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       this.#metrics.refusedPerAddress++;
       return `more than ${perAddress} connections from ${host}`;
     }
-    if (total > 0 && this.#channels.size > total) {
+    if (total > 0 && this.#channels.size + this.#handshaking > total) {
       this.#metrics.refusedTotal++;
       return `more than ${total} connections`;
     }
+    return undefined;
+  }
+
+  /** `Admission.admit`: a socket in a transport's handshake counts as a connection from its accept. */
+  #admit(remoteAddress: string): (() => void) | undefined {
+    const host = hostOf(remoteAddress);
+    this.#countConnection(host, 1);
+    this.#handshaking++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#countConnection(host, -1);
+      this.#handshaking--;
+    };
+    const refusal = this.#closed ? "server closed" : this.#overLimit(host);
+    if (refusal === undefined) return release;
+    release();
+    this.logger.warn({ remoteAddress, limit: refusal }, "socket refused before its handshake");
     return undefined;
   }
 

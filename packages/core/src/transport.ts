@@ -8,6 +8,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
 /** How long a graceful `close()` may wait for the peer before it becomes an `abort()`. */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
+/** How long a transport's own handshake (TLS, a WebSocket upgrade) may take after the TCP accept. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
 export type ConnectionStatus = "open" | "closing" | "closed";
 
@@ -48,6 +50,11 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   /** Settles when the connection is closed, with how it closed. Never rejects. */
   readonly closed: Promise<CloseInfo>;
   /**
+   * Milliseconds the transport's own handshake (TLS, a WebSocket upgrade) took between the TCP
+   * accept and this connection; a server's handshake deadline counts them. 0 or absent: none.
+   */
+  readonly handshakeMs?: number;
+  /**
    * Queues one frame. Returns false once the send queue is above the high-water mark; the
    * frame is still queued, and `drain` follows. Throws `ConnectionClosedError` unless open
    * and `FrameTooLargeError` for a frame over `maxFrameBytes`. The frame's bytes may be read
@@ -69,6 +76,26 @@ export interface DialOptions {
   connectTimeout?: number;
 }
 
+/**
+ * What a listener asks at each TCP accept, before a handshake of its own (TLS, a WebSocket
+ * upgrade) can hold the socket: the server's connection limits and handshake deadline.
+ */
+export interface Admission {
+  /** Milliseconds from the accept within which the socket must become a connection. */
+  readonly handshakeTimeout: number;
+  /**
+   * A socket was accepted from `remoteAddress` (`host:port`). Returns the function to call once,
+   * when it becomes a connection or closes; or undefined to refuse it (it is closed at once,
+   * without a word: nothing can be said before the handshake).
+   */
+  admit(remoteAddress: string): (() => void) | undefined;
+}
+
+export interface ListenOptions {
+  /** Limits and a deadline from the TCP accept; `TetherServer.listen` passes the server's. */
+  admission?: Admission;
+}
+
 export interface Listener {
   /** The bound address, in the form `dial` accepts (port 0 resolved). */
   readonly address: string;
@@ -80,7 +107,11 @@ export interface Listener {
 export interface Transport {
   readonly name: string;
   dial(address: string, options?: DialOptions): Promise<Connection>;
-  listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener>;
+  listen(
+    address: string,
+    onConnection: (connection: Connection) => void,
+    options?: ListenOptions,
+  ): Promise<Listener>;
 }
 
 export interface ConnectionOptions {
@@ -95,6 +126,8 @@ export interface ConnectionOptions {
   lowWaterMark?: number;
   closeTimeout?: number;
   clock?: Clock;
+  /** See `Connection.handshakeMs`. */
+  handshakeMs?: number;
 }
 
 /**
@@ -108,6 +141,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   abstract readonly remoteAddress: string;
   abstract readonly bufferedAmount: number;
   readonly closed: Promise<CloseInfo>;
+  readonly handshakeMs: number;
   protected readonly maxFrameBytes: number;
   protected readonly highWaterMark: number;
   protected readonly lowWaterMark: number;
@@ -129,6 +163,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.lowWaterMark = Math.min(options.lowWaterMark ?? this.highWaterMark / 2, this.highWaterMark);
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.clock = options.clock ?? systemClock;
+    this.handshakeMs = options.handshakeMs ?? 0;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });

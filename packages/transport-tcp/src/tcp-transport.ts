@@ -4,11 +4,13 @@ import {
   type Clock,
   type Connection,
   type ConnectionOptions,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_HIGH_WATER_MARK,
   DialError,
   type DialOptions,
   guardDial,
   type Listener,
+  type ListenOptions,
   systemClock,
   type Transport,
 } from "@tether/core";
@@ -22,6 +24,11 @@ export interface TcpTransportOptions {
   highWaterMark?: number;
   /** Bound on a graceful close before it becomes an abort. Default 5000 ms. */
   closeTimeout?: number;
+  /**
+   * TLS listeners: a TLS handshake not finished this long after the TCP accept is cut off.
+   * Default 10 s; a server's `listen` uses its own `handshakeTimeout` instead.
+   */
+  handshakeTimeout?: number;
   clock?: Clock;
 }
 
@@ -82,32 +89,56 @@ class StreamTransport implements Transport {
     return guardDial(attempt, () => socket?.destroy(), options, this.#clock);
   }
 
-  async listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener> {
+  async listen(
+    address: string,
+    onConnection: (connection: Connection) => void,
+    options: ListenOptions = {},
+  ): Promise<Listener> {
     const target = parseAddress(address);
     const connections = new Set<TcpConnection>();
     const handshaking = new Set<net.Socket>();
-    const accept = (socket: net.Socket) => {
-      const connection = new TcpConnection(socket, this.name, this.#connectionOptions);
+    const accept = (socket: net.Socket, handshakeMs: number) => {
+      const connection = new TcpConnection(socket, this.name, { ...this.#connectionOptions, handshakeMs });
       connections.add(connection);
       void connection.closed.then(() => connections.delete(connection));
       onConnection(connection);
     };
     const secureContext = this.tlsOptions && nodeTls.createSecureContext(this.tlsOptions.server);
+    const admission = options.admission;
+    const handshakeTimeout =
+      admission?.handshakeTimeout ?? this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const onSocket = (raw: net.Socket) => {
-      if (secureContext === undefined) return accept(raw);
-      // TLS is layered by hand over the accepted TCP socket, so a listener can bound and
-      // cancel handshakes that never finish.
+      if (secureContext === undefined) return accept(raw, 0);
+      // TLS is layered by hand over the accepted TCP socket, so a listener can count, bound and
+      // cancel handshakes from the accept: a stalled handshake holds a descriptor like a connection.
+      raw.on("error", () => {});
+      const release =
+        admission === undefined
+          ? () => {}
+          : admission.admit(formatAddress(raw.remoteAddress, raw.remotePort));
+      if (release === undefined) {
+        raw.destroy();
+        return;
+      }
+      const acceptedAt = this.#clock.now();
+      const deadline = this.#clock.setTimeout(() => raw.destroy(), handshakeTimeout);
+      const settle = () => {
+        this.#clock.clearTimeout(deadline);
+        handshaking.delete(raw);
+        release();
+      };
       const secure = new nodeTls.TLSSocket(raw, {
         ...this.tlsOptions?.server,
         isServer: true,
         secureContext,
       });
       handshaking.add(raw);
-      raw.once("close", () => handshaking.delete(raw));
+      raw.once("close", settle);
       secure.once("secure", () => {
-        handshaking.delete(raw);
+        raw.off("close", settle);
+        settle();
         secure.removeAllListeners("error");
-        accept(secure);
+        accept(secure, this.#clock.now() - acceptedAt);
       });
       // A failed handshake concerns that socket only.
       secure.once("error", () => raw.destroy());

@@ -1,21 +1,26 @@
 import type * as http from "node:http";
 import { createServer as createHttpServer } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionOptions as ConnectionOptions_ } from "node:tls";
 import {
+  type Admission,
   type Clock,
   type Connection,
   type ConnectionOptions,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_MAX_FRAME_BYTES,
   DialError,
   type DialOptions,
   guardDial,
   InvalidArgumentError,
   type Listener,
+  type ListenOptions,
   systemClock,
   type Transport,
 } from "@tether/core";
 import { WebSocket, WebSocketServer } from "ws";
+import { HandshakeGate } from "./handshake-gate.js";
 import { maxPayloadFor } from "./message-framing.js";
 import { WsConnection } from "./ws-connection.js";
 
@@ -39,10 +44,16 @@ export interface WebSocketTransportOptions {
   headers?: Record<string, string>;
   /** Dialing side, `wss://`: TLS options such as `ca` and `servername` (Node only). */
   tls?: ConnectionOptions_;
+  /**
+   * Listening side: how long after the TCP accept a standalone listener's socket may take to
+   * upgrade, an https server's socket to finish TLS, and an upgrade to a path nobody serves to
+   * be taken by another listener. Default 10 s (a server's `admission` brings its own).
+   */
+  handshakeTimeout?: number;
   clock?: Clock;
 }
 
-function connectionOptions(options: WebSocketTransportOptions): ConnectionOptions {
+function connectionOptions(options: WebSocketTransportOptions, handshakeMs = 0): ConnectionOptions {
   const { maxFrameBytes, highWaterMark, lowWaterMark, closeTimeout } = options;
   return {
     maxFrameBytes: maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
@@ -50,6 +61,7 @@ function connectionOptions(options: WebSocketTransportOptions): ConnectionOption
     ...(lowWaterMark === undefined ? {} : { lowWaterMark }),
     ...(closeTimeout === undefined ? {} : { closeTimeout }),
     clock: options.clock ?? systemClock,
+    handshakeMs,
   };
 }
 
@@ -71,6 +83,8 @@ export class WebSocketAcceptor {
   constructor(
     options: WebSocketTransportOptions,
     private readonly onConnection: (connection: Connection) => void,
+    /** Set when sockets were seen at their TCP accept: it ends their handshake and says how long it took. */
+    private readonly gate?: HandshakeGate,
   ) {
     this.#options = options;
     this.#wss = new WebSocketServer({
@@ -101,7 +115,9 @@ export class WebSocketAcceptor {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const local = hostPort(request.socket.localAddress, request.socket.localPort);
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
-      const connection = new WsConnection(ws, local, remote, connectionOptions(this.#options));
+      this.gate?.passed(request.socket);
+      const handshakeMs = this.gate?.elapsed(request.socket) ?? 0;
+      const connection = new WsConnection(ws, local, remote, connectionOptions(this.#options, handshakeMs));
       this.#connections.add(connection);
       void connection.closed.then(() => this.#connections.delete(connection));
       this.onConnection(connection);
@@ -120,6 +136,8 @@ export class WebSocketAcceptor {
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // A peer that never reads the answer must not keep the socket: end() waits for it to drain.
+  socket.once("finish", () => socket.destroy());
 }
 
 function pathOf(url: string | undefined): string {
@@ -133,8 +151,18 @@ function urlFor(server: http.Server, path: string, secure: boolean): string {
 }
 
 export interface AttachOptions extends WebSocketTransportOptions {
-  /** Only upgrades to this path are taken; others are left to the server's other handlers. Default `/`. */
+  /**
+   * Only upgrades to this path are taken. An upgrade to another path is left to the server's
+   * other `upgrade` listeners; if there are none it gets HTTP 404 at once, and if none of them
+   * has answered it within `handshakeTimeout` it gets 404 then. Default `/`.
+   */
   path?: string;
+  /**
+   * A Tether server's `admission` (its connection limits and handshake deadline). On an https
+   * server they apply from the TCP accept to the end of the TLS handshake, so stalled TLS
+   * handshakes cannot hold descriptors; without it, TLS handshakes still get `handshakeTimeout`.
+   */
+  admission?: Admission;
 }
 
 /**
@@ -146,18 +174,57 @@ export function attachWebSocket(
   options: AttachOptions,
   onConnection: (connection: Connection) => void,
 ): Listener {
+  return attach(server, options, onConnection, "https-only");
+}
+
+/**
+ * `gating`: which sockets are held to the deadline and limits from their TCP accept: none,
+ * those of an https server until TLS is done ("https-only"), or every socket until it upgrades
+ * ("until-upgrade": a listener that serves only Tether, where other paths are refused at once).
+ */
+function attach(
+  server: http.Server,
+  options: AttachOptions,
+  onConnection: (connection: Connection) => void,
+  gating: "https-only" | "until-upgrade",
+): Listener {
   const path = options.path ?? "/";
-  const acceptor = new WebSocketAcceptor(options, onConnection);
+  const clock = options.clock ?? systemClock;
+  const timeout =
+    options.admission?.handshakeTimeout ?? options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const secure = "setSecureContext" in server;
+  const gate =
+    secure || gating === "until-upgrade" ? new HandshakeGate(options.admission, timeout, clock) : undefined;
+  const acceptor = new WebSocketAcceptor(options, onConnection, gate);
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (pathOf(request.url) === path) acceptor.handleUpgrade(request, socket, head);
+    if (pathOf(request.url) === path) {
+      acceptor.handleUpgrade(request, socket, head);
+      return;
+    }
+    if (gating === "until-upgrade" || server.listenerCount("upgrade") === 1) {
+      socket.on("error", () => {});
+      refuse(socket, 404, "Not Found");
+      return;
+    }
+    // Another upgrade listener may take it; if none has answered in time, nobody will.
+    const unclaimed = clock.setTimeout(() => {
+      if (!socket.destroyed && (socket as Socket).bytesWritten === 0) refuse(socket, 404, "Not Found");
+    }, timeout);
+    socket.once("close", () => clock.clearTimeout(unclaimed));
   };
   server.on("upgrade", onUpgrade);
+  if (gate !== undefined) server.on("connection", gate.accepted);
+  if (gate !== undefined && secure) server.on("secureConnection", gate.passed);
   return {
     get address() {
-      return urlFor(server, path, "setSecureContext" in server);
+      return urlFor(server, path, secure);
     },
     close: async () => {
       server.off("upgrade", onUpgrade);
+      if (gate !== undefined) {
+        server.off("connection", gate.accepted);
+        server.off("secureConnection", gate.passed);
+      }
       await acceptor.close();
     },
   };
@@ -222,7 +289,11 @@ class WebSocketTransport implements Transport {
     return guardDial(attempt, () => ws?.terminate(), dialOptions, this.options.clock ?? systemClock);
   }
 
-  async listen(address: string, onConnection: (connection: Connection) => void): Promise<Listener> {
+  async listen(
+    address: string,
+    onConnection: (connection: Connection) => void,
+    listenOptions: ListenOptions = {},
+  ): Promise<Listener> {
     const match = /^(?:\[([^\]]+)\]|([^:/]+)):(\d+)$/.exec(address);
     const host = match?.[1] ?? match?.[2];
     if (host === undefined) throw new InvalidArgumentError(`expected host:port, got "${address}"`);
@@ -230,7 +301,11 @@ class WebSocketTransport implements Transport {
       response.writeHead(426, { "Content-Type": "text/plain", Connection: "close" });
       response.end("This port speaks Tether over WebSocket.\n");
     });
-    const attached = attachWebSocket(server, this.options, onConnection);
+    const attachOptions: AttachOptions =
+      listenOptions.admission === undefined
+        ? this.options
+        : { ...this.options, admission: listenOptions.admission };
+    const attached = attach(server, attachOptions, onConnection, "until-upgrade");
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(Number(match?.[3]), host, () => {

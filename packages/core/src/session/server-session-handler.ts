@@ -109,15 +109,20 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   channelActive(ctx: HandlerContext): void {
     const clock = ctx.channel.clock;
-    this.#handshakeTimer = clock.setTimeout(() => {
-      // After one zero-delay hop, so a Hello that arrived during a stalled loop is read first.
-      this.#handshakeTimer = clock.setTimeout(() => {
-        this.#handshakeTimer = undefined;
-        if (this.#state === "handshake" || this.#state === "authenticating") {
-          this.end(CloseCode.HandshakeTimeout, `no session opened within ${this.host.handshakeTimeout} ms`);
-        }
-      }, 0);
-    }, this.host.handshakeTimeout);
+    // The deadline runs from the TCP accept: a TLS or WebSocket handshake already used some of it.
+    const spent = ctx.channel.connection.handshakeMs ?? 0;
+    this.#handshakeTimer = clock.setTimeout(
+      () => {
+        // After one zero-delay hop, so a Hello that arrived during a stalled loop is read first.
+        this.#handshakeTimer = clock.setTimeout(() => {
+          this.#handshakeTimer = undefined;
+          if (this.#state === "handshake" || this.#state === "authenticating") {
+            this.end(CloseCode.HandshakeTimeout, `no session opened within ${this.host.handshakeTimeout} ms`);
+          }
+        }, 0);
+      },
+      Math.max(0, this.host.handshakeTimeout - spent),
+    );
     ctx.fireActive();
   }
 
