@@ -15,6 +15,57 @@ import { Packr } from "msgpackr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+/** msgpackr with its structured-clone extension: shared references, cycles, Date, Set, ... */
+const cloning = new Packr({ structuredClone: true });
+
+function sharedReferences(levels: number): unknown {
+  let node: unknown = [0];
+  for (let i = 0; i < levels; i++) node = [node, node];
+  return node;
+}
+
+function cycle(): unknown {
+  const node: Record<string, unknown> = { name: "loop" };
+  node.self = node;
+  return node;
+}
+
+/** Encoded values plain MessagePack does not allow: extension types of every size, 0xC1, msgpackr's clones. */
+const notPlainValue: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom([0xd4, 1], [0xd5, 2], [0xd6, 4], [0xd7, 8], [0xd8, 16]),
+      fc.integer({ min: 0, max: 255 }),
+    )
+    .chain(([[head, size], type]) =>
+      fc
+        .uint8Array({ minLength: size, maxLength: size })
+        .map((data) => Uint8Array.from([head as number, type, ...data])),
+    ),
+  fc
+    .tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 40 }))
+    .map(([type, data]) => Uint8Array.from([0xc7, data.length, type, ...data])),
+  fc.constant(Uint8Array.of(0xc1)),
+  fc.integer({ min: 5, max: 40 }).map((levels) => cloning.pack(sharedReferences(levels))),
+  fc.constant(0).map(() => cloning.pack(cycle())),
+  fc
+    .constantFrom<unknown>(
+      new Date(0),
+      new Set([1, 2]),
+      /x/g,
+      new Error("e"),
+      new Float32Array([1.5]),
+      undefined,
+    )
+    .map((v) => cloning.pack(v)),
+);
+
+/** `message` packed with `value`'s bytes in place of its one `null` field. */
+function withField(message: unknown[], value: Uint8Array): Uint8Array {
+  const frame = packr.pack(message);
+  const at = frame.lastIndexOf(0xc0);
+  return Uint8Array.from([...frame.subarray(0, at), ...value, ...frame.subarray(at + 1)]);
+}
 const MAX_FRAME = 64 * 1024;
 const MAX_TIMEOUT = 40_000;
 
@@ -30,7 +81,8 @@ type Case =
   | { kind: "huge-timeout"; timeout: number }
   | { kind: "unknown-op"; op: string }
   | { kind: "oversized"; size: number }
-  | { kind: "bogus-resume"; sessionId: string; password: Uint8Array }; // no such session
+  | { kind: "bogus-resume"; sessionId: string; password: Uint8Array } // no such session
+  | { kind: "not-plain"; value: Uint8Array; where: "credentials" | "body" | "trailing" }; // extensions, shared references, cycles
 
 const hello = (timeout = 1000, version = PROTOCOL_VERSION) => [
   MessageType.Hello,
@@ -89,6 +141,12 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
       fc.uint8Array({ minLength: 0, maxLength: 20 }),
     )
     .map(([sessionId, password]) => ({ kind: "bogus-resume" as const, sessionId, password })),
+  fc
+    .tuple(notPlainValue, fc.constantFrom("credentials" as const, "body" as const))
+    .map(([value, where]) => ({ kind: "not-plain" as const, value, where })),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 20 })
+    .map((value) => ({ kind: "not-plain" as const, value, where: "trailing" as const })),
 );
 
 interface Observed {
@@ -153,6 +211,17 @@ async function probe(transport: Transport, address: string, c: Case): Promise<Ob
     case "bogus-resume":
       send([MessageType.Hello, PROTOCOL_VERSION, 1000, c.sessionId, c.password, 0, null]);
       break;
+    case "not-plain":
+      if (c.where === "credentials") {
+        connection.send(withField(hello(), c.value));
+        break;
+      }
+      send(hello());
+      await waitFor(() => has(MessageType.Welcome));
+      if (c.where === "body")
+        connection.send(withField([MessageType.Request, 1, "echo", null, 0, 1], c.value));
+      else connection.send(Uint8Array.from([...packr.pack([MessageType.Ping, 0, 1]), ...c.value]));
+      break;
   }
   const settled = () =>
     has(MessageType.Goodbye) ||
@@ -205,6 +274,11 @@ function check(c: Case, o: Observed): void {
     case "bogus-resume":
       // Unknown and wrong-password resumes get the same answer: expired.
       expect(o.goodbye).toBe(CloseCode.SessionExpired);
+      expect(o.closed).toBe(true);
+      return;
+    case "not-plain":
+      // Plain MessagePack only, exactly one value per frame: anything else is 4003.
+      expect(o.goodbye).toBe(CloseCode.ProtocolError);
       expect(o.closed).toBe(true);
       return;
   }
