@@ -45,10 +45,46 @@ export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): U
     throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   if (frame.byteLength > KEEP_PACK_BUFFER_BYTES) sharedPackr.useBuffer(newPackBuffer());
+  if (isFlatAndPlain(value)) return frame;
   const refusal = checkPlainMessagePack(frame, maxNesting, true);
   if (refusal !== undefined) throw new UnencodableValueError(refusal);
   return frame;
 }
+
+/**
+ * True for a value msgpackr can only write as plain MessagePack with integers as integers: a
+ * leaf of that kind, or an array of them (most protocol messages: `[6, seq, <bytes>]`). Such a
+ * frame needs no check; anything else (objects, nested arrays) is checked after packing.
+ */
+function isFlatAndPlain(value: unknown): boolean {
+  if (!Array.isArray(value)) return isPlainLeaf(value);
+  for (let i = 0; i < value.length; i++) if (!isPlainLeaf(value[i])) return false;
+  return true;
+}
+
+function isPlainLeaf(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "number":
+      // 32-bit integers are written as integers, non-integers as floats; larger integers need the rewrite.
+      return value >>> 0 === value || value >> 0 === value || !Number.isInteger(value);
+    case "object":
+      return value === null || isBytes(value);
+    default:
+      return false;
+  }
+}
+
+/** A byte array msgpackr writes as bin: a plain `Uint8Array`, or Node's `Buffer`. */
+const isBytes = (value: object): boolean => {
+  const prototype = Object.getPrototypeOf(value);
+  return (
+    prototype === Uint8Array.prototype || (typeof Buffer !== "undefined" && prototype === Buffer.prototype)
+  );
+};
 
 /** Decodes one frame of plain MessagePack; anything else is a `ProtocolError`. */
 export function decodeFrame(frame: Uint8Array, maxNesting = DEFAULT_MAX_NESTING): unknown {

@@ -26,92 +26,102 @@ export function checkPlainMessagePack(
   maxNesting = DEFAULT_MAX_NESTING,
   integersAsIntegers = false,
 ): string | undefined {
-  const end = bytes.byteLength;
-  // Per open container: items still to come, and whether it is a map (keys at even counts).
-  const remaining: number[] = [];
-  const isMap: boolean[] = [];
+  const end = bytes.length;
+  if (outerPending.length < maxNesting) {
+    outerPending = new Float64Array(maxNesting);
+    outerIsMap = new Uint8Array(maxNesting);
+  }
+  // Items still to come in the innermost open container (the top level holds one), whether
+  // it is a map (its keys come at even counts), and how deep it is. The enclosing containers'
+  // counts wait in one scratch stack for every call: the walk runs to completion on this thread.
+  let pending = 1;
+  let inMap = false;
   let depth = 0;
   let pos = 0;
-  let view: DataView | undefined;
   for (;;) {
+    while (pending === 0) {
+      if (depth === 0) {
+        if (pos === end) return undefined;
+        return pos > end ? "truncated MessagePack value" : "bytes after the MessagePack value";
+      }
+      depth--;
+      pending = outerPending[depth] as number;
+      inMap = outerIsMap[depth] === 1;
+    }
     if (pos >= end) return "truncated MessagePack value";
     const b = bytes[pos] as number;
-    const key = depth > 0 && (isMap[depth - 1] as boolean) && (remaining[depth - 1] as number) % 2 === 0;
-    if (key && !isKeyHead(b)) return "map key is not a string or an integer";
-    let size = 0; // bytes of payload after the head
-    let children = -1; // items a container holds; -1 for a scalar
-    let head = 1;
+    if (inMap && pending % 2 === 0 && !isKeyHead(b)) return "map key is not a string or an integer";
+    pending--;
+    let children = 0;
     let map = false;
     if (b <= 0x7f || b >= 0xe0) {
-      // fixint: a key as good as any
-    } else if (b <= 0x8f) {
-      children = (b & 0x0f) * 2;
-      map = true;
-    } else if (b <= 0x9f) {
-      children = b & 0x0f;
+      pos++; // fixint
+      continue;
+    }
+    if (b <= 0x9f) {
+      // fixmap, fixarray
+      map = b <= 0x8f;
+      children = map ? (b & 0x0f) * 2 : b & 0x0f;
+      pos++;
     } else if (b <= 0xbf) {
-      size = b & 0x1f;
+      pos += 1 + (b & 0x1f); // fixstr
+      continue;
     } else {
-      view ??= new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       switch (b) {
         case 0xc0:
         case 0xc2:
         case 0xc3:
-          break;
+          pos++;
+          continue;
         case 0xc4:
         case 0xd9:
           if (pos + 2 > end) return "truncated MessagePack value";
-          size = bytes[pos + 1] as number;
-          head = 2;
-          break;
+          pos += 2 + (bytes[pos + 1] as number);
+          continue;
         case 0xc5:
         case 0xda:
           if (pos + 3 > end) return "truncated MessagePack value";
-          size = view.getUint16(pos + 1);
-          head = 3;
-          break;
+          pos += 3 + uint16(bytes, pos + 1);
+          continue;
         case 0xc6:
         case 0xdb:
           if (pos + 5 > end) return "truncated MessagePack value";
-          size = view.getUint32(pos + 1);
-          head = 5;
-          break;
-        case 0xca:
-          size = 4;
-          break;
-        case 0xcb:
-          size = 8;
-          if (integersAsIntegers && pos + 9 <= end) rewriteIntegralFloat(view, pos);
-          break;
+          pos += 5 + uint32(bytes, pos + 1);
+          continue;
         case 0xcc:
         case 0xd0:
-          size = 1;
-          break;
+          pos += 2;
+          continue;
         case 0xcd:
         case 0xd1:
-          size = 2;
-          break;
+          pos += 3;
+          continue;
+        case 0xca:
         case 0xce:
         case 0xd2:
-          size = 4;
-          break;
+          pos += 5;
+          continue;
+        case 0xcb:
+          if (integersAsIntegers && pos + 9 <= end) rewriteIntegralFloat(bytes, pos);
+          pos += 9;
+          continue;
         case 0xcf:
         case 0xd3:
-          size = 8;
-          break;
+          pos += 9;
+          continue;
         case 0xdc:
         case 0xde:
           if (pos + 3 > end) return "truncated MessagePack value";
-          children = view.getUint16(pos + 1) * (b === 0xde ? 2 : 1);
           map = b === 0xde;
-          head = 3;
+          children = uint16(bytes, pos + 1) * (map ? 2 : 1);
+          pos += 3;
           break;
         case 0xdd:
         case 0xdf:
           if (pos + 5 > end) return "truncated MessagePack value";
-          children = view.getUint32(pos + 1) * (b === 0xdf ? 2 : 1);
           map = b === 0xdf;
-          head = 5;
+          children = uint32(bytes, pos + 1) * (map ? 2 : 1);
+          pos += 5;
           break;
         default:
           // 0xc1 (never used), ext 8/16/32 (0xc7-0xc9), fixext 1-16 (0xd4-0xd8).
@@ -120,29 +130,27 @@ export function checkPlainMessagePack(
             : "MessagePack extension types are not accepted";
       }
     }
-    pos += head + size;
-    if (pos > end) return "truncated MessagePack value";
-    if (children >= 0 && depth >= maxNesting) return `nested deeper than ${maxNesting}`;
-    if (children > 0) {
-      // Every item takes at least one byte: a count beyond what is left is a lie.
-      if (children > end - pos) return "container declares more items than the frame holds";
-      remaining[depth] = children;
-      isMap[depth] = map;
-      depth++;
-      continue;
-    }
-    // One item done: close every container it completes.
-    while (depth > 0) {
-      const left = (remaining[depth - 1] as number) - 1;
-      if (left > 0) {
-        remaining[depth - 1] = left;
-        break;
-      }
-      depth--;
-    }
-    if (depth === 0) return pos === end ? undefined : "bytes after the MessagePack value";
+    // A container: arrays and maps reach here, scalars went on above.
+    if (depth >= maxNesting) return `nested deeper than ${maxNesting}`;
+    if (children === 0) continue;
+    // Every item takes at least one byte: a count beyond what is left is a lie.
+    if (children > end - pos) return "container declares more items than the frame holds";
+    outerPending[depth] = pending;
+    outerIsMap[depth] = inMap ? 1 : 0;
+    depth++;
+    pending = children;
+    inMap = map;
   }
 }
+let outerPending = new Float64Array(DEFAULT_MAX_NESTING);
+let outerIsMap = new Uint8Array(DEFAULT_MAX_NESTING);
+
+const uint16 = (bytes: Uint8Array, at: number): number =>
+  ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+
+const uint32 = (bytes: Uint8Array, at: number): number =>
+  (bytes[at] as number) * 0x1000000 +
+  (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
 
 /** Map keys: integers (fixint, uint 8-64, int 8-64) and strings (fixstr, str 8/16/32). */
 function isKeyHead(b: number): boolean {
@@ -152,7 +160,8 @@ function isKeyHead(b: number): boolean {
 }
 
 /** A float64 at `pos` holding a safe integer beyond 32 bits becomes a uint64/int64 (also 9 bytes). */
-function rewriteIntegralFloat(view: DataView, pos: number): void {
+function rewriteIntegralFloat(bytes: Uint8Array, pos: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const value = view.getFloat64(pos + 1);
   if (!Number.isSafeInteger(value)) return;
   if (value >= 0) {
