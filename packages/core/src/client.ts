@@ -190,7 +190,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
           signal?.removeEventListener("abort", onAbort);
         };
       }
-      this.#pending.set(entry);
+      this.#pending.set(seq, entry);
       if (this.#state === "connected") this.#sendRequest(entry);
     });
   }

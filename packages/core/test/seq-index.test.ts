@@ -12,9 +12,9 @@ const item = (seq: number, tag = `#${seq}`): Item => ({ seq, tag });
 describe("SeqIndex", () => {
   it("finds, replaces and removes items by seq, and lists them in seq order", () => {
     const index = new SeqIndex<Item>();
-    for (const seq of [1, 2, 3, 5, 8]) index.set(item(seq));
-    index.set(item(4)); // out of order: a re-sent request
-    index.set(item(3, "again"));
+    for (const seq of [1, 2, 3, 5, 8]) index.set(seq, item(seq));
+    index.set(4, item(4)); // out of order: a re-sent request
+    index.set(3, item(3, "again"));
     expect(index.size).toBe(6);
     expect(index.get(3)?.tag).toBe("again");
     expect(index.get(6)).toBeUndefined();
@@ -23,7 +23,7 @@ describe("SeqIndex", () => {
     expect(index.first()?.seq).toBe(2);
     expect(index.deleteBelow(5)).toBe(3); // 2, 3, 4
     expect(index.values().map((i) => i.seq)).toEqual([5, 8]);
-    index.set(item(2)); // below every item left
+    index.set(2, item(2)); // below every item left
     expect(index.first()?.seq).toBe(2);
     expect(index.has(2)).toBe(true);
     index.clear();
@@ -33,9 +33,9 @@ describe("SeqIndex", () => {
 
   it("keeps finding everything while one old item stays and thousands pass it", () => {
     const index = new SeqIndex<Item>();
-    index.set(item(1, "long-running"));
+    index.set(1, item(1, "long-running"));
     for (let seq = 2; seq < 20_000; seq++) {
-      index.set(item(seq));
+      index.set(seq, item(seq));
       if (seq >= 5) expect(index.delete(seq - 3)?.seq).toBe(seq - 3);
     }
     expect(index.size).toBe(4);
@@ -58,7 +58,7 @@ describe("SeqIndex", () => {
         for (const { kind, seq } of ops) {
           if (kind === "set") {
             const added = item(seq, `v${n++}`);
-            index.set(added);
+            index.set(added.seq, added);
             model.set(seq, added);
           } else if (kind === "delete") {
             expect(index.delete(seq)).toBe(model.get(seq));

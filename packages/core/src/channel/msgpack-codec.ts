@@ -78,13 +78,14 @@ function isPlainLeaf(value: unknown): boolean {
   }
 }
 
+/** Node's `Buffer`, where there is one. */
+const NodeBuffer: unknown = typeof Buffer === "undefined" ? Uint8Array : Buffer;
+
 /** A byte array msgpackr writes as bin: a plain `Uint8Array`, or Node's `Buffer`. */
-const isBytes = (value: object): boolean => {
-  const prototype = Object.getPrototypeOf(value);
-  return (
-    prototype === Uint8Array.prototype || (typeof Buffer !== "undefined" && prototype === Buffer.prototype)
-  );
-};
+function isBytes(value: object): boolean {
+  const type = value.constructor;
+  return type === Uint8Array || type === NodeBuffer;
+}
 
 /** Decodes one frame of plain MessagePack; anything else is a `ProtocolError`. */
 export function decodeFrame(frame: Uint8Array, maxNesting = DEFAULT_MAX_NESTING): unknown {

@@ -1,8 +1,3 @@
-/** What a `SeqIndex` holds: anything numbered by a request sequence number. */
-export interface Sequenced {
-  readonly seq: number;
-}
-
 const countOne = (): number => 1;
 
 /** Compact once this many leading slots are free and they are most of the array. */
@@ -21,7 +16,7 @@ const COMPACT_AFTER = 1024;
  * (`bench/server-gc`, 100,000 requests of 16 KiB: 34-35 mark-compacts with maps, 6-9
  * without; raw net's unpack and pack alone, 1).
  */
-export class SeqIndex<T extends Sequenced> {
+export class SeqIndex<T> {
   /** Slots in seq order from `#head`; a removed item leaves `undefined` until compaction. */
   #items: (T | undefined)[] = [];
   /** The seq of each slot, kept for removed ones too, so the order stays searchable. */
@@ -47,24 +42,24 @@ export class SeqIndex<T extends Sequenced> {
     return this.#items[this.#head];
   }
 
-  /** Adds `item`, replacing one with the same seq. */
-  set(item: T): void {
+  /** Adds `item` under `seq`, replacing one with the same seq. */
+  set(seq: number, item: T): void {
     const seqs = this.#seqs;
     const last = seqs.length - 1;
-    if (last < this.#head || (seqs[last] as number) < item.seq) {
-      seqs.push(item.seq);
+    if (last < this.#head || (seqs[last] as number) < seq) {
+      seqs.push(seq);
       this.#items.push(item);
       this.#size++;
       return;
     }
     // Out of order (a request re-sent after a resume, say): rare, so a splice will do.
-    const at = this.#lowerBound(item.seq);
-    if (at < seqs.length && seqs[at] === item.seq) {
+    const at = this.#lowerBound(seq);
+    if (at < seqs.length && seqs[at] === seq) {
       if (this.#items[at] === undefined) this.#size++;
       this.#items[at] = item;
       return;
     }
-    seqs.splice(at, 0, item.seq);
+    seqs.splice(at, 0, seq);
     this.#items.splice(at, 0, item);
     this.#size++;
   }
@@ -165,7 +160,7 @@ export class SeqIndex<T extends Sequenced> {
       const item = this.#items[at];
       if (item !== undefined) {
         items.push(item);
-        seqs.push(item.seq);
+        seqs.push(this.#seqs[at] as number);
       }
     }
     this.#items = items;

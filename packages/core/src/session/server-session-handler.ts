@@ -169,7 +169,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   /** SessionLink: one of the session's requests ended, perhaps one an earlier connection took. */
   requestEnded(): void {
-    this.#applyReadBackpressure();
+    if (this.#readingPaused) this.#applyReadBackpressure();
   }
 
   /** RequestOwner: an answer was unencodable (the error answer already went). */

@@ -26,7 +26,7 @@ export interface SessionLink {
   requestEnded(): void;
 }
 
-const frameBytes = (kept: KeptFrame): number => kept.frame.byteLength;
+const keptBytes = (kept: Kept<ResponseMessage>): number => kept.bytes;
 
 export type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
 export type ResponseMessage = Extract<
@@ -45,10 +45,15 @@ export interface SessionBounds {
   maxResponseBytes: number;
 }
 
-/** A message as sent, kept until the client acknowledges it: its bytes are what a bound counts. */
-interface KeptFrame {
-  readonly seq: number;
-  readonly frame: Uint8Array;
+/**
+ * A push or an answer kept until the client acknowledges it, with its encoded size, which the
+ * byte bounds count. The message is kept rather than its frame: a frame is a view into the
+ * encoder's shared buffer and would keep all of that buffer alive; the message keeps only what
+ * it holds. A resume, the rare case, encodes it again.
+ */
+interface Kept<M> {
+  readonly message: M;
+  readonly bytes: number;
 }
 
 const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encodeServerMessage(message));
@@ -65,10 +70,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #pushSeq = 0;
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
   #deliveredSeq = 0;
-  #replay: KeptFrame[] = [];
+  #replay: Kept<PushMessage>[] = [];
   #replayBytes = 0;
   /** Answers kept until the client acknowledges them (the dedupe cache). */
-  #responses = new SeqIndex<KeptFrame>();
+  #responses = new SeqIndex<Kept<ResponseMessage>>();
   #responseBytes = 0;
   #running = new SeqIndex<IncomingRequest>();
   /** Every request below this was answered and the client has the answer. */
@@ -131,13 +136,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined)
       throw new SessionExpiredError(`session ${this.id} has ended (${this.#ended})`);
     const seq = this.#pushSeq + 1;
-    const frame = encodeMessage({ type: MessageType.Push, seq, topic, body });
+    const message: PushMessage = { type: MessageType.Push, seq, topic, body };
+    const frame = encodeMessage(message);
     if (!this.#replayHasRoom(frame)) {
       this.terminate(this, "buffer-overflow");
       throw new SessionExpiredError(`session ${this.id} ended: ${this.#replayBoundText()}`);
     }
     this.#pushSeq = seq;
-    this.#keepPush(seq, frame);
+    this.#keepPush(message, frame);
   }
 
   /**
@@ -151,12 +157,12 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.terminate(this, "buffer-overflow");
       return;
     }
-    this.#keepPush(message.seq, frame);
+    this.#keepPush(message, frame);
   }
 
-  #keepPush(seq: number, frame: Uint8Array): void {
-    this.#deliveredSeq = seq;
-    this.#replay.push({ seq, frame });
+  #keepPush(message: PushMessage, frame: Uint8Array): void {
+    this.#deliveredSeq = message.seq;
+    this.#replay.push({ message, bytes: frame.byteLength });
     this.#replayBytes += frame.byteLength;
     this.#link?.sendFrame(frame);
   }
@@ -191,14 +197,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#replay = [];
     this.#replayBytes = 0;
     for (const push of pushes) {
-      const frame = encodeMessage(push);
-      this.#replay.push({ seq: push.seq, frame });
-      this.#replayBytes += frame.byteLength;
+      const bytes = encodeMessage(push).byteLength;
+      this.#replay.push({ message: push, bytes });
+      this.#replayBytes += bytes;
     }
     this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
     this.#responses = new SeqIndex();
     this.#responseBytes = 0;
-    for (const response of responses) this.#keepResponse(response.seq, encodeMessage(response));
+    for (const response of responses) this.#keepResponse(response, encodeMessage(response));
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
 
@@ -211,8 +217,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   attach(link: SessionLink, lastPushSeq: number): void {
     this.#link = link;
     this.acknowledge(lastPushSeq, this.#responseAck);
-    for (const push of this.#replay) link.sendFrame(push.frame);
-    for (const response of this.#responses.values()) link.sendFrame(response.frame);
+    for (const push of this.#replay) link.sendFrame(encodeMessage(push.message));
+    for (const answer of this.#responses.values()) link.sendFrame(encodeMessage(answer.message));
   }
 
   /** @internal */
@@ -228,14 +234,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** @internal Drops what the client confirmed having. */
   acknowledge(pushAck: number, responseAck: number): void {
     let drop = 0;
-    while (drop < this.#replay.length && (this.#replay[drop] as KeptFrame).seq <= pushAck) {
-      this.#replayBytes -= (this.#replay[drop] as KeptFrame).frame.byteLength;
+    while (drop < this.#replay.length && (this.#replay[drop] as Kept<PushMessage>).message.seq <= pushAck) {
+      this.#replayBytes -= (this.#replay[drop] as Kept<PushMessage>).bytes;
       drop++;
     }
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      this.#responseBytes -= this.#responses.deleteBelow(responseAck, frameBytes);
+      this.#responseBytes -= this.#responses.deleteBelow(responseAck, keptBytes);
     }
   }
 
@@ -254,10 +260,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
     if (cached !== undefined) {
-      this.#link?.sendFrame(cached.frame);
+      this.#link?.sendFrame(encodeMessage(cached.message));
       return false;
     }
-    this.#running.set(request);
+    this.#running.set(seq, request);
     return true;
   }
 
@@ -279,7 +285,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.#link?.sendFrame(frame);
       return false;
     }
-    return this.#deliverResponseFrame(response.seq, frame);
+    return this.#deliverResponseFrame(response, frame);
   }
 
   /**
@@ -287,10 +293,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * already acknowledged, or already kept, is ignored.
    */
   deliverResponse(response: ResponseMessage): boolean {
-    return this.#deliverResponseFrame(response.seq, encodeMessage(response));
+    return this.#deliverResponseFrame(response, encodeMessage(response));
   }
 
-  #deliverResponseFrame(seq: number, frame: Uint8Array): boolean {
+  #deliverResponseFrame(response: ResponseMessage, frame: Uint8Array): boolean {
+    const seq = response.seq;
     if (this.#ended !== undefined || seq < this.#responseAck || this.#responses.has(seq)) return false;
     if (
       this.#responses.size >= this.bounds.maxResponses ||
@@ -299,13 +306,13 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.terminate(this, "buffer-overflow");
       return false;
     }
-    this.#keepResponse(seq, frame);
+    this.#keepResponse(response, frame);
     this.#link?.sendFrame(frame);
     return true;
   }
 
-  #keepResponse(seq: number, frame: Uint8Array): void {
-    this.#responses.set({ seq, frame });
+  #keepResponse(response: ResponseMessage, frame: Uint8Array): void {
+    this.#responses.set(response.seq, { message: response, bytes: frame.byteLength });
     this.#responseBytes += frame.byteLength;
   }
 
