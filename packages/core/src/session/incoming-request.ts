@@ -1,6 +1,6 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import { RequestError } from "../errors.js";
-import { encodeServerMessage, MessageType, RequestErrorCode } from "./protocol.js";
+import { errorResponseWire, MessageType, RequestErrorCode, responseWire } from "./protocol.js";
 import type { ResponseMessage, ServerSession } from "./server-session.js";
 
 /** Told when a request settles (the connection's handler: in-flight count and latency). */
@@ -56,7 +56,9 @@ export class IncomingRequest {
   }
 
   respond(body: unknown): void {
-    if (this.#settle()) this.#answer({ type: MessageType.Response, seq: this.seq, body });
+    if (!this.#settle()) return;
+    const seq = this.seq;
+    this.#answer({ type: MessageType.Response, seq, body }, responseWire(seq, body));
   }
 
   /** Answers with an error. A `RequestError`'s code and message reach the client; others do not. */
@@ -70,23 +72,25 @@ export class IncomingRequest {
 
   /** Answers with an error code and message, without an `Error` (and its stack trace) to carry them. */
   failWith(code: string, message: string): void {
-    if (this.#settle()) this.#answer({ type: MessageType.ErrorResponse, seq: this.seq, code, message });
+    if (!this.#settle()) return;
+    const seq = this.seq;
+    this.#answer(
+      { type: MessageType.ErrorResponse, seq, code, message },
+      errorResponseWire(seq, code, message),
+    );
   }
 
-  /** Encodes the answer once: what is kept for a resume is the frame that was sent. */
-  #answer(response: ResponseMessage): void {
+  /** Encodes the answer once, as it is made: it is sent, and its size counts toward the session's bounds. */
+  #answer(response: ResponseMessage, wire: unknown[]): void {
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(encodeServerMessage(response));
+      frame = encodeFrame(wire);
     } catch (error) {
       this.owner.answerUnencodable(this, error);
-      response = {
-        type: MessageType.ErrorResponse,
-        seq: this.seq,
-        code: RequestErrorCode.UnencodableAnswer,
-        message: "the answer cannot be encoded as plain MessagePack",
-      };
-      frame = encodeFrame(encodeServerMessage(response));
+      const code = RequestErrorCode.UnencodableAnswer;
+      const message = "the answer cannot be encoded as plain MessagePack";
+      response = { type: MessageType.ErrorResponse, seq: this.seq, code, message };
+      frame = encodeFrame(errorResponseWire(this.seq, code, message));
     }
     this.session.complete(response, frame, this.keepAnswer);
   }

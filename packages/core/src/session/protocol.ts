@@ -123,6 +123,15 @@ export function encodeClientMessage(m: ClientMessage): unknown[] {
   }
 }
 
+/** A Response's wire form, for the per-request path (one shape, not the switch below). */
+export function responseWire(seq: number, body: unknown): unknown[] {
+  return [MessageType.Response, seq, body];
+}
+
+export function errorResponseWire(seq: number, code: string, message: string): unknown[] {
+  return [MessageType.ErrorResponse, seq, code, message];
+}
+
 export function encodeServerMessage(m: ServerMessage): unknown[] {
   switch (m.type) {
     case MessageType.Welcome:
@@ -130,9 +139,9 @@ export function encodeServerMessage(m: ServerMessage): unknown[] {
     case MessageType.Pong:
       return [m.type];
     case MessageType.Response:
-      return [m.type, m.seq, m.body];
+      return responseWire(m.seq, m.body);
     case MessageType.ErrorResponse:
-      return [m.type, m.seq, m.code, m.message];
+      return errorResponseWire(m.seq, m.code, m.message);
     case MessageType.Push:
       return [m.type, m.seq, m.topic, m.body];
     case MessageType.Goodbye:
