@@ -13,6 +13,7 @@ import {
   decodeFrame,
   encodeFrame,
   encodeLengthPrefixed,
+  InvalidArgumentError,
   ManualClock,
   MessageType,
   PROTOCOL_VERSION,
@@ -424,6 +425,12 @@ describe("2. what a session keeps is bounded in bytes", () => {
     const answer = await other.waitFor((m) => m[0] === MessageType.ErrorResponse, tick);
     expect(answer[2]).toBe("unknown-op");
     await honest.stillAnswers();
+    // The client refuses to send one at all.
+    const client = createClient({ servers: [{ transport: network.transport(), address: "server" }], clock });
+    cleanups.push(() => {
+      void client.close();
+    });
+    await expect(client.request("z".repeat(257))).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
 

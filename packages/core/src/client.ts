@@ -23,6 +23,7 @@ import {
   CloseCode,
   decodeServerMessage,
   encodeClientMessage,
+  MAX_OP_LENGTH,
   MessageType,
   PROTOCOL_VERSION,
   type ServerMessage,
@@ -169,6 +170,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
     const { signal, timeout } = options;
     if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
+    if (op.length > MAX_OP_LENGTH)
+      return Promise.reject(new InvalidArgumentError(`op names are at most ${MAX_OP_LENGTH} characters`));
     return new Promise((resolve, reject) => {
       const seq = ++this.#nextSeq;
       const entry: PendingRequest = { seq, op, body, resolve, reject, cleanup: undefined };

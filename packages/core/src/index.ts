@@ -71,7 +71,13 @@ export { LATENCY_BUCKETS_MS, type LatencyHistogram, type ServerMetrics } from ".
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
-export { CloseCode, MessageType, PROTOCOL_VERSION, RequestErrorCode } from "./session/protocol.js";
+export {
+  CloseCode,
+  MAX_OP_LENGTH,
+  MessageType,
+  PROTOCOL_VERSION,
+  RequestErrorCode,
+} from "./session/protocol.js";
 export type { HandleOptions, RequestContext, RequestHandler } from "./session/request-dispatcher.js";
 export {
   type PushMessage,
