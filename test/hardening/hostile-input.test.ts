@@ -148,6 +148,7 @@ describe("7. input is bounded in objects as well as bytes", () => {
     expect(settledHeap() - before).toBeLessThan(2 * MiB);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+    expect(report.maxLatencyMs).toBeLessThan(250);
   });
 
   it("over ws, frames that arrive while reading is paused are held as the bytes they came in", async () => {
@@ -172,6 +173,7 @@ describe("7. input is bounded in objects as well as bytes", () => {
     expect(settledHeap() - before).toBeLessThan(4 * MiB);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+    expect(report.maxLatencyMs).toBeLessThan(250);
   });
 });
 
@@ -209,6 +211,7 @@ describe("3. TLS handshakes count and have a deadline from the TCP accept", () =
       handshakeTimeout: 400,
       maxConnectionsPerAddress: 10,
     });
+    const before = settledHeap();
     const started = performance.now();
     const sockets = await silentSockets(address, 30); // the honest client holds one of the 10
     await waitUntil(() => sockets.slice(9).every(isClosed), 200);
@@ -220,6 +223,8 @@ describe("3. TLS handshakes count and have a deadline from the TCP accept", () =
     expect(server.metrics().refusedPerAddress).toBe(21);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+    expect(report.maxLatencyMs).toBeLessThan(250);
+    expect(settledHeap() - before).toBeLessThan(4 * MiB);
   });
 
   it("over wss on an https server, stalled TLS handshakes are bounded the same way", async () => {
@@ -269,11 +274,14 @@ describe("4. WebSocket upgrades to a path nobody serves are answered", () => {
 
   it("the standalone listener answers 404 and closes", async () => {
     const { address, honest } = await realTarget(() => webSocket());
+    const before = settledHeap();
     const answers = await askFor(address, "/elsewhere", 50);
     const texts = await Promise.all(answers);
     expect(texts.every((text) => text.startsWith("HTTP/1.1 404"))).toBe(true);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+    expect(report.maxLatencyMs).toBeLessThan(250);
+    expect(settledHeap() - before).toBeLessThan(4 * MiB);
   });
 
   it("attached alone to an http server, it answers 404 at once", async () => {
@@ -438,6 +446,7 @@ describe("5. running requests are bounded per session, across resumes", () => {
   it("1,600 requests over 25 resumes leave at most maxInFlightPerSession running", async () => {
     const server = await memoryTarget({ maxInFlightPerSession: 64 });
     const honest = await memoryHonest();
+    const before = settledHeap();
     const first = await memoryRaw();
     const { sessionId, password } = await openSession(first);
     let seq = 0;
@@ -453,6 +462,8 @@ describe("5. running requests are bounded per session, across resumes", () => {
     expect(server.getSession(sessionId)?.running).toBeLessThanOrEqual(64);
     expect(server.metrics().readPauses).toBeGreaterThan(0);
     await honest.stillAnswers();
+    // The starting code held 1,600 running requests here (about 2.7 KB each).
+    expect(settledHeap() - before).toBeLessThan(2 * MiB);
   });
 });
 
@@ -460,6 +471,7 @@ describe("6. Pongs count toward maxOutboundBytes", () => {
   it("a peer that pings and never reads is cut off as a slow consumer", async () => {
     const server = await memoryTarget({ maxOutboundBytes: 64 * 1024 });
     const honest = await memoryHonest();
+    const before = settledHeap();
     const raw = await memoryRaw();
     await openSession(raw);
     raw.connection.pause(); // never reads what the server sends
@@ -471,6 +483,7 @@ describe("6. Pongs count toward maxOutboundBytes", () => {
     for (let i = 0; i < 10; i++) await tick();
     expect(server.metrics().slowConsumers).toBe(1);
     await honest.stillAnswers();
+    expect(settledHeap() - before).toBeLessThan(4 * MiB);
   });
 });
 
