@@ -2,7 +2,8 @@
  * bench/server-path-ab: `server-path`'s Tether pass for two checkouts of `@tether/core` in one
  * process, passes interleaved ABBA, so a change on the request path can be judged against its
  * starting commit without the 10% drift between processes this machine shows. Each side loads
- * its own modules (and its own msgpackr) from its own tree.
+ * its own modules (and its own msgpackr) from its own tree; the benchmark's connection is this
+ * tree's `BenchConnection` for both (a `Connection` is all a server needs).
  *
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npx -y pnpm@10 install --offline)
  *   npx -y pnpm@10 server-path-ab /tmp/base/packages/core/src/index.ts ../packages/core/src/index.ts
@@ -12,6 +13,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Packr } from "msgpackr";
+import { BenchConnection } from "./bench-connection.js";
 import { fmt } from "./stats.js";
 
 const [aPath, bPath] = process.argv.slice(2).map((p) => pathToFileURL(resolve(p)).href);
@@ -32,29 +34,6 @@ const reads = Array.from({ length: Math.ceil(REQUESTS / BATCH) }, (_, r) =>
 /** One Tether pass with the core at `url`: CPU ns per request. */
 async function passWith(url: string): Promise<() => Promise<number>> {
   const core = await import(url);
-  class BenchConnection extends core.ConnectionBase {
-    readonly transport = "bench";
-    readonly localAddress = "bench:server";
-    readonly remoteAddress = "bench:client";
-    readonly bufferedAmount = 0;
-    answers = 0;
-    deliver(frames: Uint8Array[]): void {
-      for (const frame of frames) this.receive(frame);
-      this.receiveComplete();
-    }
-    protected sendFrame(): boolean {
-      this.answers++;
-      return true;
-    }
-    protected closeGracefully(): void {
-      this.finish({ local: true });
-    }
-    protected destroy(): void {
-      this.finish({ local: true });
-    }
-    protected pauseReading(): void {}
-    protected resumeReading(): void {}
-  }
   return async () => {
     const unbounded = 1 << 20;
     const server = core.createServer({
@@ -65,11 +44,11 @@ async function passWith(url: string): Promise<() => Promise<number>> {
     server.handle("echo", (value: unknown) => value);
     const connection = new BenchConnection();
     server.accept(connection);
-    connection.deliver([hello]);
+    connection.deliver(hello);
     await new Promise((done) => setImmediate(done)); // the Welcome
     const start = process.cpuUsage();
     for (const read of reads) {
-      connection.deliver(read);
+      connection.deliver(...read);
       await Promise.resolve(); // a read batch ends at a microtask checkpoint
     }
     const used = process.cpuUsage(start);
