@@ -40,7 +40,8 @@ export class CuttableTransport implements Transport {
     const inner = await this.inner.dial(address, options);
     const connection = new CuttableConnection(inner, this);
     this.#live.add(connection);
-    void inner.closed.then(() => this.#live.delete(connection));
+    // Live until both ends are done: the real socket, and the close the client hears.
+    void Promise.all([inner.closed, connection.closed]).then(() => this.#live.delete(connection));
     return connection;
   }
 
@@ -60,6 +61,8 @@ class CuttableConnection extends EventEmitter<ConnectionEvents> implements Conne
   /** Closed as far as the client knows, while the real socket lingers unheard behind the cut. */
   #detached = false;
   #ended = false;
+  /** The real socket closed while the cable was cut: nobody could hear it until it is back. */
+  #unheardClose: CloseInfo | undefined;
 
   constructor(
     private readonly inner: Connection,
@@ -72,14 +75,21 @@ class CuttableConnection extends EventEmitter<ConnectionEvents> implements Conne
     inner.on("frame", (frame) => {
       if (!cable.cut && !this.#detached) this.emit("frame", frame);
     });
+    inner.on("readComplete", () => {
+      if (!cable.cut && !this.#detached) this.emit("readComplete");
+    });
     inner.on("drain", () => this.emit("drain"));
-    inner.on("close", (info) => this.#end(info));
+    inner.on("close", (info) => {
+      if (cable.cut && !this.#detached) this.#unheardClose = info;
+      else this.#end(info);
+    });
   }
   get transport() {
     return this.inner.transport;
   }
   get status() {
-    return this.#ended ? "closed" : this.inner.status;
+    if (this.#ended) return "closed";
+    return this.#unheardClose === undefined ? this.inner.status : "open";
   }
   get localAddress() {
     return this.inner.localAddress;
@@ -111,9 +121,13 @@ class CuttableConnection extends EventEmitter<ConnectionEvents> implements Conne
   resume(): void {
     this.inner.resume();
   }
-  /** The cable is back: a connection we gave up on is finally dropped for real. */
+  /**
+   * The cable is back: a connection we gave up on is finally dropped for real, and one whose
+   * peer closed it meanwhile hears so now (as a reset on its next packet would tell it).
+   */
   reap(): void {
     if (this.#detached) this.inner.abort();
+    else if (this.#unheardClose !== undefined) this.#end(this.#unheardClose);
   }
   get detached(): boolean {
     return this.#detached;

@@ -212,14 +212,15 @@ describe("IdleStateHandler", () => {
     expect(idle.lastWrite).toBe(40);
   });
 
-  it("counts a read whose read-complete never came as activity, so idleness is late, not missed", () => {
+  it("times a read whose read-complete never comes at the end of its tick: idleness is on time", async () => {
     const { clock, channel, events } = setup({ readerIdleMs: 100 });
     clock.advance(50);
     channel.pipeline.fireRead("no read-complete follows"); // a transport that never signals it
-    clock.advance(100); // at 100 the read counts as just now
+    await Promise.resolve(); // the tick ends
+    clock.advance(99);
     expect(events).toEqual([]);
-    clock.advance(100);
-    expect(events).toEqual(["200:reader-idle"]);
+    clock.advance(1);
+    expect(events).toEqual(["150:reader-idle"]);
   });
 
   it("stops its timers when the channel closes", () => {

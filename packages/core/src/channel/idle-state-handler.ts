@@ -50,6 +50,14 @@ export class IdleStateHandler implements ChannelHandler {
   readonly #endWriteTick = (): void => {
     this.#writeTimed = false;
   };
+  /**
+   * A read's time is taken at its `channelReadComplete`; a transport (or a wrapper) that never
+   * signals one still has its reads timed, at the end of their tick. Read-complete saves clock
+   * reads; it is not needed for timing to be right.
+   */
+  readonly #endReadTick = (): void => {
+    if (this.#reading && this.#ctx !== undefined) this.#readEnded(this.#ctx);
+  };
 
   constructor(options: IdleStateOptions) {
     this.#reader = {
@@ -98,7 +106,10 @@ export class IdleStateHandler implements ChannelHandler {
   }
 
   channelRead(ctx: HandlerContext, message: unknown): void {
-    this.#reading = true;
+    if (!this.#reading) {
+      this.#reading = true;
+      queueMicrotask(this.#endReadTick);
+    }
     this.#reader.first = true;
     ctx.fireRead(message);
   }
@@ -147,10 +158,8 @@ export class IdleStateHandler implements ChannelHandler {
       // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
       // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
       watch.timer = clock.setTimeout(() => {
-        // A timer runs in a tick of its own. (A read still open here means a transport that
-        // never signals read-complete: counted as reading now, so idleness is seen one period late.)
+        // A timer runs in a tick of its own: no write of this tick is timed yet.
         if (watch === this.#writer) this.#writeTimed = false;
-        else if (this.#reading) this.#readEnded(ctx);
         const remaining = watch.last + watch.idleMs - clock.now();
         if (remaining > 0) {
           this.#arm(watch, remaining);
