@@ -257,6 +257,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   }
 
   async #attempt(server: ServerAddress): Promise<Outcome> {
+    // T/n for the whole attempt, dial and handshake together, so every server gets its turn.
+    const deadline = this.clock.now() + this.#connectTimeout();
     let connection: Connection;
     try {
       connection = await server.transport.dial(server.address, {
@@ -276,6 +278,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     channel.pipeline.addLast("codec", new MessagePackCodec()).addLast("session", this.#handler(handshake));
     this.#channel = channel;
     channel.start();
+    const helloSentAt = this.clock.now();
     this.#send({
       type: MessageType.Hello,
       version: PROTOCOL_VERSION,
@@ -285,7 +288,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       lastPushSeq: this.#lastPushSeq,
       credentials: this.#options.credentials ?? null,
     });
-    const timer = this.clock.setTimeout(() => handshake.fail("timeout"), this.#connectTimeout());
+    const timer = this.clock.setTimeout(() => handshake.fail("timeout"), Math.max(0, deadline - helloSentAt));
     const result = await handshake.result;
     this.clock.clearTimeout(timer);
     if (result.kind !== "welcome") {
@@ -293,10 +296,11 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       connection.abort();
       return this.#onRefused(result);
     }
-    this.#onWelcome(result.welcome, channel);
+    this.#onWelcome(result.welcome, channel, helloSentAt);
     const info = await Promise.race([connection.closed, handshake.lost]);
     this.#channel = undefined;
-    this.#lastHeard = this.#idle?.lastRead ?? this.#lastHeard;
+    // The Welcome was heard, even if the connection closed before the idle handler started.
+    this.#lastHeard = Math.max(this.#lastHeard, this.#idle?.lastRead ?? 0);
     this.#idle = undefined;
     if (FINAL_STATES.has(this.#state)) return "final";
     this.#logger.info({ session: this.#sessionId, error: info.error?.message }, "disconnected");
@@ -319,7 +323,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     return "failed";
   }
 
-  #onWelcome(welcome: Welcome, channel: Channel): void {
+  #onWelcome(welcome: Welcome, channel: Channel, helloSentAt: number): void {
     if (this.#sessionId !== null && welcome.sessionId !== this.#sessionId) {
       // A server that answers a resume with another session broke the protocol.
       channel.connection.abort(new ProtocolError("Welcome for a different session"));
@@ -330,7 +334,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#timeout = welcome.timeout;
     this.#clearExpiryTimer();
     const t = welcome.timeout;
-    this.#idle = new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3 });
+    // The Hello was a send: the first Ping is due T/3 after it, not T/3 after the Welcome.
+    this.#idle = new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3, lastWriteAt: helloSentAt });
     channel.pipeline.addBefore("session", "idle", this.#idle);
     this.#setState("connected");
     for (const entry of this.#pending.values()) this.#sendRequest(entry);
@@ -341,7 +346,10 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       channelRead: (_ctx: HandlerContext, value: unknown) => {
         const message = decodeServerMessage(value);
         if (!handshake.done) {
-          if (message.type === MessageType.Welcome) handshake.welcome(message);
+          if (message.type === MessageType.Welcome) {
+            this.#lastHeard = this.clock.now();
+            handshake.welcome(message);
+          }
           else if (message.type === MessageType.Goodbye) handshake.goodbye(message.code, message.reason);
           else throw new ProtocolError("expected Welcome");
           return;

@@ -18,6 +18,11 @@ export interface IdleStateOptions {
   readerIdleMs?: number;
   /** Fire `writer-idle` when nothing was written for this long. 0 or absent: off. */
   writerIdleMs?: number;
+  /**
+   * When the last write before this handler was added went out, on the channel's clock (a
+   * handshake message, say): writer idleness counts from then. Absent: from when it starts.
+   */
+  lastWriteAt?: number;
 }
 
 /** One direction's idleness: when it last saw traffic and the timer that watches it. */
@@ -59,7 +64,10 @@ export class IdleStateHandler implements ChannelHandler {
     if (this.#reading && this.#ctx !== undefined) this.#readEnded(this.#ctx);
   };
 
+  readonly #lastWriteAt: number | undefined;
+
   constructor(options: IdleStateOptions) {
+    this.#lastWriteAt = options.lastWriteAt;
     this.#reader = {
       state: "reader-idle",
       idleMs: options.readerIdleMs ?? 0,
@@ -138,9 +146,10 @@ export class IdleStateHandler implements ChannelHandler {
     if (this.#started) return;
     this.#started = true;
     const now = ctx.channel.clock.now();
+    this.#reader.last = now;
+    this.#writer.last = Math.min(now, this.#lastWriteAt ?? now);
     for (const watch of [this.#reader, this.#writer]) {
-      watch.last = now;
-      if (watch.idleMs > 0) this.#arm(watch, watch.idleMs);
+      if (watch.idleMs > 0) this.#arm(watch, watch.last + watch.idleMs - now);
     }
   }
 
