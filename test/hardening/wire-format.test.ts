@@ -135,7 +135,7 @@ describe("wire format", () => {
       expect(outcome).toBeInstanceOf(RequestError);
       expect((outcome as RequestError).code).toBe("unencodable-answer");
     }
-    expect(logged.filter((line) => line.includes("cannot be encoded"))).toHaveLength(2);
+    expect(logged.filter((line) => line.includes("cannot be sent"))).toHaveLength(2);
     // The session is fine afterwards.
     server.handle("ok", () => "ok");
     expect(await settle(client.request("ok"))).toBe("ok");

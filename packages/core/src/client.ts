@@ -9,6 +9,7 @@ import {
   AbortError,
   AuthenticationError,
   ConnectionEndedError,
+  FrameTooLargeError,
   InvalidArgumentError,
   ProtocolError,
   RequestError,
@@ -30,7 +31,7 @@ import {
   type Welcome,
 } from "./session/protocol.js";
 import { SeqIndex } from "./session/seq-index.js";
-import type { CloseInfo, Connection, Transport } from "./transport.js";
+import { type CloseInfo, type Connection, DEFAULT_MAX_FRAME_BYTES, type Transport } from "./transport.js";
 
 export type ClientState = "connecting" | "connected" | "disconnected" | "expired" | "closed" | "auth-failed";
 const FINAL_STATES: ReadonlySet<ClientState> = new Set(["expired", "closed", "auth-failed"]);
@@ -108,6 +109,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #channel: Channel | undefined;
   /** When a server was last heard from, as of the last disconnect (for client-side expiry). */
   #lastHeard: number;
+  /** The largest frame the server takes (its Welcome said), within this client's own limit. */
+  #peerMaxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   /** The connected channel's idle handler: it times every frame read (no second clock read). */
   #idle: IdleStateHandler | undefined;
   #expiryTimer: TimerHandle | undefined;
@@ -287,6 +290,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       password: this.#password,
       lastPushSeq: this.#lastPushSeq,
       credentials: this.#options.credentials ?? null,
+      maxFrameBytes: connection.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     const timer = this.clock.setTimeout(() => handshake.fail("timeout"), Math.max(0, deadline - helloSentAt));
     const result = await handshake.result;
@@ -332,10 +336,18 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#sessionId = welcome.sessionId;
     this.#password = welcome.password;
     this.#timeout = welcome.timeout;
+    this.#peerMaxFrameBytes = Math.min(
+      welcome.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      channel.connection.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    );
     this.#clearExpiryTimer();
     const t = welcome.timeout;
     // The Hello was a send: the first Ping is due T/3 after it, not T/3 after the Welcome.
-    this.#idle = new IdleStateHandler({ readerIdleMs: (2 * t) / 3, writerIdleMs: t / 3, lastWriteAt: helloSentAt });
+    this.#idle = new IdleStateHandler({
+      readerIdleMs: (2 * t) / 3,
+      writerIdleMs: t / 3,
+      lastWriteAt: helloSentAt,
+    });
     channel.pipeline.addBefore("session", "idle", this.#idle);
     this.#setState("connected");
     for (const entry of this.#pending.values()) this.#sendRequest(entry);
@@ -349,8 +361,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
           if (message.type === MessageType.Welcome) {
             this.#lastHeard = this.clock.now();
             handshake.welcome(message);
-          }
-          else if (message.type === MessageType.Goodbye) handshake.goodbye(message.code, message.reason);
+          } else if (message.type === MessageType.Goodbye) handshake.goodbye(message.code, message.reason);
           else throw new ProtocolError("expected Welcome");
           return;
         }
@@ -423,21 +434,33 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   // ---- requests ------------------------------------------------------------------------------
 
   #sendRequest(entry: PendingRequest): void {
+    const channel = this.#channel;
+    if (channel === undefined || !channel.isOpen) return;
     this.#unackedPushes = 0;
+    let frame: Uint8Array;
     try {
-      this.#send({
-        type: MessageType.Request,
-        seq: entry.seq,
-        op: entry.op,
-        body: entry.body,
-        pushAck: this.#lastPushSeq,
-        responseAck: this.#responseAck(),
-      });
+      frame = encodeFrame(
+        encodeClientMessage({
+          type: MessageType.Request,
+          seq: entry.seq,
+          op: entry.op,
+          body: entry.body,
+          pushAck: this.#lastPushSeq,
+          responseAck: this.#responseAck(),
+        }),
+      );
     } catch (error) {
       // A body plain MessagePack cannot carry fails its own call; nothing was sent.
       if (!(error instanceof UnencodableValueError)) throw error;
       this.#settle(entry.seq, error);
+      return;
     }
+    // So does one larger than the server takes: sent, it would cost the connection, again at each resume.
+    if (frame.byteLength > this.#peerMaxFrameBytes) {
+      this.#settle(entry.seq, new FrameTooLargeError(frame.byteLength, this.#peerMaxFrameBytes));
+      return;
+    }
+    channel.write(frame);
   }
 
   #settle(seq: number, error: Error | undefined, value?: unknown): void {

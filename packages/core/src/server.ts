@@ -456,10 +456,10 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       touch: (session) => this.store.touch(session),
       closeByClient: (session) => this.store.end(session, "closed"),
       storeFailed: (error) => this.logger.error({ err: error }, "the session store failed to answer"),
-      answerUnencodable: (request, error) => {
+      answerFailed: (request, error) => {
         this.logger.error(
           { err: error, op: request.op, session: request.session.id },
-          "a handler's answer cannot be encoded; the client got unencodable-answer",
+          "a handler's answer cannot be sent; the client got an error answer instead",
         );
         this.emit("error", error);
       },

@@ -49,6 +49,8 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   readonly bufferedAmount: number;
   /** Settles when the connection is closed, with how it closed. Never rejects. */
   readonly closed: Promise<CloseInfo>;
+  /** The largest frame this connection takes in and sends (absent: `DEFAULT_MAX_FRAME_BYTES`). */
+  readonly maxFrameBytes?: number;
   /**
    * Milliseconds the transport's own handshake (TLS, a WebSocket upgrade) took between the TCP
    * accept and this connection; a server's handshake deadline counts them. 0 or absent: none.
@@ -142,7 +144,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   abstract readonly bufferedAmount: number;
   readonly closed: Promise<CloseInfo>;
   readonly handshakeMs: number;
-  protected readonly maxFrameBytes: number;
+  readonly maxFrameBytes: number;
   protected readonly highWaterMark: number;
   protected readonly lowWaterMark: number;
   protected readonly clock: Clock;

@@ -1,13 +1,16 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
-import { RequestError } from "../errors.js";
+import { FrameTooLargeError, RequestError } from "../errors.js";
 import { errorResponseWire, MessageType, RequestErrorCode, responseWire } from "./protocol.js";
 import type { ResponseMessage, ServerSession } from "./server-session.js";
 
 /** Told when a request settles (the connection's handler: in-flight count and latency). */
 export interface RequestOwner {
   requestSettled(request: IncomingRequest): void;
-  /** The answer could not be encoded (`UnencodableValueError`); an error answer went instead. */
-  answerUnencodable(request: IncomingRequest, error: unknown): void;
+  /**
+   * The answer could not be sent (`UnencodableValueError`, or `FrameTooLargeError` over the
+   * client's frame limit); an error answer went instead.
+   */
+  answerFailed(request: IncomingRequest, error: unknown): void;
 }
 
 /**
@@ -80,19 +83,39 @@ export class IncomingRequest {
     );
   }
 
-  /** Encodes the answer once, as it is made: it is sent, and its size counts toward the session's bounds. */
+  /**
+   * Encodes the answer once, as it is made: it is sent, and its size counts toward the
+   * session's bounds. One that cannot be encoded, or is larger than the client takes, becomes
+   * an error answer: the request still has exactly one outcome, and nothing loops.
+   */
   #answer(response: ResponseMessage, wire: unknown[]): void {
     let frame: Uint8Array;
     try {
       frame = encodeFrame(wire);
     } catch (error) {
-      this.owner.answerUnencodable(this, error);
-      const code = RequestErrorCode.UnencodableAnswer;
-      const message = "the answer cannot be encoded as plain MessagePack";
-      response = { type: MessageType.ErrorResponse, seq: this.seq, code, message };
-      frame = encodeFrame(errorResponseWire(this.seq, code, message));
+      this.#answerInstead(
+        error,
+        RequestErrorCode.UnencodableAnswer,
+        "the answer cannot be encoded as plain MessagePack",
+      );
+      return;
+    }
+    const limit = this.session.peerMaxFrameBytes;
+    if (frame.byteLength > limit) {
+      this.#answerInstead(
+        new FrameTooLargeError(frame.byteLength, limit),
+        RequestErrorCode.AnswerTooLarge,
+        `the answer is ${frame.byteLength} bytes; this client takes frames of at most ${limit}`,
+      );
+      return;
     }
     this.session.complete(response, frame, this.keepAnswer);
+  }
+
+  #answerInstead(error: unknown, code: string, message: string): void {
+    this.owner.answerFailed(this, error);
+    const response: ResponseMessage = { type: MessageType.ErrorResponse, seq: this.seq, code, message };
+    this.session.complete(response, encodeFrame(errorResponseWire(this.seq, code, message)), this.keepAnswer);
   }
 
   #settle(): boolean {

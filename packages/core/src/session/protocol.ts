@@ -60,6 +60,8 @@ export const RequestErrorCode = {
   ServerLost: "server-lost",
   /** The handler's answer holds a value plain MessagePack cannot carry (a Date, a cycle, ...). */
   UnencodableAnswer: "unencodable-answer",
+  /** The handler's answer, encoded, is larger than the client's announced `maxFrameBytes`. */
+  AnswerTooLarge: "answer-too-large",
 } as const;
 
 /** The longest `op` a Request may name, in UTF-16 code units; a longer one is a protocol error. */
@@ -74,6 +76,8 @@ export interface Hello {
   /** Highest push sequence number the client has (0: none). */
   lastPushSeq: number;
   credentials: unknown;
+  /** The largest frame the client takes in; absent from clients before it was added. */
+  maxFrameBytes?: number | undefined;
 }
 
 export interface Welcome {
@@ -82,6 +86,8 @@ export interface Welcome {
   password: Uint8Array;
   timeout: number;
   resumed: boolean;
+  /** The largest frame the server takes in; absent from servers before it was added. */
+  maxFrameBytes?: number | undefined;
 }
 
 /** Acknowledgements piggybacked on client messages. */
@@ -112,7 +118,16 @@ export type ServerMessage =
 export function encodeClientMessage(m: ClientMessage): unknown[] {
   switch (m.type) {
     case MessageType.Hello:
-      return [m.type, m.version, m.timeout, m.sessionId, m.password, m.lastPushSeq, m.credentials];
+      return [
+        m.type,
+        m.version,
+        m.timeout,
+        m.sessionId,
+        m.password,
+        m.lastPushSeq,
+        m.credentials,
+        m.maxFrameBytes ?? null,
+      ];
     case MessageType.Ping:
     case MessageType.Ack:
       return [m.type, m.pushAck, m.responseAck];
@@ -135,7 +150,7 @@ export function errorResponseWire(seq: number, code: string, message: string): u
 export function encodeServerMessage(m: ServerMessage): unknown[] {
   switch (m.type) {
     case MessageType.Welcome:
-      return [m.type, m.sessionId, m.password, m.timeout, m.resumed];
+      return [m.type, m.sessionId, m.password, m.timeout, m.resumed, m.maxFrameBytes ?? null];
     case MessageType.Pong:
       return [m.type];
     case MessageType.Response:
@@ -153,6 +168,14 @@ const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSaf
 const isString = (v: unknown): v is string => typeof v === "string";
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 
+/** An announced frame limit: absent or nil (a peer from before it was added), else a positive integer. */
+function frameLimit(value: unknown, message: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0)
+    fail(`${message}: maxFrameBytes`);
+  return value;
+}
+
 function fail(what: string): never {
   throw new ProtocolError(`malformed ${what}`);
 }
@@ -169,13 +192,14 @@ export function decodeClientMessage(value: unknown): ClientMessage {
         sessionId = value[3],
         password = value[4],
         lastPushSeq = value[5],
-        credentials = value[6];
+        credentials = value[6],
+        maxFrameBytes = frameLimit(value[7], "Hello");
       if (typeof version !== "number") fail("Hello: version");
       if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) fail("Hello: timeout");
       if (sessionId !== null && !isString(sessionId)) fail("Hello: sessionId");
       if (password !== null && !isBytes(password)) fail("Hello: password");
       if (!isSeq(lastPushSeq)) fail("Hello: lastPushSeq");
-      return { type, version, timeout, sessionId, password, lastPushSeq, credentials };
+      return { type, version, timeout, sessionId, password, lastPushSeq, credentials, maxFrameBytes };
     }
     case MessageType.Ping:
     case MessageType.Ack: {
@@ -212,7 +236,8 @@ export function decodeServerMessage(value: unknown): ServerMessage {
       const sessionId = value[1],
         password = value[2],
         timeout = value[3],
-        resumed = value[4];
+        resumed = value[4],
+        maxFrameBytes = frameLimit(value[5], "Welcome");
       if (
         !isString(sessionId) ||
         !isBytes(password) ||
@@ -221,7 +246,7 @@ export function decodeServerMessage(value: unknown): ServerMessage {
       ) {
         fail("Welcome");
       }
-      return { type, sessionId, password, timeout, resumed };
+      return { type, sessionId, password, timeout, resumed, maxFrameBytes };
     }
     case MessageType.Pong:
       return { type };

@@ -5,7 +5,7 @@ import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
-import type { CloseInfo } from "../transport.js";
+import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
 import {
   type ClientMessage,
@@ -42,8 +42,8 @@ export interface SessionHost {
   closeByClient(session: ServerSession): void;
   /** A shared session store failed to answer; the connection is ended with GoingAway. */
   storeFailed(error: unknown): void;
-  /** A handler's answer could not be encoded; the client got an `unencodable-answer` error. */
-  answerUnencodable(request: IncomingRequest, error: unknown): void;
+  /** A handler's answer could not be sent (unencodable, or over the client's frame limit); the client got an error answer. */
+  answerFailed(request: IncomingRequest, error: unknown): void;
   onSessionOpened(session: ServerSession, resumed: boolean): void;
   /** The server's counters (`server.metrics()`): incremented in place, nothing allocated per frame. */
   readonly metrics: MetricsRecorder;
@@ -173,8 +173,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   }
 
   /** RequestOwner: an answer was unencodable (the error answer already went). */
-  answerUnencodable(request: IncomingRequest, error: unknown): void {
-    this.host.answerUnencodable(request, error);
+  answerFailed(request: IncomingRequest, error: unknown): void {
+    this.host.answerFailed(request, error);
   }
 
   #send(message: ServerMessage): void {
@@ -260,12 +260,16 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#session = session;
     this.host.touch(session);
     const { id: sessionId, timeout } = session;
+    // Frame limits, announced both ways: each side checks what it sends against the other's.
+    const ownLimit = this.#ctx?.channel.connection.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    session.peerMaxFrameBytes = Math.min(hello.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, ownLimit);
     this.#send({
       type: MessageType.Welcome,
       sessionId,
       password: session.tracked.password,
       timeout,
       resumed,
+      maxFrameBytes: ownLimit,
     });
     session.attach(this, hello.lastPushSeq);
     this.#applyReadBackpressure(); // a resumed session may still run requests an earlier connection sent

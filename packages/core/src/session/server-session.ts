@@ -1,7 +1,8 @@
 import { EventEmitter } from "eventemitter3";
 import { encodeFrame } from "../channel/msgpack-codec.js";
-import { SessionExpiredError } from "../errors.js";
+import { FrameTooLargeError, SessionExpiredError } from "../errors.js";
 import type { TrackedSession } from "../session-tracker.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { CloseCode, encodeServerMessage, MessageType, type ServerMessage } from "./protocol.js";
 import { SeqIndex } from "./seq-index.js";
@@ -66,6 +67,11 @@ const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encode
 export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Application state for this session (lock ownership, presence, ...). */
   readonly data: Record<string, unknown> = {};
+  /**
+   * @internal The largest frame the client takes (what its Hello announced, within this
+   * server's own connection limit); pushes and answers over it are refused where they are made.
+   */
+  peerMaxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
   #link: SessionLink | undefined;
   #pushSeq = 0;
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
@@ -130,7 +136,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * Sends `body` on `topic` to the client: now if connected, else on resume. Delivered once,
    * in order, or the session ends (`buffer-overflow`) when too many, or too many bytes, wait
    * unacknowledged. Throws `UnencodableValueError` (and nothing is sent) for a body plain
-   * MessagePack cannot carry.
+   * MessagePack cannot carry, and `FrameTooLargeError` for a push larger than the client takes.
    */
   push(topic: string, body: unknown): void {
     if (this.#ended !== undefined)
@@ -138,6 +144,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const seq = this.#pushSeq + 1;
     const message: PushMessage = { type: MessageType.Push, seq, topic, body };
     const frame = encodeMessage(message);
+    if (frame.byteLength > this.peerMaxFrameBytes)
+      throw new FrameTooLargeError(frame.byteLength, this.peerMaxFrameBytes);
     if (!this.#replayHasRoom(frame)) {
       this.terminate(this, "buffer-overflow");
       throw new SessionExpiredError(`session ${this.id} ended: ${this.#replayBoundText()}`);
