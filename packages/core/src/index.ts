@@ -13,6 +13,7 @@ export {
   type IdleStateEvent,
   IdleStateHandler,
   type IdleStateOptions,
+  INBOUND_PROGRESS,
   isIdleStateEvent,
   LoggingHandler,
   MessagePackCodec,

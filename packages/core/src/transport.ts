@@ -29,6 +29,12 @@ export interface ConnectionEvents {
    * transport returns to the event loop, so a reader can take the time once per batch.
    */
   readComplete: () => void;
+  /**
+   * A read brought bytes of a frame still arriving, and no whole frame: the peer is alive even
+   * though nothing can be handed up yet (a large frame on a slow link). At most once per read.
+   * Transports that cannot see partial frames (memory) never emit it.
+   */
+  readProgress: () => void;
   /** The send queue fell below the low-water mark after `send()` returned false. */
   drain: () => void;
   /** Emitted exactly once. */
@@ -248,6 +254,12 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.#readOpen = false;
     if (this.#aborted || this.#status === "closed") return;
     this.emit("readComplete");
+  }
+
+  /** Tells readers that a read brought part of a frame and no whole one (see `readProgress`). */
+  protected receiveProgress(): void {
+    if (this.#aborted || this.#status === "closed") return;
+    this.emit("readProgress");
   }
 
   /** Ends the connection for good: emits `close` once and settles `closed`. */

@@ -43,9 +43,11 @@ export class TcpConnection extends ConnectionBase {
   };
   /** Hands a frame up; false once reading paused, so the decoder holds the rest unparsed. */
   readonly #onFrame = (frame: Uint8Array): boolean => {
+    this.#framesRead++;
     this.receive(frame);
     return !this.paused;
   };
+  #framesRead = 0;
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
@@ -200,9 +202,12 @@ export class TcpConnection extends ConnectionBase {
   #read(chunk: Buffer | undefined): void {
     this.#reading = true;
     try {
+      const framesBefore = this.#framesRead;
       if (chunk === undefined) this.#decoder.resume(this.#onFrame);
       else this.#decoder.push(chunk, this.#onFrame);
       this.receiveComplete();
+      // Bytes of a large frame that is still arriving are proof of life too.
+      if (chunk !== undefined && this.#framesRead === framesBefore) this.receiveProgress();
     } catch (error) {
       this.abort(error as Error);
     } finally {

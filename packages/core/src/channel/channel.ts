@@ -3,7 +3,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { ProtocolError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { CloseInfo, Connection } from "../transport.js";
-import { WRITABLE } from "./handler.js";
+import { INBOUND_PROGRESS, WRITABLE } from "./handler.js";
 import { type InboundMethod, Pipeline, type PipelineEnds } from "./pipeline.js";
 
 export interface ChannelOptions {
@@ -61,6 +61,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     // Methods and a context: no closures per channel.
     connection.on("frame", this.#onFrame, this);
     connection.on("readComplete", this.#onReadComplete, this);
+    connection.on("readProgress", this.#onReadProgress, this);
     connection.on("drain", () => {
       this.#writable = true;
       this.pipeline.fireUserEvent(WRITABLE);
@@ -110,6 +111,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
 
   #onFrame(frame: Uint8Array): void {
     this.pipeline.fireRead(frame);
+  }
+
+  #onReadProgress(): void {
+    this.pipeline.fireUserEvent(INBOUND_PROGRESS);
   }
 
   #onReadComplete(): void {

@@ -26,3 +26,10 @@ export interface ChannelHandler {
 
 /** Fired inbound when a connection can take writes again after `write` returned false. */
 export const WRITABLE = Object.freeze({ type: "writable" as const });
+
+/**
+ * Fired inbound when a read brought bytes of a frame still arriving and no whole frame (the
+ * connection's `readProgress`): proof that the peer is alive while a large frame crosses a
+ * slow link. At most once per read.
+ */
+export const INBOUND_PROGRESS = Object.freeze({ type: "inbound-progress" as const });

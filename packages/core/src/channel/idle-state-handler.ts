@@ -1,6 +1,6 @@
 import type { TimerHandle } from "../clock.js";
 import type { CloseInfo } from "../transport.js";
-import type { ChannelHandler } from "./handler.js";
+import { type ChannelHandler, INBOUND_PROGRESS } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
 
 export type IdleState = "reader-idle" | "writer-idle";
@@ -120,6 +120,15 @@ export class IdleStateHandler implements ChannelHandler {
     }
     this.#reader.first = true;
     ctx.fireRead(message);
+  }
+
+  userEvent(ctx: HandlerContext, event: unknown): void {
+    // Part of a frame arrived: the peer is alive, though nothing was read whole.
+    if (event === INBOUND_PROGRESS) {
+      this.#reader.first = true;
+      this.#readEnded(ctx);
+    }
+    ctx.fireUserEvent(event);
   }
 
   channelReadComplete(ctx: HandlerContext): void {

@@ -1,6 +1,6 @@
 export { Channel, type ChannelEvents, type ChannelOptions } from "./channel.js";
 export { EmbeddedChannel } from "./embedded-channel.js";
-export { type ChannelHandler, WRITABLE } from "./handler.js";
+export { type ChannelHandler, INBOUND_PROGRESS, WRITABLE } from "./handler.js";
 export {
   type IdleState,
   type IdleStateEvent,

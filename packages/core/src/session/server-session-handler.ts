@@ -1,5 +1,5 @@
 import type { ChannelHandler } from "../channel/handler.js";
-import { WRITABLE } from "../channel/handler.js";
+import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import type { TimerHandle } from "../clock.js";
@@ -151,6 +151,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   userEvent(ctx: HandlerContext, event: unknown): void {
     if (event === WRITABLE) this.#checkOutbound();
+    else if (event === INBOUND_PROGRESS && this.#state === "open") this.#touchForBatch();
     ctx.fireUserEvent(event);
   }
 
@@ -278,14 +279,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   #onSessionMessage(ctx: HandlerContext, message: ClientMessage): void {
     const session = this.#session as ServerSession;
-    if (!this.#inBatch) {
-      // The first frame of a read batch (the frames one read delivered, up to the next
-      // microtask checkpoint) touches the session for all of them: one clock read per batch.
-      this.#inBatch = true;
-      this.#batchTime = undefined;
-      this.#batchLive = this.host.touch(session);
-      if (ServerSessionHandler.#batching.push(this) === 1) queueMicrotask(ServerSessionHandler.#endBatches);
-    }
+    this.#touchForBatch();
     if (!this.#batchLive || session.ended) return; // the session is ending: its frames no longer count
     switch (message.type) {
       case MessageType.Hello:
@@ -322,6 +316,19 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.host.closeByClient(session);
         return;
     }
+  }
+
+  /**
+   * The first frame of a read batch (the frames one read delivered, up to the next microtask
+   * checkpoint), or the bytes of a frame still arriving, touch the session for the whole batch:
+   * one clock read per batch.
+   */
+  #touchForBatch(): void {
+    if (this.#inBatch) return;
+    this.#inBatch = true;
+    this.#batchTime = undefined;
+    this.#batchLive = this.host.touch(this.#session as ServerSession);
+    if (ServerSessionHandler.#batching.push(this) === 1) queueMicrotask(ServerSessionHandler.#endBatches);
   }
 
   /** A shared store decides whether the request runs (it may have run on another server). */
