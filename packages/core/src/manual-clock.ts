@@ -58,6 +58,31 @@ export class ManualClock implements Clock {
     return this.#heap[0]?.deadline;
   }
 
+  /**
+   * Moves time forward by `ms` without running a timer: an event loop blocked that long. The
+   * next `advance` (`advance(0)` for none further) runs what fell due meanwhile, late, with
+   * `now()` already past their deadlines, as Node runs them after a stall.
+   */
+  stall(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw new InvalidArgumentError(`stall needs a finite ms >= 0, got ${ms}`);
+    }
+    this.#now += ms;
+  }
+
+  /**
+   * Fires only the earliest pending timer, moving time to its deadline (never back): one step,
+   * so a test can put a stall between a timer and the one it schedules. False if none is pending.
+   */
+  runNextTimer(): boolean {
+    this.#dropCleared();
+    const timer = this.#pop();
+    if (timer === undefined) return false;
+    this.#now = Math.max(this.#now, timer.deadline);
+    this.#fire(timer);
+    return true;
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
   advance(ms: number): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) {
@@ -66,7 +91,7 @@ export class ManualClock implements Clock {
     const target = this.#now + ms;
     let fired = 0;
     for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
-      this.#now = timer.deadline;
+      this.#now = Math.max(this.#now, timer.deadline); // overdue after a stall: it runs late
       this.#fire(timer);
       checkRunaway(++fired);
     }
@@ -85,7 +110,7 @@ export class ManualClock implements Clock {
     await settle();
     let fired = 0;
     for (let timer = this.#due(target); timer !== undefined; timer = this.#due(target)) {
-      this.#now = timer.deadline;
+      this.#now = Math.max(this.#now, timer.deadline);
       this.#fire(timer);
       checkRunaway(++fired);
       await settle();

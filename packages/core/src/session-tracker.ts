@@ -190,17 +190,27 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#shutdown || this.#sessions.size === 0) return;
-    const wait = this.#queue.getWaitTime();
-    const due = this.#clock.now() + wait;
+    this.#step(this.#queue.getWaitTime(), false);
+  }
+
+  /**
+   * One step towards judging, `delay` from now. Node runs timers before I/O: after a stalled
+   * loop, frames that would save these sessions sit unread. So every step checks its own
+   * lateness: one more than a tick late waits a whole tick (every connection's backlog, more
+   * than one poll phase's worth at scale, is read meanwhile); the first step, on time, hops
+   * once with zero delay (the I/O phase runs in between); a hop or a tick's wait that ran on
+   * time judges.
+   */
+  #step(delay: number, judges: boolean): void {
+    const due = this.#clock.now() + delay;
     this.#timer = this.#clock.setTimeout(() => {
-      // Node runs timers before I/O: after a stalled loop, frames that would save these
-      // sessions sit unread. Decide only after the I/O phase has run: one zero-delay hop
-      // normally, or a whole tick after a stall longer than a tick, so every connection's
-      // backlog (more than one poll phase's worth at scale) is read first.
       const late = this.#clock.now() - due;
-      if (late > this.tickTime) this.emit("stall", late);
-      this.#timer = this.#clock.setTimeout(() => this.#onTimer(), late > this.tickTime ? this.tickTime : 0);
-    }, wait);
+      if (late > this.tickTime) {
+        this.emit("stall", late);
+        this.#step(this.tickTime, true);
+      } else if (judges) this.#onTimer();
+      else this.#step(0, true);
+    }, delay);
   }
 
   #disarm(): void {

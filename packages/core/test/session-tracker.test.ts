@@ -251,6 +251,39 @@ describe("SessionTracker sessions", () => {
     expect(tracker.getSession(pinging.id)?.state).toBe("live");
   });
 
+  it("judges only after a hop that ran on time: a stall between the timer and its hop saves a pinging session", () => {
+    const { clock, tracker, ended } = setup();
+    const stalls: number[] = [];
+    tracker.on("stall", (late) => stalls.push(late));
+    const pinging = tracker.createSession(4000); // bucket 5000
+    clock.advance(4999);
+    expect(clock.runNextTimer()).toBe(true); // the expiry timer at 5000, on time: it schedules its hop
+    clock.stall(3000); // and the loop blocks before the hop runs, while a ping arrives
+    clock.advance(0); // timers first: the hop, 3 s late
+    tracker.touchSession(pinging); // then I/O: the ping
+    clock.advance(1000);
+    expect(ended).toEqual([]);
+    expect(stalls).toEqual([3000]);
+    expect(tracker.getSession(pinging.id)?.state).toBe("live");
+  });
+
+  it("checks the wait after a stall for lateness too: a second stall inside it saves a pinging session", () => {
+    const { clock, tracker, ended } = setup();
+    const stalls: number[] = [];
+    tracker.on("stall", (late) => stalls.push(late));
+    const pinging = tracker.createSession(4000); // bucket 5000
+    clock.stall(6000);
+    clock.advance(0); // the timer due at 1000 runs 5 s late: a stall, so a tick's wait
+    tracker.touchSession(pinging); // its ping, read after the timers: bucket 11000
+    clock.stall(6000); // blocked again, inside that wait, while another ping arrives
+    clock.advance(0); // the wait's timer, late
+    tracker.touchSession(pinging);
+    clock.advance(1000);
+    expect(ended).toEqual([]);
+    expect(stalls.length).toBe(2);
+    expect(tracker.getSession(pinging.id)?.state).toBe("live");
+  });
+
   it("exposes the expiry map and a readable dump", () => {
     const { clock, tracker } = setup();
     const a = tracker.createSession(4000);
