@@ -223,6 +223,19 @@ describe("IdleStateHandler", () => {
     expect(events).toEqual(["150:reader-idle"]);
   });
 
+  it("judges only after a hop that ran on time: a stall between the timer and its hop is waited out", () => {
+    const { clock, channel, events } = setup({ readerIdleMs: 2000 });
+    clock.advance(1999);
+    expect(clock.runNextTimer()).toBe(true); // the reader timer at 2000, on time: it schedules its hop
+    clock.stall(3000); // the loop blocks before the hop, while a frame arrives
+    clock.runNextTimer(); // timers first: the hop, 3 s late (it hops again, after the I/O phase)
+    channel.writeInbound("arrived during the stall"); // then I/O
+    clock.advance(0);
+    expect(events).toEqual([]);
+    clock.advance(2000);
+    expect(events).toEqual(["7000:reader-idle"]);
+  });
+
   it("stops its timers when the channel closes", () => {
     const { clock, channel, events } = setup({ readerIdleMs: 100, writerIdleMs: 50 });
     channel.disconnect();

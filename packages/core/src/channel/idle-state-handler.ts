@@ -170,27 +170,41 @@ export class IdleStateHandler implements ChannelHandler {
   }
 
   #arm(watch: Watch, delay: number): void {
+    const clock = (this.#ctx as HandlerContext).channel.clock;
+    // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
+    // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
+    watch.timer = clock.setTimeout(() => this.#hop(watch), delay);
+  }
+
+  /** The hop before judging; one that itself ran late (the loop stalled again) hops once more. */
+  #hop(watch: Watch): void {
+    const clock = (this.#ctx as HandlerContext).channel.clock;
+    const due = clock.now();
+    watch.timer = clock.setTimeout(() => {
+      if (clock.now() - due > HOP_SLACK_MS) this.#hop(watch);
+      else this.#judge(watch);
+    }, 0);
+  }
+
+  #judge(watch: Watch): void {
     const ctx = this.#ctx as HandlerContext;
     const clock = ctx.channel.clock;
-    watch.timer = clock.setTimeout(() => {
-      // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
-      // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
-      watch.timer = clock.setTimeout(() => {
-        // A timer runs in a tick of its own: no write of this tick is timed yet.
-        if (watch === this.#writer) this.#writeTimed = false;
-        const remaining = watch.last + watch.idleMs - clock.now();
-        if (remaining > 0) {
-          this.#arm(watch, remaining);
-          return;
-        }
-        this.#arm(watch, watch.idleMs);
-        const first = watch.first;
-        watch.first = false;
-        ctx.fireUserEvent({ type: "idle", state: watch.state, first } satisfies IdleStateEvent);
-      }, 0);
-    }, delay);
+    // A timer runs in a tick of its own: no write of this tick is timed yet.
+    if (watch === this.#writer) this.#writeTimed = false;
+    const remaining = watch.last + watch.idleMs - clock.now();
+    if (remaining > 0) {
+      this.#arm(watch, remaining);
+      return;
+    }
+    this.#arm(watch, watch.idleMs);
+    const first = watch.first;
+    watch.first = false;
+    ctx.fireUserEvent({ type: "idle", state: watch.state, first } satisfies IdleStateEvent);
   }
 }
+
+/** A zero-delay hop runs within a millisecond or two; one this late means the loop stalled before it. */
+const HOP_SLACK_MS = 100;
 
 export function isIdleStateEvent(event: unknown): event is IdleStateEvent {
   return typeof event === "object" && event !== null && (event as { type?: unknown }).type === "idle";
