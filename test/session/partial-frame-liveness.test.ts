@@ -7,9 +7,12 @@ import {
   createServer,
   encodeFrame,
   LENGTH_PREFIX_BYTES,
+  ManualClock,
   MessageType,
   PROTOCOL_VERSION,
+  type Transport,
 } from "@tether/core";
+import { createMemoryNetwork } from "@tether/transport-memory";
 import { tcp } from "@tether/transport-tcp";
 import { afterEach, describe, expect, it } from "vitest";
 import { slowProxy } from "../support/slow-proxy.js";
@@ -97,3 +100,60 @@ describe("partial frames count as proof of life (TCP)", () => {
 function encodeFrameType(frame: Buffer): number | undefined {
   return frame[0] !== undefined && (frame[0] & 0xf0) === 0x90 ? frame[1] : undefined;
 }
+
+describe("partial frames count as proof of life (memory transport with a bandwidth limit, ManualClock)", () => {
+  async function slowLink() {
+    const clock = new ManualClock();
+    const network = createMemoryNetwork({ clock });
+    const server = createServer({ clock, tickTime: 250 });
+    server.handle("big", (body) => (body === null ? new Uint8Array(BIG) : (body as Uint8Array).byteLength));
+    const expired: string[] = [];
+    server.on("expire", (_session, reason) => expired.push(reason));
+    await server.listen(network.transport(), "server");
+    const slow: Transport = {
+      name: "memory",
+      listen: (address, onConnection) => network.transport().listen(address, onConnection),
+      async dial(address, options) {
+        const connection = await network.transport().dial(address, options);
+        for (const link of network.links()) link.setBandwidth(RATE);
+        return connection;
+      },
+    };
+    const client = createClient({ servers: [{ transport: slow, address: "server" }], clock, timeout: T });
+    const states: string[] = [];
+    client.on("state", (state) => states.push(state));
+    cleanups.push(async () => {
+      const closing = Promise.all([client.close(), server.close()]);
+      for (let i = 0; i < 30; i++) await clock.advanceAsync(1000);
+      await closing;
+    });
+    for (let i = 0; i < 20; i++) await clock.advanceAsync(10);
+    await client.connected();
+    return { clock, client, states, expired, server };
+  }
+
+  it("a 900 KiB answer at 256 KiB/s keeps the client connected", async () => {
+    const { clock, client, states } = await slowLink();
+    const started = clock.now();
+    const answer = client.request("big", null);
+    for (let i = 0; i < 100 && states.length === 1 && clock.now() - started < 5000; i++)
+      await clock.advanceAsync(50);
+    expect(((await answer) as Uint8Array).byteLength).toBe(BIG);
+    expect(clock.now() - started).toBeGreaterThan((2 * T) / 3);
+    expect(states).toEqual(["connected"]);
+  });
+
+  it("a 900 KiB request at 256 KiB/s keeps its session on the server", async () => {
+    const { clock, client, expired } = await slowLink();
+    const started = clock.now();
+    const answer = client.request("big", new Uint8Array(BIG));
+    let size: unknown;
+    void answer.then((value) => {
+      size = value;
+    });
+    for (let i = 0; i < 200 && size === undefined; i++) await clock.advanceAsync(50);
+    expect(size).toBe(BIG);
+    expect(clock.now() - started).toBeGreaterThan(T);
+    expect(expired).toEqual([]);
+  });
+});

@@ -58,6 +58,11 @@ export class MemoryConnection extends ConnectionBase {
     this.receiveComplete();
   }
 
+  /** Bytes of a frame still crossing a bandwidth-limited link arrived. */
+  onProgress(): void {
+    this.receiveProgress();
+  }
+
   /** Our outgoing pipe handed bytes to the peer: maybe below the low-water mark now. */
   onOutgoingDelivered(): void {
     if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {

@@ -47,6 +47,7 @@ export class MemoryLink {
       (p) => server.onPacket(p),
       () => server.onDeliveryEnd(),
       () => client.onOutgoingDelivered(),
+      () => server.onProgress(),
     );
     this.#toClient = new Pipe(
       clock,
@@ -54,6 +55,7 @@ export class MemoryLink {
       (p) => client.onPacket(p),
       () => client.onDeliveryEnd(),
       () => server.onOutgoingDelivered(),
+      () => client.onProgress(),
     );
     client.attach(this.#toServer, this.#toClient);
     server.attach(this.#toClient, this.#toServer);
@@ -78,6 +80,15 @@ export class MemoryLink {
 
   get blackHoled(): boolean {
     return this.#toServer.blackHoled;
+  }
+
+  /**
+   * Limits each direction to `bytesPerSecond` (0: unlimited): a frame arrives whole when its
+   * last byte would, and meanwhile its receiver hears that bytes are arriving (`readProgress`),
+   * as on a slow real link.
+   */
+  setBandwidth(bytesPerSecond: number): void {
+    for (const pipe of this.#pipes()) pipe.bytesPerSecond = bytesPerSecond;
   }
 
   /** Adds `ms` of one-way latency in both directions (from the network's clock). */

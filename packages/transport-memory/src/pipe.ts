@@ -6,16 +6,27 @@ export type Packet = { kind: "frame"; frame: Uint8Array } | { kind: "fin" } | { 
 interface InFlight {
   packet: Packet;
   deliverAt: number;
+  /** When its first bytes reach the far end: before `deliverAt` on a bandwidth-limited link. */
+  firstByteAt: number;
   bytes: number;
 }
 
+/** While a frame crosses a slow link, the receiver hears that bytes are arriving this often. */
+const PROGRESS_EVERY_MS = 100;
+
 /**
- * One direction of a memory link: an ordered queue with latency, loss and a switch that makes
- * everything vanish (a black-hole). Delivery is asynchronous and in order; a paused receiver
- * leaves packets queued, which is what the sender's `bufferedAmount` counts.
+ * One direction of a memory link: an ordered queue with latency, a bandwidth limit, loss and a
+ * switch that makes everything vanish (a black-hole). Delivery is asynchronous and in order; a
+ * paused receiver leaves packets queued, which is what the sender's `bufferedAmount` counts. On
+ * a bandwidth-limited link a frame arrives whole when its last byte would, and meanwhile the
+ * receiver is told that its bytes are arriving (a transport's read progress).
  */
 export class Pipe {
   latency = 0;
+  /** Bytes per second on the wire; 0: unlimited. */
+  bytesPerSecond = 0;
+  /** When the wire has sent everything queued so far. */
+  #wireFreeAt = Number.NEGATIVE_INFINITY;
   dropRate = 0;
   blackHoled = false;
   paused = false;
@@ -34,6 +45,8 @@ export class Pipe {
     /** After the packets one pump delivered: the receiver's end of a read. */
     private readonly onDeliveryEnd: () => void,
     private readonly onBytesDelivered: () => void,
+    /** Bytes of a frame still crossing the link reached the receiver. */
+    private readonly onProgress: () => void = () => {},
   ) {}
 
   /** Bytes queued and not yet delivered. */
@@ -44,11 +57,14 @@ export class Pipe {
   push(packet: Packet): void {
     if (this.#closed || this.blackHoled) return;
     if (packet.kind === "frame" && this.dropRate > 0 && this.random() < this.dropRate) return;
-    // Never before the packet ahead of it: latency changes cannot reorder a stream.
-    const deliverAt = Math.max(this.clock.now() + this.latency, this.#lastDeliverAt);
-    this.#lastDeliverAt = deliverAt;
     const bytes = packet.kind === "frame" ? packet.frame.byteLength : 0;
-    this.#queue.push({ packet, deliverAt, bytes });
+    const sendStart = Math.max(this.clock.now(), this.#wireFreeAt);
+    this.#wireFreeAt = sendStart + (this.bytesPerSecond > 0 ? (bytes * 1000) / this.bytesPerSecond : 0);
+    // Never before the packet ahead of it: latency changes cannot reorder a stream.
+    const deliverAt = Math.max(this.#wireFreeAt + this.latency, this.#lastDeliverAt);
+    this.#lastDeliverAt = deliverAt;
+    const firstByteAt = Math.min(deliverAt, sendStart + this.latency);
+    this.#queue.push({ packet, deliverAt, firstByteAt, bytes });
     this.#bytes += bytes;
     this.#schedule();
   }
@@ -79,12 +95,21 @@ export class Pipe {
     if (this.#closed || this.paused || this.#timer !== undefined || this.#immediate !== undefined) return;
     const next = this.#queue[this.#head];
     if (next === undefined) return;
-    const wait = next.deliverAt - this.clock.now();
+    const now = this.clock.now();
+    const wait = next.deliverAt - now;
     if (wait > 0) {
+      // A frame still crossing a slow link: wake when its bytes start arriving, then now and then.
+      let at = next.deliverAt;
+      if (next.firstByteAt < next.deliverAt) {
+        const progressAt = next.firstByteAt > now ? next.firstByteAt : now + PROGRESS_EVERY_MS;
+        if (progressAt < next.deliverAt) at = progressAt;
+      }
       this.#timer = this.clock.setTimeout(() => {
         this.#timer = undefined;
+        const fired = this.clock.now();
+        if (fired >= next.firstByteAt && fired < next.deliverAt && !this.paused) this.onProgress();
         this.#pump();
-      }, wait);
+      }, at - now);
     } else {
       // A macrotask, not a microtask: two peers echoing at zero latency must not starve I/O.
       this.#immediate = setImmediate(() => {

@@ -68,6 +68,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   #ctx: HandlerContext | undefined;
   #session: ServerSession | undefined;
   #handshakeTimer: TimerHandle | undefined;
+  /** When the last Pong for a request still arriving went out. */
+  #progressPongAt = Number.NEGATIVE_INFINITY;
   #inFlight = 0;
   #readingPaused = false;
   /** Inside a read batch: its first frame touched the session (`#batchLive` says if it was live). */
@@ -151,7 +153,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   userEvent(ctx: HandlerContext, event: unknown): void {
     if (event === WRITABLE) this.#checkOutbound();
-    else if (event === INBOUND_PROGRESS && this.#state === "open") this.#touchForBatch();
+    else if (event === INBOUND_PROGRESS && this.#state === "open") this.#onProgress(ctx);
     ctx.fireUserEvent(event);
   }
 
@@ -316,6 +318,21 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.host.closeByClient(session);
         return;
     }
+  }
+
+  /**
+   * Bytes of a large request are arriving: the session lives. The client, whose Pings wait
+   * behind that request on the same wire, hears nothing meanwhile, so it gets a Pong at most
+   * every T/3 to know the server is there.
+   */
+  #onProgress(ctx: HandlerContext): void {
+    this.#touchForBatch();
+    const session = this.#session as ServerSession;
+    const now = this.#now();
+    if (now - this.#progressPongAt < session.timeout / 3) return;
+    this.#progressPongAt = now;
+    ctx.write(PONG_FRAME);
+    this.#checkOutbound();
   }
 
   /**
