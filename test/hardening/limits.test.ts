@@ -56,6 +56,21 @@ describe("connection limits", () => {
     expect(server.metrics().goodbyes[CloseCode.HandshakeTimeout]).toBe(1);
   });
 
+  it("reads a Hello that arrived while the loop stalled between the deadline and its hop", async () => {
+    await start({ handshakeTimeout: 3000 });
+    const r = await raw();
+    clock.advance(2999);
+    expect(clock.runNextTimer()).toBe(true); // the deadline at 3000, on time: it schedules its hop
+    clock.stall(2000); // the loop blocks before the hop, while the Hello arrives
+    clock.runNextTimer(); // timers first: the hop, 2 s late
+    r.hello();
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve)); // then I/O
+    await clock.advanceAsync(0);
+    await r.waitFor((m) => m[0] === MessageType.Welcome || m[0] === MessageType.Goodbye, tick);
+    expect(r.goodbyeCode()).toBeUndefined();
+    expect(r.received.some((m) => m[0] === MessageType.Welcome)).toBe(true);
+  });
+
   it("holds the handshake deadline while authentication (or the session store) has not answered", async () => {
     let opened = 0;
     await start({ handshakeTimeout: 3000, authenticate: () => new Promise(() => {}) });

@@ -23,3 +23,22 @@ export const systemClock: Clock = {
   setTimeout: (callback, delayMs) => setTimeout(callback, Math.max(0, delayMs)) as TimerHandle,
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** A zero-delay hop runs within a millisecond or two; one this late means the loop stalled before it. */
+const HOP_SLACK_MS = 100;
+
+/**
+ * Runs `then` after a zero-delay hop that itself ran on time. Node runs timers before I/O, so a
+ * deadline that fires after a stalled loop has not yet read what arrived meanwhile; one hop lets
+ * the I/O phase run first, and a hop that was itself late (the loop stalled again) hops once
+ * more. `track` is given each timer, so the caller can cancel the current one.
+ */
+export function afterOnTimeHop(clock: Clock, then: () => void, track: (timer: TimerHandle) => void): void {
+  const due = clock.now();
+  track(
+    clock.setTimeout(() => {
+      if (clock.now() - due > HOP_SLACK_MS) afterOnTimeHop(clock, then, track);
+      else then();
+    }, 0),
+  );
+}

@@ -1,4 +1,4 @@
-import type { TimerHandle } from "../clock.js";
+import { afterOnTimeHop, type TimerHandle } from "../clock.js";
 import type { CloseInfo } from "../transport.js";
 import { type ChannelHandler, INBOUND_PROGRESS } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
@@ -176,14 +176,16 @@ export class IdleStateHandler implements ChannelHandler {
     watch.timer = clock.setTimeout(() => this.#hop(watch), delay);
   }
 
-  /** The hop before judging; one that itself ran late (the loop stalled again) hops once more. */
+  /** The hop before judging (see `afterOnTimeHop`). */
   #hop(watch: Watch): void {
     const clock = (this.#ctx as HandlerContext).channel.clock;
-    const due = clock.now();
-    watch.timer = clock.setTimeout(() => {
-      if (clock.now() - due > HOP_SLACK_MS) this.#hop(watch);
-      else this.#judge(watch);
-    }, 0);
+    afterOnTimeHop(
+      clock,
+      () => this.#judge(watch),
+      (timer) => {
+        watch.timer = timer;
+      },
+    );
   }
 
   #judge(watch: Watch): void {
@@ -202,9 +204,6 @@ export class IdleStateHandler implements ChannelHandler {
     ctx.fireUserEvent({ type: "idle", state: watch.state, first } satisfies IdleStateEvent);
   }
 }
-
-/** A zero-delay hop runs within a millisecond or two; one this late means the loop stalled before it. */
-const HOP_SLACK_MS = 100;
 
 export function isIdleStateEvent(event: unknown): event is IdleStateEvent {
   return typeof event === "object" && event !== null && (event as { type?: unknown }).type === "idle";
