@@ -141,6 +141,18 @@ describe("wire format", () => {
     expect(await settle(client.request("ok"))).toBe("ok");
   });
 
+  it("credentials the codec cannot encode are refused by createClient, not left to a reconnect loop", () => {
+    const clock = new ManualClock();
+    const network = createMemoryNetwork({ clock });
+    expect(() =>
+      createClient({
+        servers: [{ transport: network.transport(), address: "server" }],
+        clock,
+        credentials: { issued: new Date(0) },
+      }),
+    ).toThrow(UnencodableValueError);
+  });
+
   it("a push the codec cannot encode throws at push(), and a request body fails its own call", async () => {
     const { client, settle } = await setUp();
     server.handle("ok", () => "ok");

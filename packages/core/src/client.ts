@@ -46,7 +46,7 @@ export interface ClientOptions {
   servers: readonly ServerAddress[];
   /** Requested session timeout T in ms (the server clamps it). Default 30 s. */
   timeout?: number;
-  /** Sent to the server's `authenticate` hook. */
+  /** Sent to the server's `authenticate` hook; plain MessagePack only (`createClient` throws `UnencodableValueError` otherwise). */
   credentials?: unknown;
   /**
    * Declare the session expired after 4T/3 without hearing from any server, even if none can
@@ -122,6 +122,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   constructor(options: ClientOptions) {
     super();
     if (options.servers.length === 0) throw new InvalidArgumentError("a client needs at least one server");
+    // Sent in every Hello: ones plain MessagePack cannot carry are refused now, not at each attempt.
+    if (options.credentials !== undefined) encodeFrame(options.credentials);
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
