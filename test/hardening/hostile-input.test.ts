@@ -173,10 +173,9 @@ describe("7. input is bounded in objects as well as bytes", () => {
 
 /** Opens `count` TCP sockets to `address` that never say a word; resolves when all are connected. */
 async function silentSockets(address: string, count: number): Promise<net.Socket[]> {
-  const [host, port] = address
-    .replace(/^wss?:\/\//, "")
-    .replace(/\/.*$/, "")
-    .split(":") as [string, string];
+  const hostPort = address.replace(/^wss?:\/\//, "").replace(/\/.*$/, "");
+  const [, v6, v4, port] = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(hostPort) as RegExpExecArray;
+  const host = (v6 ?? v4) as string;
   const sockets: net.Socket[] = [];
   for (let i = 0; i < count; i++) {
     const socket = net.connect({ host, port: Number(port) });
@@ -242,6 +241,24 @@ describe("3. TLS handshakes count and have a deadline from the TCP accept", () =
     const honest = await HonestClient.start(webSocket({ tls: { ca: cert } }), listener.address);
     const report = await honest.stop();
     expect(report.failed).toBe(0);
+  });
+
+  it("over wss on an https server on ::1, sockets from one IPv6 host count as one address", async () => {
+    const { key, cert } = await testCertificate();
+    const https = createHttpsServer({ key, cert });
+    await new Promise<void>((resolve) => https.listen(0, "::1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => https.close(() => resolve())));
+    const server = createServer({ tickTime: 500, handshakeTimeout: 2000, maxConnectionsPerAddress: 3 });
+    cleanups.push(() => server.close());
+    const listener = attachWebSocket(https, { path: "/tether", admission: server.admission }, (c) =>
+      server.accept(c),
+    );
+    cleanups.push(() => listener.close());
+    const port = (https.address() as net.AddressInfo).port;
+    const sockets = await silentSockets(`[::1]:${port}`, 8);
+    await waitUntil(() => sockets.slice(3).every(isClosed), 500);
+    expect(sockets.slice(3).every(isClosed)).toBe(true);
+    expect(sockets.slice(0, 3).some(isClosed)).toBe(false);
   });
 });
 

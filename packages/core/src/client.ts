@@ -46,7 +46,10 @@ export interface ClientOptions {
   servers: readonly ServerAddress[];
   /** Requested session timeout T in ms (the server clamps it). Default 30 s. */
   timeout?: number;
-  /** Sent to the server's `authenticate` hook; plain MessagePack only (`createClient` throws `UnencodableValueError` otherwise). */
+  /**
+   * Sent to the server's `authenticate` hook. Plain MessagePack only: `createClient` throws
+   * `UnencodableValueError` otherwise.
+   */
   credentials?: unknown;
   /**
    * Declare the session expired after 4T/3 without hearing from any server, even if none can

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import type { Admission, Clock, TimerHandle } from "@tether/core";
+import { hostPort } from "./address.js";
 
 interface Tracked {
   acceptedAt: number;
@@ -32,7 +33,7 @@ export class HandshakeGate {
     const release =
       this.admission === undefined
         ? () => {}
-        : this.admission.admit(`${socket.remoteAddress}:${socket.remotePort}`);
+        : this.admission.admit(hostPort(socket.remoteAddress, socket.remotePort));
     if (release === undefined) {
       socket.destroy();
       return;

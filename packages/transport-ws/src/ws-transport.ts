@@ -20,6 +20,7 @@ import {
   type Transport,
 } from "@tether/core";
 import { WebSocket, WebSocketServer } from "ws";
+import { hostPort } from "./address.js";
 import { HandshakeGate } from "./handshake-gate.js";
 import { maxPayloadFor } from "./message-framing.js";
 import { WsConnection } from "./ws-connection.js";
@@ -63,11 +64,6 @@ function connectionOptions(options: WebSocketTransportOptions, handshakeMs = 0):
     clock: options.clock ?? systemClock,
     handshakeMs,
   };
-}
-
-function hostPort(address: string | undefined, port: number | undefined): string {
-  if (address === undefined || port === undefined) return "unknown";
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /**
