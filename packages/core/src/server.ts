@@ -321,9 +321,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   }
 
   #countConnection(host: string, change: 1 | -1): void {
-    const count = (this.#connectionsPerAddress.get(host) ?? 0) + change;
-    if (count <= 0) this.#connectionsPerAddress.delete(host);
-    else this.#connectionsPerAddress.set(host, count);
+    addCount(this.#connectionsPerAddress, host, change);
   }
 
   /** Which connection limit `host`'s newest connection (or socket in a handshake) breaks, if any. */
@@ -378,9 +376,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     const host = this.#sessionHost.get(session);
     if (host === undefined) return;
     this.#sessionHost.delete(session);
-    const left = (this.#sessionsPerAddress.get(host) ?? 1) - 1;
-    if (left === 0) this.#sessionsPerAddress.delete(host);
-    else this.#sessionsPerAddress.set(host, left);
+    addCount(this.#sessionsPerAddress, host, -1);
   }
 
   /** A session this server carries (in cluster mode, others may carry the rest). */
@@ -448,7 +444,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
         const session = await this.store.open(hello.timeout, principal);
         if (!session.ended) {
           this.#sessionHost.set(session, host);
-          this.#sessionsPerAddress.set(host, (this.#sessionsPerAddress.get(host) ?? 0) + 1);
+          addCount(this.#sessionsPerAddress, host, 1);
         }
         return session;
       },
@@ -476,6 +472,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
     };
   }
+}
+
+/** Moves `key`'s count in `counts` by `change`; a count that reaches 0 leaves the map. */
+function addCount(counts: Map<string, number>, key: string, change: 1 | -1): void {
+  const count = (counts.get(key) ?? 0) + change;
+  if (count <= 0) counts.delete(key);
+  else counts.set(key, count);
 }
 
 /** The host part of `host:port` or `[v6]:port`; other addresses (names, paths) as they are. */

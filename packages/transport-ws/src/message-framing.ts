@@ -87,11 +87,6 @@ export class MessageFraming {
   resume(onFrame: FrameSink): void {
     this.#decoder.resume(onFrame);
   }
-
-  /** Bytes received and not yet handed up as frames. */
-  get heldBytes(): number {
-    return this.#decoder.bufferedBytes;
-  }
 }
 
 /** The WebSocket `maxPayload` that admits one frame of `maxFrameBytes` and its header. */

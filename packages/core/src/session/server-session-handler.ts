@@ -178,7 +178,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     if (this.#readingPaused) this.#applyReadBackpressure();
   }
 
-  /** RequestOwner: an answer was unencodable (the error answer already went). */
+  /** RequestOwner: an answer could not be sent as it was (the error answer went instead). */
   answerFailed(request: IncomingRequest, error: unknown): void {
     this.host.answerFailed(request, error);
   }
@@ -292,8 +292,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       case MessageType.Ping:
         this.host.metrics.pings++;
         session.acknowledge(message.pushAck, message.responseAck);
-        ctx.write(PONG_FRAME);
-        this.#checkOutbound(); // Pongs count toward the outbound cap like any write
+        this.#pong(ctx);
         return;
       case MessageType.Ack:
         session.acknowledge(message.pushAck, message.responseAck);
@@ -334,6 +333,11 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const now = this.#now();
     if (now - this.#progressPongAt < session.timeout / 3) return;
     this.#progressPongAt = now;
+    this.#pong(ctx);
+  }
+
+  /** Pongs count toward the outbound cap like any write. */
+  #pong(ctx: HandlerContext): void {
     ctx.write(PONG_FRAME);
     this.#checkOutbound();
   }
