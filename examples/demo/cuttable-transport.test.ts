@@ -1,6 +1,7 @@
 import { type Connection, createClient, createServer, ManualClock } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { describe, expect, it } from "vitest";
+import { closeOnClock } from "../../test/support/close-on-clock.js";
 import { CuttableTransport } from "./cuttable-transport.js";
 
 describe("the demo's cuttable transport", () => {
@@ -29,9 +30,7 @@ describe("the demo's cuttable transport", () => {
     expect(disconnectedAt - cutAt).toBeLessThanOrEqual(4000 + 100);
     expect(sessionsAtDisconnect).toBe(1);
     cable.cut = false;
-    const closing = Promise.all([client.close(), server.close()]);
-    for (let i = 0; i < 20; i++) await clock.advanceAsync(1000);
-    await closing;
+    await closeOnClock(clock, client, server);
   });
 
   it("a close from the far end while the cable is cut is heard only when it is back", async () => {

@@ -29,6 +29,7 @@ import { Packr } from "msgpackr";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { testCertificate } from "../support/certificate.js";
+import { closeOnClock } from "../support/close-on-clock.js";
 import { HonestClient, settledHeap } from "../support/honest-client.js";
 import { sharedReferences } from "../support/protocol-fuzz.js";
 import { RawSession } from "../support/raw-session.js";
@@ -347,14 +348,7 @@ async function memoryTarget(options: ServerOptions = {}): Promise<TetherServer> 
   server.handle("echo", (body) => body);
   server.handle("hang", () => new Promise(() => {}));
   await server.listen(network.transport(), "server");
-  cleanups.push(async () => {
-    let done = false;
-    const closing = server.close().finally(() => {
-      done = true;
-    });
-    for (let i = 0; i < 50 && !done; i++) await clock.advanceAsync(1000);
-    await closing;
-  });
+  cleanups.push(() => closeOnClock(clock, server));
   return server;
 }
 

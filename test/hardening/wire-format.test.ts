@@ -11,6 +11,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeOnClock } from "../support/close-on-clock.js";
 
 /** Values handlers typically return, including the ones msgpackr would send as extensions or floats. */
 const typical = {
@@ -88,11 +89,7 @@ async function setUp() {
     clock,
     timeout: 10_000,
   });
-  closers.push(async () => {
-    const closing = Promise.all([client.close(), server.close()]);
-    for (let i = 0; i < 20; i++) await clock.advanceAsync(1000);
-    await closing;
-  });
+  closers.push(() => closeOnClock(clock, client, server));
   const settle = async <T>(promise: Promise<T>): Promise<T> => {
     for (let i = 0; i < 20; i++) await clock.advanceAsync(0);
     return promise;

@@ -12,6 +12,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeOnClock } from "../support/close-on-clock.js";
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -19,11 +20,7 @@ afterEach(async () => {
 });
 
 function stop(clock: ManualClock, ...things: Array<{ close(): Promise<void> }>) {
-  closers.push(async () => {
-    const closing = Promise.all(things.map((t) => t.close()));
-    for (let i = 0; i < 30; i++) await clock.advanceAsync(1000);
-    await closing;
-  });
+  closers.push(() => closeOnClock(clock, ...things));
 }
 
 /** The memory network's transport, with `hook` run on each dial before the caller gets it. */

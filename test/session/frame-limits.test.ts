@@ -10,6 +10,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeOnClock } from "../support/close-on-clock.js";
 
 const KiB = 1024;
 const closers: Array<() => Promise<void>> = [];
@@ -37,11 +38,7 @@ async function setUp(limits: { client?: number; server?: number }) {
   });
   const states: string[] = [];
   client.on("state", (state) => states.push(state));
-  closers.push(async () => {
-    const closing = Promise.all([client.close(), server.close()]);
-    for (let i = 0; i < 20; i++) await clock.advanceAsync(1000);
-    await closing;
-  });
+  closers.push(() => closeOnClock(clock, client, server));
   const settle = async <T>(promise: Promise<T>): Promise<T> => {
     for (let i = 0; i < 20; i++) await clock.advanceAsync(10);
     return promise;

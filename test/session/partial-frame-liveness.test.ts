@@ -15,6 +15,7 @@ import {
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { tcp } from "@tether/transport-tcp";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeOnClock } from "../support/close-on-clock.js";
 import { slowProxy } from "../support/slow-proxy.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -122,11 +123,7 @@ describe("partial frames count as proof of life (memory transport with a bandwid
     const client = createClient({ servers: [{ transport: slow, address: "server" }], clock, timeout: T });
     const states: string[] = [];
     client.on("state", (state) => states.push(state));
-    cleanups.push(async () => {
-      const closing = Promise.all([client.close(), server.close()]);
-      for (let i = 0; i < 30; i++) await clock.advanceAsync(1000);
-      await closing;
-    });
+    cleanups.push(() => closeOnClock(clock, client, server));
     for (let i = 0; i < 20; i++) await clock.advanceAsync(10);
     await client.connected();
     return { clock, client, states, expired, server };
