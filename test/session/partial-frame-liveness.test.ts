@@ -14,6 +14,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { tcp } from "@tether/transport-tcp";
+import { webSocket } from "@tether/transport-ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeOnClock } from "../support/close-on-clock.js";
 import { slowProxy } from "../support/slow-proxy.js";
@@ -93,6 +94,48 @@ describe("partial frames count as proof of life (TCP)", () => {
     while (!has(MessageType.Response) && !has(MessageType.Goodbye) && performance.now() < until)
       await new Promise((r) => setTimeout(r, 20));
     expect(has(MessageType.Response)).toBe(true);
+    expect(expired).toEqual([]);
+  }, 20_000);
+});
+
+describe("partial frames count as proof of life (WebSocket)", () => {
+  async function throughSlowProxy(direction: "to-client" | "to-server") {
+    const server = createServer({ tickTime: 250, minSessionTimeout: 1000 });
+    server.handle("big", (body) => (body === null ? new Uint8Array(BIG) : (body as Uint8Array).byteLength));
+    const expired: string[] = [];
+    server.on("expire", (_session, reason) => expired.push(reason));
+    const listener = await server.listen(webSocket(), "127.0.0.1:0");
+    cleanups.push(() => server.close());
+    const target = new URL(listener.address);
+    const proxy = await slowProxy(target.host, direction, RATE);
+    cleanups.push(() => proxy.close());
+    const client = createClient({
+      servers: [{ transport: webSocket(), address: `ws://${proxy.address}${target.pathname}` }],
+      timeout: T,
+    });
+    const states: string[] = [];
+    client.on("state", (state) => states.push(state));
+    cleanups.push(() => client.close());
+    await client.connected();
+    return { client, states, expired, server };
+  }
+
+  it("a large answer over a slow link does not cost the client its connection", async () => {
+    const { client, states, server } = await throughSlowProxy("to-client");
+    const started = performance.now();
+    const answer = (await client.request("big", null, { timeout: 10_000 })) as Uint8Array;
+    expect(answer.byteLength).toBe(BIG);
+    expect(performance.now() - started).toBeGreaterThan((2 * T) / 3);
+    expect(states).toEqual(["connected"]);
+    expect(server.metrics().sessionsResumed).toBe(0);
+  }, 20_000);
+
+  it("a large request over a slow link keeps its session and its connection", async () => {
+    const { client, states, expired } = await throughSlowProxy("to-server");
+    const started = performance.now();
+    expect(await client.request("big", new Uint8Array(BIG), { timeout: 10_000 })).toBe(BIG);
+    expect(performance.now() - started).toBeGreaterThan((2 * T) / 3);
+    expect(states).toEqual(["connected"]);
     expect(expired).toEqual([]);
   }, 20_000);
 });

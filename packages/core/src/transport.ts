@@ -32,8 +32,8 @@ export interface ConnectionEvents {
   /**
    * A read brought bytes of a frame still arriving, and no whole frame: the peer is alive even
    * though nothing can be handed up yet (a large frame on a slow link). At most once per read.
-   * Transports that deliver only whole frames never emit it (memory does, on a link with a
-   * bandwidth limit).
+   * Transports that see only whole frames never emit it (the browser's WebSocket); TCP, TLS
+   * and WebSocket in Node do, and memory does on a link with a bandwidth limit.
    */
   readProgress: () => void;
   /** The send queue fell below the low-water mark after `send()` returned false. */

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, ProtocolError } from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
@@ -9,7 +10,10 @@ import {
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
 
-/** A Tether connection over a `ws` WebSocket (either side). */
+/**
+ * A Tether connection over a `ws` WebSocket (either side). Given the socket `ws` reads from, it
+ * also tells readers when a read brought only part of a message (`readProgress`).
+ */
 export class WsConnection extends ConnectionBase {
   readonly transport = "ws";
   readonly #ws: WebSocket;
@@ -19,6 +23,8 @@ export class WsConnection extends ConnectionBase {
     this.receive(frame);
     return !this.paused;
   };
+  /** Whether a whole message arrived in the socket's current read (see `#onSocketData`). */
+  #heardMessage = false;
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
@@ -28,9 +34,15 @@ export class WsConnection extends ConnectionBase {
     readonly localAddress: string,
     readonly remoteAddress: string,
     options: ConnectionOptions = {},
+    socket?: Duplex,
   ) {
     super(options);
     this.#ws = ws;
+    if (socket !== undefined) {
+      socket.on("data", this.#onSocketData);
+      ws.on("ping", this.#onControlFrame);
+      ws.on("pong", this.#onControlFrame);
+    }
     this.#framing = new MessageFraming(this.maxFrameBytes);
     ws.binaryType = "nodebuffer";
     ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
@@ -107,7 +119,22 @@ export class WsConnection extends ConnectionBase {
     }
   }
 
+  /**
+   * Runs after `ws` has parsed the read (its listener was added first, when it took the socket),
+   * so a read that completed no message, no ping or pong and no close frame (which leaves the
+   * WebSocket closing) carried part of a message: the peer is alive.
+   */
+  readonly #onSocketData = (): void => {
+    if (!this.#heardMessage && this.#ws.readyState === this.#ws.OPEN) this.receiveProgress();
+    this.#heardMessage = false;
+  };
+
+  readonly #onControlFrame = (): void => {
+    this.#heardMessage = true;
+  };
+
   #onMessage(data: RawData, isBinary: boolean): void {
+    this.#heardMessage = true;
     if (!isBinary) {
       this.#error ??= new ProtocolError("text WebSocket message: Tether frames are binary");
       this.#closedLocally = true;

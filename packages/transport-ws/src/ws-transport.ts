@@ -113,7 +113,13 @@ export class WebSocketAcceptor {
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       this.gate?.passed(request.socket);
       const handshakeMs = this.gate?.elapsed(request.socket) ?? 0;
-      const connection = new WsConnection(ws, local, remote, connectionOptions(this.#options, handshakeMs));
+      const connection = new WsConnection(
+        ws,
+        local,
+        remote,
+        connectionOptions(this.#options, handshakeMs),
+        socket,
+      );
       this.#connections.add(connection);
       void connection.closed.then(() => this.#connections.delete(connection));
       this.onConnection(connection);
@@ -265,14 +271,16 @@ class WebSocketTransport implements Transport {
       }
       const socket = ws;
       let local = "unknown";
+      let reads: Duplex | undefined;
       socket.once("upgrade", (response) => {
+        reads = response.socket;
         local = hostPort(response.socket.localAddress, response.socket.localPort);
       });
       socket.once("open", () => {
         socket.removeAllListeners("error");
         socket.removeAllListeners("unexpected-response");
         const remote = new URL(address).host;
-        resolve(new WsConnection(socket, local, remote, connectionOptions(this.options)));
+        resolve(new WsConnection(socket, local, remote, connectionOptions(this.options), reads));
       });
       socket.once("error", (error) =>
         reject(new DialError(`cannot reach ${address}: ${error.message}`, { cause: error })),
