@@ -187,7 +187,7 @@ return {rec[2], rec[3], rec[4]}`,
   },
 } as const;
 
-export type ScriptName = keyof typeof SCRIPTS;
+type ScriptName = keyof typeof SCRIPTS;
 type Argument = string | Buffer | number;
 type ScriptCall = (...args: Argument[]) => Promise<unknown>;
 

@@ -31,7 +31,12 @@ import {
   type Welcome,
 } from "./session/protocol.js";
 import { SeqIndex } from "./session/seq-index.js";
-import { type CloseInfo, type Connection, DEFAULT_MAX_FRAME_BYTES, type Transport } from "./transport.js";
+import {
+  type CloseInfo,
+  type Connection,
+  DEFAULT_MAX_FRAME_BYTES,
+  type Transport,
+} from "./transport/connection.js";
 
 export type ClientState = "connecting" | "connected" | "disconnected" | "expired" | "closed" | "auth-failed";
 const FINAL_STATES: ReadonlySet<ClientState> = new Set(["expired", "closed", "auth-failed"]);
@@ -90,7 +95,7 @@ interface PendingRequest {
 type Outcome = "lost" | "failed" | "final";
 
 /**
- * The session client: keeps one session alive across connections. Heartbeat (DESIGN.md):
+ * The session client: keeps one session alive across connections. Heartbeat (docs/PROTOCOL.md, "Liveness"):
  * with T the negotiated timeout, nothing heard for 2T/3 means the connection is dead; a ping
  * goes out after T/3 without sending; each attempt gets T/n to connect; after 4T/3 without
  * hearing from anyone the session is expired locally. Requests survive reconnects.

@@ -31,7 +31,6 @@ export {
   TetherClient,
 } from "./client.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
-export { guardDial } from "./dial-guard.js";
 export {
   AbortError,
   AuthenticationError,
@@ -50,14 +49,6 @@ export {
   TransportError,
   UnencodableValueError,
 } from "./errors.js";
-export { ExpiryQueue } from "./expiry-queue.js";
-export {
-  encodeLengthPrefixed,
-  type FrameSink,
-  LENGTH_PREFIX_BYTES,
-  LengthPrefixDecoder,
-  lengthPrefix,
-} from "./length-prefix.js";
 export { type Logger, silentLogger } from "./logger.js";
 export { ManualClock } from "./manual-clock.js";
 export {
@@ -70,6 +61,7 @@ export {
 } from "./server.js";
 export { LATENCY_BUCKETS_MS, type LatencyHistogram, type ServerMetrics } from "./server-metrics.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
+export { ExpiryQueue } from "./session/expiry-queue.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 export {
@@ -95,7 +87,7 @@ export type {
   SessionStoreEvents,
   SessionStoreFactory,
 } from "./session/session-store.js";
-export { negotiateTimeout, type SessionTimeouts, sessionTimeouts } from "./session-timeouts.js";
+export { negotiateTimeout, type SessionTimeouts, sessionTimeouts } from "./session/session-timeouts.js";
 export {
   SESSION_PASSWORD_BYTES,
   type SessionEndReason,
@@ -104,7 +96,7 @@ export {
   type SessionTrackerEvents,
   type SessionTrackerOptions,
   type TrackedSession,
-} from "./session-tracker.js";
+} from "./session/session-tracker.js";
 export {
   type Admission,
   type CloseInfo,
@@ -121,4 +113,12 @@ export {
   type Listener,
   type ListenOptions,
   type Transport,
-} from "./transport.js";
+} from "./transport/connection.js";
+export { guardDial } from "./transport/dial-guard.js";
+export {
+  encodeLengthPrefixed,
+  type FrameSink,
+  LENGTH_PREFIX_BYTES,
+  LengthPrefixDecoder,
+  lengthPrefix,
+} from "./transport/length-prefix.js";

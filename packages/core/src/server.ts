@@ -25,8 +25,8 @@ import {
 import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
-import type { SessionTracker } from "./session-tracker.js";
-import type { Admission, Connection, Listener, Transport } from "./transport.js";
+import type { SessionTracker } from "./session/session-tracker.js";
+import type { Admission, Connection, Listener, Transport } from "./transport/connection.js";
 
 export interface ConnectionInfo {
   transport: string;

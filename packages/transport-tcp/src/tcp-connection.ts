@@ -108,10 +108,8 @@ export class TcpConnection extends ConnectionBase {
   /**
    * A large frame goes to the socket at once, behind the batch and its own header, in a cork
    * that ends with the tick (so what one read makes still leaves in one `writev`). Held in the
-   * batch until the read ended, 16 KiB answers of an idempotent op cost the server 31-35 µs
-   * per request and 23-42 mark-compacts a run; written at once, 20-26 µs and 2 (raw net's echo:
-   * 20-29 µs). With answers kept for resumes, that retention dominates either way (32-39 µs).
-   * (reqres, interleaved runs; BENCHMARKS.md.)
+   * batch until the read ended, large frames lived long enough to be promoted and paid for in
+   * mark-compacts (BENCHMARKS.md, "Fourth session").
    */
   #writeLarge(frame: Uint8Array): void {
     const socket = this.#socket;

@@ -12,8 +12,7 @@ import {
  * Frames of one tick fill messages up to this size; a larger frame goes in a message of its
  * own. Small frames still share a message, and the peer can work on the first 64 KiB while the
  * rest is in flight: one 1 MiB message per tick made a single client wait for all of it
- * (`reqres`, 1 client, 16 KiB: 14,476-15,125 requests/s, 18,373-20,558 with this bound). Like
- * the TCP transport's largest batch.
+ * (BENCHMARKS.md, "Fourth session"). Like the TCP transport's largest batch.
  */
 export const MESSAGE_TARGET_BYTES = 64 * 1024;
 

@@ -2,7 +2,7 @@ import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { ProtocolError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
-import type { CloseInfo, Connection } from "../transport.js";
+import type { CloseInfo, Connection } from "../transport/connection.js";
 import { INBOUND_PROGRESS, WRITABLE } from "./handler.js";
 import { type InboundMethod, Pipeline, type PipelineEnds } from "./pipeline.js";
 
@@ -29,8 +29,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
   readonly pipeline: Pipeline;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Free-form per-channel state for handlers (Netty's attributes). */
-  readonly attributes = new Map<string | symbol, unknown>();
   #writable = true;
   #started = false;
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
-import type { CloseInfo, Connection, ConnectionEvents, ConnectionStatus } from "../transport.js";
+import type { CloseInfo, Connection, ConnectionEvents, ConnectionStatus } from "../transport/connection.js";
 import { Channel } from "./channel.js";
 import type { ChannelHandler } from "./handler.js";
 

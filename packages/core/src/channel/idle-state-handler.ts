@@ -1,5 +1,5 @@
 import { afterOnTimeHop, type TimerHandle } from "../clock.js";
-import type { CloseInfo } from "../transport.js";
+import type { CloseInfo } from "../transport/connection.js";
 import { type ChannelHandler, INBOUND_PROGRESS } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
 
@@ -38,7 +38,7 @@ interface Watch {
 /**
  * Netty's IdleStateHandler on the channel's clock. One timer per direction, armed for the
  * remaining time rather than re-armed on every frame. Reads never postpone writer-idle, and
- * writes never reader-idle. The clock is read once per batch, not per frame (DESIGN): reads
+ * writes never reader-idle. The clock is read once per batch, not per frame: reads
  * are timed at `channelReadComplete`, as Netty does; writes at the first write of a
  * tick, which only ever times later writes of that tick as earlier (a ping comes early,
  * never late).

@@ -1,4 +1,4 @@
-import type { CloseInfo } from "../transport.js";
+import type { CloseInfo } from "../transport/connection.js";
 import type { ChannelHandler } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../errors.js";
-import type { CloseInfo } from "../transport.js";
+import type { CloseInfo } from "../transport/connection.js";
 import type { Channel } from "./channel.js";
 import type { ChannelHandler } from "./handler.js";
 
@@ -85,7 +85,7 @@ export class Pipeline {
   /**
    * Handlers with `channelReadComplete`, counted as they are added (Netty decides what a
    * handler skips when it is added, too). With none, a read's end walks no contexts: on an
-   * idle server that walk was one more cold object per Ping (`bench/ping-path`: +8%).
+   * idle server that walk was one more cold object per Ping (BENCHMARKS.md).
    */
   #readCompleteHandlers = 0;
 
@@ -191,7 +191,7 @@ export class Pipeline {
   /**
    * @internal `invokeInbound(from, "channelRead", message)` for the event every frame makes at
    * every hop: a named method, not `handler[method]`, whose keyed lookup went megamorphic across
-   * the handlers' classes (3-5% of the server's CPU in a profile).
+   * the handlers' classes (BENCHMARKS.md).
    */
   invokeRead(from: HandlerContext | undefined, message: unknown): void {
     let ctx = from;
@@ -285,6 +285,6 @@ export class Pipeline {
   }
 }
 
-export function toError(value: unknown): Error {
+function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }

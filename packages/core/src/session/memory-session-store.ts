@@ -1,8 +1,8 @@
 import { EventEmitter } from "eventemitter3";
 import { SessionExpiredError } from "../errors.js";
-import { SessionTracker } from "../session-tracker.js";
 import { ServerSession, type ServerSessionEndReason, type SessionBounds } from "./server-session.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
+import { SessionTracker } from "./session-tracker.js";
 
 /**
  * The default store: every session in this process, on one {@link SessionTracker}. Nothing

@@ -91,7 +91,7 @@ export interface Welcome {
 }
 
 /** Acknowledgements piggybacked on client messages. */
-export interface Acks {
+interface Acks {
   /** Every push up to this sequence number arrived. */
   pushAck: number;
   /** Every response to a request below this sequence number arrived. */

@@ -5,7 +5,7 @@ import type { HandlerContext } from "../channel/pipeline.js";
 import { afterOnTimeHop, type TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
-import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport.js";
+import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
 import {
   type ClientMessage,
@@ -384,7 +384,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#applyReadBackpressure();
   }
 
-  /** The server clock, read once per read batch (DESIGN: not once per frame). */
+  /** The server clock, read once per read batch, not once per frame. */
   #now(): number {
     if (!this.#inBatch) return this.host.now();
     this.#batchTime ??= this.host.now();

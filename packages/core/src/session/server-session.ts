@@ -1,11 +1,11 @@
 import { EventEmitter } from "eventemitter3";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import { FrameTooLargeError, SessionExpiredError } from "../errors.js";
-import type { TrackedSession } from "../session-tracker.js";
-import { DEFAULT_MAX_FRAME_BYTES } from "../transport.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { CloseCode, encodeServerMessage, MessageType, type ServerMessage } from "./protocol.js";
 import { SeqIndex } from "./seq-index.js";
+import type { TrackedSession } from "./session-tracker.js";
 
 /** Why a server session ended. */
 export type ServerSessionEndReason = "expired" | "closed" | "buffer-overflow";

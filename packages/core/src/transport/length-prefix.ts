@@ -1,4 +1,4 @@
-import { FrameTooLargeError, ProtocolError } from "./errors.js";
+import { FrameTooLargeError, ProtocolError } from "../errors.js";
 
 /** Bytes in the big-endian length header that precedes every frame on a byte stream. */
 export const LENGTH_PREFIX_BYTES = 4;

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from "./clock.js";
-import { InvalidArgumentError } from "./errors.js";
+import { type Clock, systemClock } from "../clock.js";
+import { InvalidArgumentError } from "../errors.js";
 
 const NO_SLOT = -1;
 const INITIAL_CAPACITY = 64;

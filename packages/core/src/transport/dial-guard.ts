@@ -1,6 +1,6 @@
-import { type Clock, systemClock } from "./clock.js";
-import { AbortError, TimeoutError } from "./errors.js";
-import type { Connection, DialOptions } from "./transport.js";
+import { type Clock, systemClock } from "../clock.js";
+import { AbortError, TimeoutError } from "../errors.js";
+import type { Connection, DialOptions } from "./connection.js";
 
 /**
  * Applies a dial's `AbortSignal` and `connectTimeout` to a transport's connect attempt.

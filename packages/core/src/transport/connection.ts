@@ -1,6 +1,6 @@
 import { EventEmitter } from "eventemitter3";
-import { type Clock, systemClock, type TimerHandle } from "./clock.js";
-import { ConnectionClosedError, FrameTooLargeError, TimeoutError } from "./errors.js";
+import { type Clock, systemClock, type TimerHandle } from "../clock.js";
+import { ConnectionClosedError, FrameTooLargeError, TimeoutError } from "../errors.js";
 
 /** 1 MiB, like ZooKeeper's `jute.maxbuffer`. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { EventEmitter } from "eventemitter3";
-import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 

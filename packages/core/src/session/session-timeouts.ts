@@ -1,4 +1,4 @@
-import { ConfigurationError, InvalidArgumentError } from "./errors.js";
+import { ConfigurationError, InvalidArgumentError } from "../errors.js";
 
 /** A server's expiry settings, checked: every session store applies the same rules. */
 export interface SessionTimeouts {
