@@ -436,7 +436,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
         new SessionExpiredError("session closed"),
       );
     } else {
-      // GoingAway, SessionMoved, SlowConsumer...: this connection ends, the session lives on.
+      // GoingAway, SessionMoved, ProtocolError...: this connection ends, the session lives on.
       this.#channel?.connection.abort(new ConnectionEndedError(code, reason));
     }
   }

@@ -31,6 +31,12 @@ export class TransportError extends TetherError {}
 /** A dial failed: refused, unreachable, or the address is malformed. */
 export class DialError extends TransportError {}
 
+/**
+ * The peer's end went away without closing: a TCP reset, a WebSocket that ended with no close
+ * frame (1006), a memory link reset. Every transport reports a reset as this error.
+ */
+export class ConnectionResetError extends TransportError {}
+
 /** An operation needed an open connection, and it is closing or closed. */
 export class ConnectionClosedError extends TransportError {}
 

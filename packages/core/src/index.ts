@@ -37,6 +37,7 @@ export {
   ConfigurationError,
   ConnectionClosedError,
   ConnectionEndedError,
+  ConnectionResetError,
   DialError,
   FrameTooLargeError,
   InvalidArgumentError,

@@ -3,6 +3,7 @@ import {
   type CloseInfo,
   type Connection,
   ConnectionClosedError,
+  ConnectionResetError,
   DialError,
   FrameTooLargeError,
   type Listener,
@@ -235,7 +236,7 @@ export function describeTransportConformance(target: ConformanceTarget): void {
       client.abort(cause);
       const info = await server.closed;
       expect(info.local).toBe(false);
-      if (env.abortIsVisible) expect(info.error).toBeInstanceOf(Error);
+      if (env.abortIsVisible) expect(info.error).toBeInstanceOf(ConnectionResetError);
       const own = await client.closed;
       expect(own.local).toBe(true);
       expect(own.error).toBe(cause);

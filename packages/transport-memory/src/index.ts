@@ -1,4 +1,4 @@
-export { ConnectionResetError, MemoryConnection } from "./memory-connection.js";
+export { MemoryConnection } from "./memory-connection.js";
 export {
   createMemoryNetwork,
   MemoryLink,

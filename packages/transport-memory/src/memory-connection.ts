@@ -1,8 +1,10 @@
-import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, TransportError } from "@tether/core";
+import {
+  ConnectionBase,
+  type ConnectionOptions,
+  ConnectionResetError,
+  FrameTooLargeError,
+} from "@tether/core";
 import type { Packet, Pipe } from "./pipe.js";
-
-/** The peer reset the link (`MemoryLink.reset()` or the peer's `abort()`). */
-export class ConnectionResetError extends TransportError {}
 
 /**
  * One end of a memory link. It sends into its outgoing pipe and receives from the incoming

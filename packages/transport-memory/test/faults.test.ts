@@ -1,6 +1,13 @@
-import { type CloseInfo, type Connection, DialError, ManualClock, TimeoutError } from "@tether/core";
+import {
+  type CloseInfo,
+  type Connection,
+  ConnectionResetError,
+  DialError,
+  ManualClock,
+  TimeoutError,
+} from "@tether/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConnectionResetError, createMemoryNetwork, type MemoryLink } from "../src/index.js";
+import { createMemoryNetwork, type MemoryLink } from "../src/index.js";
 
 /** Lets setImmediate-scheduled deliveries run (zero-latency frames are macrotasks). */
 const turn = () => new Promise((resolve) => setImmediate(resolve));

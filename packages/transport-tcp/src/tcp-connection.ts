@@ -3,6 +3,7 @@ import { TLSSocket } from "node:tls";
 import {
   ConnectionBase,
   type ConnectionOptions,
+  ConnectionResetError,
   LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
 } from "@tether/core";
@@ -12,6 +13,8 @@ import { formatAddress } from "./address.js";
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
+/** Socket errors that mean the peer's end went away without closing. */
+const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 /**
  * A connection over a stream socket (plain TCP, TLS or a Unix socket): frames carry a 4-byte
@@ -68,8 +71,10 @@ export class TcpConnection extends ConnectionBase {
       this.#needDrain = false;
       this.emit("drain");
     });
-    socket.on("error", (error) => {
-      this.#error ??= error;
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      this.#error ??= RESET_CODES.has(error.code ?? "")
+        ? new ConnectionResetError("connection reset by peer", { cause: error })
+        : error;
     });
     socket.on("close", () => {
       this.finish(

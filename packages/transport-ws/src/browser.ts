@@ -18,12 +18,16 @@ import {
   type Transport,
   TransportError,
 } from "@tether/core";
-import { closeCodeFor, MessageFraming, WebSocketCloseError, WS_CLOSE_NORMAL } from "./message-framing.js";
+import {
+  closeCodeFor,
+  closeErrorFor,
+  MessageFraming,
+  WS_CLOSE_ABORTED,
+  WS_CLOSE_NORMAL,
+} from "./message-framing.js";
 
 /** Browsers have no drain event: how often to look at `bufferedAmount` while waiting for one. */
 const DRAIN_POLL_MS = 10;
-/** Close code a browser sends on `abort()`: the application range, meaning "aborted". */
-export const WS_CLOSE_ABORTED = 4000;
 
 /** The subset of the WHATWG WebSocket this transport uses. */
 export interface WhatwgWebSocket {
@@ -68,9 +72,7 @@ class BrowserWsConnection extends ConnectionBase {
     this.#framing = new MessageFraming(this.maxFrameBytes);
     ws.addEventListener("message", (event: { data: unknown }) => this.#onMessage(event.data));
     ws.addEventListener("close", (event: { code: number; reason: string }) => {
-      const error =
-        this.#error ??
-        (event.code === WS_CLOSE_NORMAL ? undefined : new WebSocketCloseError(event.code, event.reason));
+      const error = this.#error ?? closeErrorFor(event.code, event.reason);
       this.#end(error === undefined ? { local: this.#closedLocally } : { local: this.#closedLocally, error });
     });
   }
@@ -195,6 +197,7 @@ export function webSocket(options: BrowserWebSocketOptions = {}): Transport {
 export {
   WebSocketCloseError,
   WS_CLOSE_ABNORMAL,
+  WS_CLOSE_ABORTED,
   WS_CLOSE_GOING_AWAY,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,

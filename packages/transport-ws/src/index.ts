@@ -1,7 +1,9 @@
 export {
   MessageFraming,
   maxPayloadFor,
+  WebSocketCloseError,
   WS_CLOSE_ABNORMAL,
+  WS_CLOSE_ABORTED,
   WS_CLOSE_GOING_AWAY,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,

@@ -1,4 +1,5 @@
 import {
+  ConnectionResetError,
   encodeLengthPrefixed,
   type FrameSink,
   FrameTooLargeError,
@@ -110,13 +111,19 @@ export function maxPayloadFor(maxFrameBytes: number): number {
   return maxFrameBytes + 4;
 }
 
-/** WebSocket close codes Tether's transport uses (the session layer adds its own, 4000+). */
+/**
+ * WebSocket close codes Tether's transport uses. The session layer's codes (4000-4012) travel
+ * in Goodbye messages, never as WebSocket close codes, and the transport's own application
+ * code is outside their range.
+ */
 export const WS_CLOSE_NORMAL = 1000;
 export const WS_CLOSE_GOING_AWAY = 1001;
 export const WS_CLOSE_PROTOCOL_ERROR = 1002;
 export const WS_CLOSE_UNSUPPORTED_DATA = 1003;
 export const WS_CLOSE_ABNORMAL = 1006;
 export const WS_CLOSE_TOO_BIG = 1009;
+/** Sent by a browser on `abort()`: browsers cannot reset the socket, so they say "aborted". */
+export const WS_CLOSE_ABORTED = 4100;
 
 /** The WebSocket closed with a code other than a normal close. */
 export class WebSocketCloseError extends TransportError {
@@ -126,6 +133,19 @@ export class WebSocketCloseError extends TransportError {
   ) {
     super(`WebSocket closed with code ${code}${reason ? `: ${reason}` : ""}`);
   }
+}
+
+/**
+ * What a WebSocket that closed with `code` reports: nothing for a normal close; a reset for one
+ * that ended with no close frame (1006) or that a browser aborted (4100), as on TCP; otherwise
+ * `WebSocketCloseError` with the code.
+ */
+export function closeErrorFor(code: number, reason: string): Error | undefined {
+  if (code === WS_CLOSE_NORMAL) return undefined;
+  if (code === WS_CLOSE_ABNORMAL || code === WS_CLOSE_ABORTED) {
+    return new ConnectionResetError(`connection reset by peer (WebSocket close ${code})`);
+  }
+  return new WebSocketCloseError(code, reason);
 }
 
 /** The close code that tells the peer why we close on `error`; `otherwise` for anything else. */

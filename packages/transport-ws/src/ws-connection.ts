@@ -3,8 +3,8 @@ import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, ProtocolErr
 import type { RawData, WebSocket } from "ws";
 import {
   closeCodeFor,
+  closeErrorFor,
   MessageFraming,
-  WebSocketCloseError,
   WS_CLOSE_NORMAL,
   WS_CLOSE_PROTOCOL_ERROR,
   WS_CLOSE_UNSUPPORTED_DATA,
@@ -53,9 +53,7 @@ export class WsConnection extends ConnectionBase {
           : error;
     });
     ws.on("close", (code, reason) => {
-      const error =
-        this.#error ??
-        (code === WS_CLOSE_NORMAL ? undefined : new WebSocketCloseError(code, reason.toString()));
+      const error = this.#error ?? closeErrorFor(code, reason.toString());
       this.finish(
         error === undefined ? { local: this.#closedLocally } : { local: this.#closedLocally, error },
       );

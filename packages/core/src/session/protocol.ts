@@ -38,8 +38,8 @@ export const CloseCode = {
   GoingAway: 4007,
   /** The session's unacknowledged pushes or responses outgrew their bound; the session ended. */
   BufferOverflow: 4008,
-  /** The connection's outbound queue passed its cap (a slow reader); the session survives. */
-  SlowConsumer: 4009,
+  // 4009 is unassigned: a slow reader's connection is aborted at once (a Goodbye would wait
+  // behind the bytes it is not reading), so no code is ever sent for it.
   /** Too many connections (per address or in total). */
   TooManyConnections: 4010,
   /** A frame over `maxFrameBytes`. */
