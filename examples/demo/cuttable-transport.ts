@@ -97,6 +97,9 @@ class CuttableConnection extends EventEmitter<ConnectionEvents> implements Conne
   get remoteAddress() {
     return this.inner.remoteAddress;
   }
+  get peerKey() {
+    return this.inner.peerKey;
+  }
   get bufferedAmount() {
     return this.inner.bufferedAmount;
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CloseCode,
   type Connection,
@@ -40,7 +43,7 @@ afterEach(async () => {
   const closing = server?.close().finally(() => {
     done = true;
   });
-  for (let i = 0; i < 50 && !done; i++) await clock.advanceAsync(1000);
+  for (let i = 0; i < 50 && !done && closing !== undefined; i++) await clock.advanceAsync(1000);
   await closing;
 });
 
@@ -101,6 +104,26 @@ describe("connection limits", () => {
     fourth.hello();
     await fourth.waitFor((m) => m[0] === MessageType.Welcome, tick);
     expect(server.metrics().refusedPerAddress).toBe(1);
+  });
+
+  it("keys per-address limits by the transport's peer key: Unix-socket clients are not one address", async () => {
+    const local = createServer({ tickTime: 1000, maxConnectionsPerAddress: 3, maxSessionsPerAddress: 3 });
+    const path = join(mkdtempSync(join(tmpdir(), "tether-limits-")), "server.sock");
+    await local.listen(tcp(), path);
+    const clients = Array.from({ length: 5 }, () =>
+      createClient({ servers: [{ transport: tcp(), address: path }], timeout: 4000 }),
+    );
+    try {
+      const allConnected = Promise.all(clients.map((client) => client.connected()));
+      const later = new Promise((resolve) => setTimeout(resolve, 3000, "not all connected"));
+      expect(await Promise.race([allConnected.then(() => "all connected"), later])).toBe("all connected");
+      expect(local.metrics().refusedPerAddress).toBe(0);
+      expect(local.metrics().refusedSessions).toBe(0);
+      expect(local.metrics().sessions).toBe(5);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      await local.close();
+    }
   });
 
   it("refuses connections over the total limit", async () => {

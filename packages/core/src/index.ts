@@ -99,6 +99,13 @@ export {
   type TrackedSession,
 } from "./session/session-tracker.js";
 export {
+  formatHostPort,
+  hostOf,
+  parseSocketAddress,
+  type SocketAddress,
+  uniquePeerKey,
+} from "./transport/address.js";
+export {
   type Admission,
   type CloseInfo,
   type Connection,

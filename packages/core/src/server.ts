@@ -9,9 +9,9 @@ import {
   ConfigurationError,
   FrameTooLargeError,
   InvalidArgumentError,
-  TooManySessionsError,
 } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
+import { PeerLimits } from "./peer-limits.js";
 import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
 import { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
@@ -31,6 +31,8 @@ import type { Admission, Connection, Listener, Transport } from "./transport/con
 export interface ConnectionInfo {
   transport: string;
   remoteAddress: string;
+  /** Who the peer is for per-peer limits (see `Connection.peerKey`). */
+  peerKey: string;
 }
 
 export interface ServerOptions {
@@ -142,12 +144,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.logger.error({ err: error, op: request.op, session: request.session.id }, "request handler failed");
     this.emit("error", error);
   });
-  /** Open connections, and sockets still in a TLS or WebSocket handshake, by remote host. */
-  readonly #connectionsPerAddress = new Map<string, number>();
-  #handshaking = 0;
-  /** Live sessions by the host that opened them, for `maxSessionsPerAddress`. */
-  readonly #sessionsPerAddress = new Map<string, number>();
-  readonly #sessionHost = new WeakMap<ServerSession, string>();
+  readonly #limits: PeerLimits;
   #closed = false;
 
   constructor(options: ServerOptions = {}) {
@@ -169,8 +166,18 @@ export class TetherServer extends EventEmitter<ServerEvents> {
         maxResponseBytes: options.maxResponseBytes ?? 4 * 1024 * 1024,
       },
     });
+    this.#limits = new PeerLimits(
+      {
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 60,
+        maxConnections: options.maxConnections ?? 0,
+        maxSessions: options.maxSessions ?? 100_000,
+        maxSessionsPerAddress: options.maxSessionsPerAddress ?? 1000,
+      },
+      this.#metrics,
+      () => this.store.size,
+    );
     this.store.on("expire", (session, reason) => {
-      this.#forgetSessionHost(session);
+      this.#limits.sessionEnded(session);
       this.logger.info({ session: session.id, reason }, "session ended");
       this.#metrics.sessionsEnded[reason]++;
       this.emit("expire", session, reason);
@@ -186,7 +193,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#host = this.#createHost();
     this.admission = {
       handshakeTimeout: this.#host.handshakeTimeout,
-      admit: (remoteAddress) => this.#admit(remoteAddress),
+      admit: (peerKey) => this.#admit(peerKey),
     };
   }
 
@@ -238,15 +245,13 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       .addLast("dispatch", this.#dispatch);
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
-    const host = hostOf(connection.remoteAddress);
-    this.#countConnection(host, 1);
+    const { release, refusal } = this.#limits.connect(connection.peerKey);
     channel.on("close", (info) => {
       if (info.error instanceof FrameTooLargeError) this.#metrics.oversizedFrames++;
       this.#channels.delete(channel);
-      this.#countConnection(host, -1);
+      release();
     });
     channel.start();
-    const refusal = this.#overLimit(host);
     if (refusal !== undefined) {
       this.logger.warn({ remoteAddress: connection.remoteAddress, limit: refusal }, "connection refused");
       (channel.pipeline.get("session") as ServerSessionHandler).end(CloseCode.TooManyConnections, refusal);
@@ -320,63 +325,14 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     throw new ConfigurationError("this server keeps its sessions in a shared store, not in a SessionTracker");
   }
 
-  #countConnection(host: string, change: 1 | -1): void {
-    addCount(this.#connectionsPerAddress, host, change);
-  }
-
-  /** Which connection limit `host`'s newest connection (or socket in a handshake) breaks, if any. */
-  #overLimit(host: string): string | undefined {
-    const perAddress = this.#options.maxConnectionsPerAddress ?? 60;
-    const total = this.#options.maxConnections ?? 0;
-    if (perAddress > 0 && (this.#connectionsPerAddress.get(host) ?? 0) > perAddress) {
-      this.#metrics.refusedPerAddress++;
-      return `more than ${perAddress} connections from ${host}`;
-    }
-    if (total > 0 && this.#channels.size + this.#handshaking > total) {
-      this.#metrics.refusedTotal++;
-      return `more than ${total} connections`;
-    }
-    return undefined;
-  }
-
   /** `Admission.admit`: a socket in a transport's handshake counts as a connection from its accept. */
-  #admit(remoteAddress: string): (() => void) | undefined {
-    const host = hostOf(remoteAddress);
-    this.#countConnection(host, 1);
-    this.#handshaking++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#countConnection(host, -1);
-      this.#handshaking--;
-    };
-    const refusal = this.#closed ? "server closed" : this.#overLimit(host);
-    if (refusal === undefined) return release;
+  #admit(peerKey: string): (() => void) | undefined {
+    const { release, refusal } = this.#limits.connect(peerKey);
+    const refused = this.#closed ? "server closed" : refusal;
+    if (refused === undefined) return release;
     release();
-    this.logger.warn({ remoteAddress, limit: refusal }, "socket refused before its handshake");
+    this.logger.warn({ peer: peerKey, limit: refused }, "socket refused before its handshake");
     return undefined;
-  }
-
-  /** Throws `TooManySessionsError` when one more session from `host` breaks a session limit. */
-  #checkSessionLimits(host: string): void {
-    const total = this.#options.maxSessions ?? 100_000;
-    const perAddress = this.#options.maxSessionsPerAddress ?? 1000;
-    if (total > 0 && this.store.size >= total) {
-      this.#metrics.refusedSessions++;
-      throw new TooManySessionsError(`this server holds ${total} sessions, its limit`);
-    }
-    if (perAddress > 0 && (this.#sessionsPerAddress.get(host) ?? 0) >= perAddress) {
-      this.#metrics.refusedSessions++;
-      throw new TooManySessionsError(`${perAddress} sessions from ${host} already`);
-    }
-  }
-
-  #forgetSessionHost(session: ServerSession): void {
-    const host = this.#sessionHost.get(session);
-    if (host === undefined) return;
-    this.#sessionHost.delete(session);
-    addCount(this.#sessionsPerAddress, host, -1);
   }
 
   /** A session this server carries (in cluster mode, others may carry the rest). */
@@ -428,8 +384,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       maxOutboundBytes: options.maxOutboundBytes ?? 8 * 1024 * 1024,
       open: async (hello: Hello, connection: ConnectionInfo) => {
         // Before authenticating: a refused peer costs no call to the hook.
-        const host = hostOf(connection.remoteAddress);
-        this.#checkSessionLimits(host);
+        this.#limits.checkSession(connection.peerKey);
         let principal: unknown = null;
         if (options.authenticate !== undefined) {
           try {
@@ -442,10 +397,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
           if (principal === false) throw new AuthenticationError("credentials refused");
         }
         const session = await this.store.open(hello.timeout, principal);
-        if (!session.ended) {
-          this.#sessionHost.set(session, host);
-          addCount(this.#sessionsPerAddress, host, 1);
-        }
+        if (!session.ended) this.#limits.sessionOpened(session, connection.peerKey);
         return session;
       },
       resume: (sessionId, password) => this.store.resume(sessionId, password),
@@ -472,21 +424,6 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
     };
   }
-}
-
-/** Moves `key`'s count in `counts` by `change`; a count that reaches 0 leaves the map. */
-function addCount(counts: Map<string, number>, key: string, change: 1 | -1): void {
-  const count = (counts.get(key) ?? 0) + change;
-  if (count <= 0) counts.delete(key);
-  else counts.set(key, count);
-}
-
-/** The host part of `host:port` or `[v6]:port`; other addresses (names, paths) as they are. */
-function hostOf(address: string): string {
-  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(address);
-  if (bracketed) return bracketed[1] as string;
-  const plain = /^([^:]+):\d+$/.exec(address);
-  return plain ? (plain[1] as string) : address;
 }
 
 /** Creates a server. Add listeners with `listen(transport, address)` or `accept(connection)`. */

@@ -32,6 +32,11 @@ export interface ConformanceEnv {
    * has no reset (Unix sockets): the peer then sees a plain close.
    */
   abortIsVisible: boolean;
+  /**
+   * Capability: the medium cannot tell one peer from another (Unix sockets), so every accepted
+   * connection has a `peerKey` of its own. Otherwise two dials from this process share one.
+   */
+  peerKeyPerConnection?: boolean;
   /** Capability: an address whose dial never completes, for the connect-timeout case. */
   unresponsiveAddress?(): Promise<string>;
   teardown?(): Promise<void>;
@@ -154,6 +159,26 @@ export function describeTransportConformance(target: ConformanceTarget): void {
       expect(client.transport).toBe(server.transport);
       expect(typeof client.remoteAddress).toBe("string");
       expect(typeof server.localAddress).toBe("string");
+    });
+
+    it("names each accepted connection's peer: one key per host, or per connection where peers have no address", async () => {
+      const accepted: Connection[] = [];
+      const listener = await listen((c) => accepted.push(c));
+      const transport = env.transport();
+      for (let i = 0; i < 2; i++) {
+        const client = await transport.dial(listener.address);
+        cleanups.push(() => client.abort());
+      }
+      for (let i = 0; i < 100 && accepted.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      const [first, second] = accepted as [Connection, Connection];
+      cleanups.push(
+        () => first.abort(),
+        () => second.abort(),
+      );
+      expect(first.peerKey).toEqual(expect.any(String));
+      expect(first.peerKey.length).toBeGreaterThan(0);
+      if (env.peerKeyPerConnection) expect(second.peerKey).not.toBe(first.peerKey);
+      else expect(second.peerKey).toBe(first.peerKey);
     });
 
     it("delivers 10,000 small frames and one of maxFrameBytes whole and in order", async () => {

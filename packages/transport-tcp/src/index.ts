@@ -1,3 +1,2 @@
-export { formatAddress, parseAddress, type SocketAddress } from "./address.js";
 export { TcpConnection } from "./tcp-connection.js";
 export { type TcpTransportOptions, type TlsTransportOptions, tcp, tls } from "./tcp-transport.js";

@@ -4,10 +4,11 @@ import {
   ConnectionBase,
   type ConnectionOptions,
   ConnectionResetError,
+  formatHostPort,
   LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
+  uniquePeerKey,
 } from "@tether/core";
-import { formatAddress } from "./address.js";
 
 /** Frames up to this size are copied into the batch's buffer; larger ones are written as they are, at once. */
 const COALESCE_LIMIT = 16 * 1024;
@@ -27,6 +28,7 @@ export class TcpConnection extends ConnectionBase {
   readonly transport: string;
   readonly localAddress: string;
   readonly remoteAddress: string;
+  readonly #peerKey: string;
   readonly #socket: Socket;
   readonly #decoder: LengthPrefixDecoder;
   /** Frames sent and not yet written to the socket (headers are added as they are written). */
@@ -61,8 +63,9 @@ export class TcpConnection extends ConnectionBase {
     this.#socket = socket;
     this.#decoder = new LengthPrefixDecoder(this.maxFrameBytes);
     const isPipe = socket.remotePort === undefined;
-    this.localAddress = isPipe ? "unix" : formatAddress(socket.localAddress, socket.localPort);
-    this.remoteAddress = isPipe ? "unix" : formatAddress(socket.remoteAddress, socket.remotePort);
+    this.localAddress = isPipe ? "unix" : formatHostPort(socket.localAddress, socket.localPort);
+    this.remoteAddress = isPipe ? "unix" : formatHostPort(socket.remoteAddress, socket.remotePort);
+    this.#peerKey = tcpPeerKey(socket);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
@@ -83,6 +86,10 @@ export class TcpConnection extends ConnectionBase {
           : { local: this.#closedLocally, error: this.#error },
       );
     });
+  }
+
+  override get peerKey(): string {
+    return this.#peerKey;
   }
 
   get bufferedAmount(): number {
@@ -227,4 +234,9 @@ export class TcpConnection extends ConnectionBase {
       this.#error ??= error as Error;
     }
   }
+}
+
+/** A TCP peer is its IP address; Unix-socket peers carry none, so each is a peer of its own. */
+export function tcpPeerKey(socket: Socket): string {
+  return socket.remoteAddress ?? uniquePeerKey("unix");
 }

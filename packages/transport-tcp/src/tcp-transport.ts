@@ -8,14 +8,16 @@ import {
   DEFAULT_HIGH_WATER_MARK,
   DialError,
   type DialOptions,
+  formatHostPort,
   guardDial,
   type Listener,
   type ListenOptions,
+  parseSocketAddress,
+  type SocketAddress,
   systemClock,
   type Transport,
 } from "@tether/core";
-import { formatAddress, parseAddress, type SocketAddress } from "./address.js";
-import { TcpConnection } from "./tcp-connection.js";
+import { TcpConnection, tcpPeerKey } from "./tcp-connection.js";
 
 export interface TcpTransportOptions {
   /** Largest frame accepted or sent. Default 1 MiB. */
@@ -67,7 +69,7 @@ class StreamTransport implements Transport {
   dial(address: string, options: DialOptions = {}): Promise<Connection> {
     let target: SocketAddress;
     try {
-      target = parseAddress(address);
+      target = parseSocketAddress(address);
     } catch (error) {
       return Promise.reject(new DialError(`bad address "${address}"`, { cause: error }));
     }
@@ -94,7 +96,7 @@ class StreamTransport implements Transport {
     onConnection: (connection: Connection) => void,
     options: ListenOptions = {},
   ): Promise<Listener> {
-    const target = parseAddress(address);
+    const target = parseSocketAddress(address);
     const connections = new Set<TcpConnection>();
     const handshaking = new Set<net.Socket>();
     const accept = (socket: net.Socket, handshakeMs: number) => {
@@ -112,10 +114,7 @@ class StreamTransport implements Transport {
       // TLS is layered by hand over the accepted TCP socket, so a listener can count, bound and
       // cancel handshakes from the accept: a stalled handshake holds a descriptor like a connection.
       raw.on("error", () => {});
-      const release =
-        admission === undefined
-          ? () => {}
-          : admission.admit(formatAddress(raw.remoteAddress, raw.remotePort));
+      const release = admission === undefined ? () => {} : admission.admit(tcpPeerKey(raw));
       if (release === undefined) {
         raw.destroy();
         return;
@@ -153,7 +152,7 @@ class StreamTransport implements Transport {
     });
     server.on("error", () => {});
     const bound = server.address();
-    const boundAddress = typeof bound === "string" ? bound : formatAddress(bound?.address, bound?.port);
+    const boundAddress = typeof bound === "string" ? bound : formatHostPort(bound?.address, bound?.port);
     let closing: Promise<void> | undefined;
     return {
       address: boundAddress,

@@ -59,6 +59,7 @@ describeTransportConformance({
       transport: (overrides) => tcp(overrides),
       listenAddress: () => join(dir, `listen-${++sockets}.sock`),
       abortIsVisible: false,
+      peerKeyPerConnection: true,
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
       closedAddress: async () => join(dir, "nobody.sock"),
       teardown: async () => rmSync(dir, { recursive: true, force: true }),

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Admission, Clock, TimerHandle } from "@tether/core";
-import { hostPort } from "./address.js";
+import { wsPeerKey } from "./ws-connection.js";
 
 interface Tracked {
   acceptedAt: number;
@@ -30,10 +30,7 @@ export class HandshakeGate {
   /** A raw TCP socket was accepted (the server's `connection` event). */
   readonly accepted = (socket: Socket): void => {
     socket.on("error", () => {});
-    const release =
-      this.admission === undefined
-        ? () => {}
-        : this.admission.admit(hostPort(socket.remoteAddress, socket.remotePort));
+    const release = this.admission === undefined ? () => {} : this.admission.admit(wsPeerKey(socket));
     if (release === undefined) {
       socket.destroy();
       return;

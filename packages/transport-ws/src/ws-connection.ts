@@ -1,5 +1,11 @@
 import type { Duplex } from "node:stream";
-import { ConnectionBase, type ConnectionOptions, FrameTooLargeError, ProtocolError } from "@tether/core";
+import {
+  ConnectionBase,
+  type ConnectionOptions,
+  FrameTooLargeError,
+  ProtocolError,
+  uniquePeerKey,
+} from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
   closeCodeFor,
@@ -25,6 +31,7 @@ export class WsConnection extends ConnectionBase {
   };
   /** Whether a whole message arrived in the socket's current read (see `#onSocketData`). */
   #heardMessage = false;
+  readonly #peerKey: string;
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
@@ -34,10 +41,11 @@ export class WsConnection extends ConnectionBase {
     readonly localAddress: string,
     readonly remoteAddress: string,
     options: ConnectionOptions = {},
-    socket?: Duplex,
+    socket?: SocketUnderWs,
   ) {
     super(options);
     this.#ws = ws;
+    this.#peerKey = wsPeerKey(socket);
     if (socket !== undefined) {
       socket.on("data", this.#onSocketData);
       ws.on("ping", this.#onControlFrame);
@@ -58,6 +66,10 @@ export class WsConnection extends ConnectionBase {
         error === undefined ? { local: this.#closedLocally } : { local: this.#closedLocally, error },
       );
     });
+  }
+
+  override get peerKey(): string {
+    return this.#peerKey;
   }
 
   get bufferedAmount(): number {
@@ -151,4 +163,12 @@ export class WsConnection extends ConnectionBase {
       this.abort(error as Error);
     }
   }
+}
+
+/** The stream `ws` reads from: a TCP or TLS socket, or any duplex a framework hands over. */
+type SocketUnderWs = Duplex & { readonly remoteAddress?: string | undefined };
+
+/** A WebSocket peer is the IP address under it; one without (a Unix socket) is its own peer. */
+export function wsPeerKey(socket: SocketUnderWs | undefined): string {
+  return socket?.remoteAddress ?? uniquePeerKey("ws");
 }

@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   DialError,
   type DialOptions,
+  formatHostPort,
   guardDial,
   InvalidArgumentError,
   type Listener,
@@ -20,7 +21,6 @@ import {
   type Transport,
 } from "@tether/core";
 import { WebSocket, WebSocketServer } from "ws";
-import { hostPort } from "./address.js";
 import { HandshakeGate } from "./handshake-gate.js";
 import { maxPayloadFor } from "./message-framing.js";
 import { WsConnection } from "./ws-connection.js";
@@ -109,8 +109,8 @@ export class WebSocketAcceptor {
       return;
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      const local = hostPort(request.socket.localAddress, request.socket.localPort);
-      const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
+      const local = formatHostPort(request.socket.localAddress, request.socket.localPort);
+      const remote = formatHostPort(request.socket.remoteAddress, request.socket.remotePort);
       this.gate?.passed(request.socket);
       const handshakeMs = this.gate?.elapsed(request.socket) ?? 0;
       const connection = new WsConnection(
@@ -149,7 +149,7 @@ function pathOf(url: string | undefined): string {
 function urlFor(server: http.Server, path: string, secure: boolean): string {
   const bound = server.address();
   if (bound === null || typeof bound === "string") return `${secure ? "wss" : "ws"}+unix://${bound}${path}`;
-  return `${secure ? "wss" : "ws"}://${hostPort(bound.address, bound.port)}${path}`;
+  return `${secure ? "wss" : "ws"}://${formatHostPort(bound.address, bound.port)}${path}`;
 }
 
 export interface AttachOptions extends WebSocketTransportOptions {
@@ -274,7 +274,7 @@ class WebSocketTransport implements Transport {
       let reads: Duplex | undefined;
       socket.once("upgrade", (response) => {
         reads = response.socket;
-        local = hostPort(response.socket.localAddress, response.socket.localPort);
+        local = formatHostPort(response.socket.localAddress, response.socket.localPort);
       });
       socket.once("open", () => {
         socket.removeAllListeners("error");

@@ -10,6 +10,7 @@ class EmbeddedConnection extends EventEmitter<ConnectionEvents> implements Conne
   readonly transport = "embedded";
   readonly localAddress = "embedded";
   readonly remoteAddress = "embedded";
+  readonly peerKey = "embedded";
   readonly bufferedAmount = 0;
   status: ConnectionStatus = "open";
   readonly closed: Promise<CloseInfo>;

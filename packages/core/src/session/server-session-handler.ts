@@ -31,7 +31,10 @@ export interface SessionHost {
    * client (auth-failed, final), `TooManySessionsError` over a session limit (4012), or with
    * anything else when the store cannot answer (4007).
    */
-  open(hello: Hello, connection: { transport: string; remoteAddress: string }): Promise<ServerSession>;
+  open(
+    hello: Hello,
+    connection: { transport: string; remoteAddress: string; peerKey: string },
+  ): Promise<ServerSession>;
   /** The live session for a resume, or undefined (unknown, ended or wrong password alike). */
   resume(
     sessionId: string,
@@ -223,7 +226,11 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       return;
     }
     this.#state = "authenticating";
-    const connection = { transport: this.transport, remoteAddress: this.remoteAddress };
+    const connection = {
+      transport: this.transport,
+      remoteAddress: this.remoteAddress,
+      peerKey: this.#ctx?.channel.connection.peerKey ?? "unknown",
+    };
     this.host.open(hello, connection).then(
       (session) => {
         if (this.#state !== "authenticating") {

@@ -1,6 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import { ConnectionClosedError, FrameTooLargeError, TimeoutError } from "../errors.js";
+import { hostOf } from "./address.js";
 
 /** 1 MiB, like ZooKeeper's `jute.maxbuffer`. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
@@ -52,6 +53,13 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   readonly status: ConnectionStatus;
   readonly localAddress: string;
   readonly remoteAddress: string;
+  /**
+   * Who the peer is, for a server's per-peer limits (`maxConnectionsPerAddress`,
+   * `maxSessionsPerAddress`): the IP address on TCP and WebSocket; unique to this connection
+   * where the transport cannot tell peers apart (Unix sockets). `ConnectionBase` derives it
+   * from `remoteAddress`'s host.
+   */
+  readonly peerKey: string;
   /** Bytes accepted by `send()` and not yet handed to the operating system or peer. */
   readonly bufferedAmount: number;
   /** Settles when the connection is closed, with how it closed. Never rejects. */
@@ -93,11 +101,11 @@ export interface Admission {
   /** Milliseconds from the accept within which the socket must become a connection. */
   readonly handshakeTimeout: number;
   /**
-   * A socket was accepted from `remoteAddress` (`host:port`). Returns the function to call once,
-   * when it becomes a connection or closes; or undefined to refuse it (it is closed at once,
-   * without a word: nothing can be said before the handshake).
+   * A socket was accepted from the peer `peerKey` (the `peerKey` its connection will have).
+   * Returns the function to call once, when it becomes a connection or closes; or undefined to
+   * refuse it (it is closed at once, without a word: nothing can be said before the handshake).
    */
-  admit(remoteAddress: string): (() => void) | undefined;
+  admit(peerKey: string): (() => void) | undefined;
 }
 
 export interface ListenOptions {
@@ -149,6 +157,9 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   abstract readonly localAddress: string;
   abstract readonly remoteAddress: string;
   abstract readonly bufferedAmount: number;
+  get peerKey(): string {
+    return hostOf(this.remoteAddress);
+  }
   readonly closed: Promise<CloseInfo>;
   readonly handshakeMs: number;
   readonly maxFrameBytes: number;
