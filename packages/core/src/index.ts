@@ -60,7 +60,14 @@ export {
   type ServerOptions,
   TetherServer,
 } from "./server.js";
-export { LATENCY_BUCKETS_MS, type LatencyHistogram, type ServerMetrics } from "./server-metrics.js";
+export {
+  LATENCY_BUCKETS_MS,
+  type LatencyHistogram,
+  SERVER_COUNTER_NAMES,
+  SERVER_COUNTERS,
+  type ServerCounter,
+  type ServerMetrics,
+} from "./server-metrics.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { ExpiryQueue } from "./session/expiry-queue.js";
 export { IncomingRequest } from "./session/incoming-request.js";

@@ -51,11 +51,11 @@ export class PeerLimits {
   checkSession(peerKey: string): void {
     const { maxSessions, maxSessionsPerAddress } = this.#options;
     if (maxSessions > 0 && this.#liveSessions() >= maxSessions) {
-      this.#metrics.refusedSessions++;
+      this.#metrics.counts.refusedSessions++;
       throw new TooManySessionsError(`this server holds ${maxSessions} sessions, its limit`);
     }
     if (maxSessionsPerAddress > 0 && (this.#sessions.get(peerKey) ?? 0) >= maxSessionsPerAddress) {
-      this.#metrics.refusedSessions++;
+      this.#metrics.counts.refusedSessions++;
       throw new TooManySessionsError(`${maxSessionsPerAddress} sessions from ${peerKey} already`);
     }
   }
@@ -75,11 +75,11 @@ export class PeerLimits {
   #connectionRefusal(peerKey: string): string | undefined {
     const { maxConnectionsPerAddress, maxConnections } = this.#options;
     if (maxConnectionsPerAddress > 0 && (this.#connections.get(peerKey) ?? 0) > maxConnectionsPerAddress) {
-      this.#metrics.refusedPerAddress++;
+      this.#metrics.counts.refusedPerAddress++;
       return `more than ${maxConnectionsPerAddress} connections from ${peerKey}`;
     }
     if (maxConnections > 0 && this.#openConnections > maxConnections) {
-      this.#metrics.refusedTotal++;
+      this.#metrics.counts.refusedTotal++;
       return `more than ${maxConnections} connections`;
     }
     return undefined;

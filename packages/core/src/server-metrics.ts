@@ -1,37 +1,88 @@
 import type { ServerSessionEndReason } from "./session/server-session.js";
 
-/** A snapshot of a server's counters and gauges (`server.metrics()`). */
-export interface ServerMetrics {
+/**
+ * Every counter a server keeps, once: the field it has in `ServerMetrics`, and the Prometheus
+ * series it belongs to (with its labels there). The recorder, `metrics()`, `stat()` and
+ * `@tether/prometheus` all read this table; a new counter is one line here.
+ */
+export const SERVER_COUNTERS = [
+  { series: "sessions_opened_total", help: "Sessions opened.", fields: { sessionsOpened: {} } },
+  {
+    series: "sessions_resumed_total",
+    help: "Sessions resumed on a new connection.",
+    fields: { sessionsResumed: {} },
+  },
+  { series: "requests_total", help: "Requests received.", fields: { requests: {} } },
+  { series: "pings_total", help: "Pings received.", fields: { pings: {} } },
+  {
+    series: "frames_total",
+    help: "Frames, by direction.",
+    fields: { framesIn: { direction: "in" }, framesOut: { direction: "out" } },
+  },
+  {
+    series: "bytes_total",
+    help: "Frame bytes, by direction.",
+    fields: { bytesIn: { direction: "in" }, bytesOut: { direction: "out" } },
+  },
+  {
+    series: "refused_connections_total",
+    help: "Connections refused by maxConnectionsPerAddress or maxConnections.",
+    fields: { refusedPerAddress: { limit: "per-address" }, refusedTotal: { limit: "total" } },
+  },
+  {
+    series: "refused_sessions_total",
+    help: "Hellos refused by maxSessions or maxSessionsPerAddress (Goodbye 4012).",
+    fields: { refusedSessions: {} },
+  },
+  {
+    series: "slow_consumers_total",
+    help: "Connections aborted for queueing more than maxOutboundBytes.",
+    fields: { slowConsumers: {} },
+  },
+  {
+    series: "read_pauses_total",
+    help: "Times reading paused because maxInFlightPerConnection requests were running.",
+    fields: { readPauses: {} },
+  },
+  {
+    series: "stalls_total",
+    help: "Expiry timer firings found late by more than a tick (a stalled event loop).",
+    fields: { stalls: {} },
+  },
+  {
+    series: "oversized_frames_total",
+    help: "Connections the transport closed for a frame over maxFrameBytes.",
+    fields: { oversizedFrames: {} },
+  },
+] as const satisfies ReadonlyArray<{
+  series: string;
+  help: string;
+  fields: Record<string, Readonly<Record<string, string>>>;
+}>;
+
+/** The name of one counter: a field of some `SERVER_COUNTERS` entry. */
+export type ServerCounter = FieldOf<(typeof SERVER_COUNTERS)[number]>;
+type FieldOf<Entry> = Entry extends { fields: infer Fields } ? keyof Fields & string : never;
+
+/** Every counter's name, in the table's order. */
+export const SERVER_COUNTER_NAMES: readonly ServerCounter[] = SERVER_COUNTERS.flatMap(
+  (entry) => Object.keys(entry.fields) as ServerCounter[],
+);
+
+/**
+ * A snapshot of a server's counters and gauges (`server.metrics()`): one number per counter of
+ * `SERVER_COUNTERS` (its `help` says what it counts), and these.
+ */
+export interface ServerMetrics extends Record<ServerCounter, number> {
   /** Live sessions now. */
   sessions: number;
   /** Open connections now, in total and per transport name. */
   connections: number;
   connectionsByTransport: Record<string, number>;
-  sessionsOpened: number;
-  sessionsResumed: number;
   /** Ended sessions by reason. */
   sessionsEnded: Record<ServerSessionEndReason, number>;
   /** Goodbyes sent, by close code (4000-4012; see docs/PROTOCOL.md). */
   goodbyes: Record<number, number>;
-  /** Connections refused for `maxConnectionsPerAddress` / `maxConnections`. */
-  refusedPerAddress: number;
-  refusedTotal: number;
-  /** Hellos refused for `maxSessions` / `maxSessionsPerAddress` (Goodbye 4012). */
-  refusedSessions: number;
-  /** Connections aborted for queueing more than `maxOutboundBytes`. */
-  slowConsumers: number;
-  /** Times reading paused because `maxInFlightPerConnection` requests were running. */
-  readPauses: number;
-  /** Expiry timer firings found late by more than a tick (stalled event loop). */
-  stalls: number;
-  /** Connections the transport closed for a frame over `maxFrameBytes`. */
-  oversizedFrames: number;
-  framesIn: number;
-  framesOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  pings: number;
-  requests: number;
   /** Request handling time in ms (from arrival to answer), as a cumulative histogram. */
   requestLatency: LatencyHistogram;
 }
@@ -51,27 +102,17 @@ export const LATENCY_BUCKETS_MS: readonly number[] = [
 
 /** The mutable counters behind `ServerMetrics`. */
 export class MetricsRecorder {
-  sessionsOpened = 0;
-  sessionsResumed = 0;
+  /** One per `SERVER_COUNTERS` field, all from 0. */
+  readonly counts = Object.fromEntries(SERVER_COUNTER_NAMES.map((name) => [name, 0])) as Record<
+    ServerCounter,
+    number
+  >;
   readonly sessionsEnded: Record<ServerSessionEndReason, number> = {
     expired: 0,
     closed: 0,
     "buffer-overflow": 0,
   };
   readonly goodbyes: Record<number, number> = {};
-  refusedPerAddress = 0;
-  refusedTotal = 0;
-  refusedSessions = 0;
-  slowConsumers = 0;
-  readPauses = 0;
-  stalls = 0;
-  oversizedFrames = 0;
-  framesIn = 0;
-  framesOut = 0;
-  bytesIn = 0;
-  bytesOut = 0;
-  pings = 0;
-  requests = 0;
   readonly #latencyCounts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
   #latencySum = 0;
 

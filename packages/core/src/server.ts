@@ -12,7 +12,7 @@ import {
 } from "./errors.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { PeerLimits } from "./peer-limits.js";
-import { MetricsRecorder, type ServerMetrics } from "./server-metrics.js";
+import { MetricsRecorder, SERVER_COUNTER_NAMES, type ServerMetrics } from "./server-metrics.js";
 import { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
@@ -138,7 +138,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
    * Handlers that keep no per-connection state, one instance in every connection's pipeline
    * (Netty's @Sharable): fewer objects per session, and ones every frame finds in the cache.
    */
-  readonly #traffic = new TrafficCounter(this.#metrics);
+  readonly #traffic = new TrafficCounter(this.#metrics.counts);
   readonly #codec = new MessagePackCodec();
   readonly #dispatch = new RequestDispatcher(this.#handlers, (error, request) => {
     this.logger.error({ err: error, op: request.op, session: request.session.id }, "request handler failed");
@@ -184,7 +184,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     });
     this.store.on("error", (error) => this.logger.error({ err: error }, "an expire listener threw"));
     this.store.on("stall", (late) => {
-      this.#metrics.stalls++;
+      this.#metrics.counts.stalls++;
       this.logger.warn(
         { lateMs: Math.round(late) },
         "event loop stalled: expiry waits a tick to read input first",
@@ -247,7 +247,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     this.#channels.add(channel);
     const { release, refusal } = this.#limits.connect(connection.peerKey);
     channel.on("close", (info) => {
-      if (info.error instanceof FrameTooLargeError) this.#metrics.oversizedFrames++;
+      if (info.error instanceof FrameTooLargeError) this.#metrics.counts.oversizedFrames++;
       this.#channels.delete(channel);
       release();
     });
@@ -268,26 +268,12 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     }
     const m = this.#metrics;
     return {
+      ...m.counts,
       sessions: this.store.size,
       connections: this.#channels.size,
       connectionsByTransport,
-      sessionsOpened: m.sessionsOpened,
-      sessionsResumed: m.sessionsResumed,
       sessionsEnded: { ...m.sessionsEnded },
       goodbyes: { ...m.goodbyes },
-      refusedPerAddress: m.refusedPerAddress,
-      refusedTotal: m.refusedTotal,
-      refusedSessions: m.refusedSessions,
-      slowConsumers: m.slowConsumers,
-      readPauses: m.readPauses,
-      stalls: m.stalls,
-      oversizedFrames: m.oversizedFrames,
-      framesIn: m.framesIn,
-      framesOut: m.framesOut,
-      bytesIn: m.bytesIn,
-      bytesOut: m.bytesOut,
-      pings: m.pings,
-      requests: m.requests,
       requestLatency: m.latency(),
     };
   }
@@ -306,7 +292,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       `Connections: ${m.connections}${transports ? ` (${transports})` : ""}`,
       `Requests: ${m.requests}, average latency ${avg.toFixed(2)} ms; pings ${m.pings}`,
       `Frames: in ${m.framesIn} (${m.bytesIn} bytes), out ${m.framesOut} (${m.bytesOut} bytes)`,
-      `Refused: per address ${m.refusedPerAddress}, total ${m.refusedTotal}; slow consumers ${m.slowConsumers}; stalls ${m.stalls}`,
+      `Counters: ${SERVER_COUNTER_NAMES.map((name) => `${name} ${m[name]}`).join(", ")}`,
       `tickTime ${this.store.tickTime} ms, session timeout ${this.store.minSessionTimeout}-${this.store.maxSessionTimeout} ms`,
     ].join("\n");
   }
@@ -414,8 +400,8 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       now: () => this.clock.now(),
       metrics: this.#metrics,
       onSessionOpened: (session, resumed) => {
-        if (resumed) this.#metrics.sessionsResumed++;
-        else this.#metrics.sessionsOpened++;
+        if (resumed) this.#metrics.counts.sessionsResumed++;
+        else this.#metrics.counts.sessionsOpened++;
         this.logger.info(
           { session: session.id, resumed, transport: session.transport, timeout: session.timeout },
           resumed ? "session resumed" : "session opened",

@@ -1,4 +1,4 @@
-import type { ServerMetrics, TetherServer } from "@tether/core";
+import { SERVER_COUNTERS, type ServerCounter, type ServerMetrics, type TetherServer } from "@tether/core";
 import { register as defaultRegistry, type MetricValue, type Registry } from "prom-client";
 
 export interface PrometheusOptions {
@@ -45,43 +45,17 @@ export function registerTetherMetrics(server: TetherServer, options: PrometheusO
   add("connections", "Open connections, by transport.", "gauge", (m) =>
     Object.entries(m.connectionsByTransport).map(([transport, value]) => ({ value, labels: { transport } })),
   );
-  add("sessions_opened_total", "Sessions opened.", "counter", (m) => one(m.sessionsOpened));
-  add("sessions_resumed_total", "Sessions resumed on a new connection.", "counter", (m) =>
-    one(m.sessionsResumed),
-  );
   add("sessions_ended_total", "Sessions ended, by reason.", "counter", (m) =>
     Object.entries(m.sessionsEnded).map(([reason, value]) => ({ value, labels: { reason } })),
   );
   add("goodbyes_total", "Goodbyes sent, by close code.", "counter", (m) =>
     Object.entries(m.goodbyes).map(([code, value]) => ({ value, labels: { code } })),
   );
-  add("frames_total", "Frames, by direction.", "counter", (m) => [
-    { value: m.framesIn, labels: { direction: "in" } },
-    { value: m.framesOut, labels: { direction: "out" } },
-  ]);
-  add("bytes_total", "Frame bytes, by direction.", "counter", (m) => [
-    { value: m.bytesIn, labels: { direction: "in" } },
-    { value: m.bytesOut, labels: { direction: "out" } },
-  ]);
-  add("pings_total", "Pings received.", "counter", (m) => one(m.pings));
-  add("requests_total", "Requests received.", "counter", (m) => one(m.requests));
-  add("refused_connections_total", "Connections refused by a limit.", "counter", (m) => [
-    { value: m.refusedPerAddress, labels: { limit: "per-address" } },
-    { value: m.refusedTotal, labels: { limit: "total" } },
-  ]);
-  add("refused_sessions_total", "Sessions refused by maxSessions or maxSessionsPerAddress.", "counter", (m) =>
-    one(m.refusedSessions),
-  );
-  add("slow_consumers_total", "Connections closed for queueing past maxOutboundBytes.", "counter", (m) =>
-    one(m.slowConsumers),
-  );
-  add("read_pauses_total", "Times reading paused on maxInFlightPerConnection.", "counter", (m) =>
-    one(m.readPauses),
-  );
-  add("stalls_total", "Event-loop stalls seen by the expiry timer.", "counter", (m) => one(m.stalls));
-  add("oversized_frames_total", "Connections closed for a frame over maxFrameBytes.", "counter", (m) =>
-    one(m.oversizedFrames),
-  );
+  for (const { series, help, fields } of SERVER_COUNTERS) {
+    add(series, help, "counter", (m) =>
+      Object.entries(fields).map(([field, labels]) => ({ value: m[field as ServerCounter], labels })),
+    );
+  }
 
   const latency = `${prefix}request_duration_seconds`;
   registry.registerMetric(

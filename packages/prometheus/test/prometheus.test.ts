@@ -1,4 +1,4 @@
-import { createClient, createServer } from "@tether/core";
+import { createClient, createServer, SERVER_COUNTERS } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { Registry } from "prom-client";
 import { expect, it } from "vitest";
@@ -25,5 +25,23 @@ it("exposes a server's metrics in Prometheus text format", async () => {
   expect(text).toContain('tether_request_duration_seconds_bucket{le="+Inf"} 1');
   expect(text).toContain("tether_request_duration_seconds_count 1");
   await client.close();
+  await server.close();
+});
+
+it("exports every counter of the server's table, with the value metrics() reports", async () => {
+  const server = createServer();
+  const registry = registerTetherMetrics(server, { registry: new Registry(), prefix: "t_" });
+  const text = await registry.metrics();
+  const snapshot = server.metrics();
+  for (const { series, fields } of SERVER_COUNTERS) {
+    expect(text).toContain(`# TYPE t_${series} counter`);
+    for (const [field, labels] of Object.entries(fields)) {
+      const labelText = Object.entries(labels)
+        .map(([name, value]) => `${name}="${value}"`)
+        .join(",");
+      const value = snapshot[field as keyof typeof snapshot];
+      expect(text).toContain(`t_${series}${labelText ? `{${labelText}}` : ""} ${value}`);
+    }
+  }
   await server.close();
 });

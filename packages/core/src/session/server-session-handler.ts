@@ -297,7 +297,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       case MessageType.Hello:
         throw new ProtocolError("second Hello on an open session");
       case MessageType.Ping:
-        this.host.metrics.pings++;
+        this.host.metrics.counts.pings++;
         session.acknowledge(message.pushAck, message.responseAck);
         this.#pong(ctx);
         return;
@@ -317,7 +317,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         const admitted = session.admit(request);
         if (admitted === false) return; // a duplicate: answered from the cache, or still running
         this.#inFlight++;
-        this.host.metrics.requests++;
+        this.host.metrics.counts.requests++;
         this.#applyReadBackpressure();
         if (admitted === true) ctx.fireRead(request);
         else this.#admitLater(ctx, request, admitted);
@@ -410,7 +410,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       (this.#session?.running ?? 0) >= this.host.maxInFlightPerSession;
     if (over && !this.#readingPaused) {
       this.#readingPaused = true;
-      this.host.metrics.readPauses++;
+      this.host.metrics.counts.readPauses++;
       connection.pause();
     } else if (!over && this.#readingPaused) {
       this.#readingPaused = false;
@@ -424,7 +424,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     if (connection !== undefined && connection.bufferedAmount > this.host.maxOutboundBytes) {
       this.#state = "ended";
       this.#session?.detach(this);
-      this.host.metrics.slowConsumers++;
+      this.host.metrics.counts.slowConsumers++;
       connection.abort(new ProtocolError(`slow consumer: over ${this.host.maxOutboundBytes} bytes queued`));
     }
   }
