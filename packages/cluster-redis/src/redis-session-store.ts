@@ -9,6 +9,7 @@ import {
   type PushMessage,
   RequestErrorCode,
   type ResponseMessage,
+  runWhenOnTime,
   SESSION_PASSWORD_BYTES,
   type ServerSession,
   type ServerSessionEndReason,
@@ -409,19 +410,22 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   #arm(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
-    const boundary = this.#bucket(now);
-    this.#timer = this.#clock.setTimeout(() => {
-      const late = this.#clock.now() - boundary;
-      if (late > this.tickTime) this.#stalled(late);
-      // One zero-delay hop first, so frames that arrived meanwhile are read before judging.
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = undefined;
-        this.#ticking = this.#tick().finally(() => {
-          this.#ticking = undefined;
-          this.#arm();
-        });
-      }, 0);
-    }, boundary - now);
+    // After an on-time step, so frames that arrived during a stalled loop are read first.
+    const tick = () => {
+      this.#timer = undefined;
+      this.#ticking = this.#tick().finally(() => {
+        this.#ticking = undefined;
+        this.#arm();
+      });
+    };
+    runWhenOnTime(this.#clock, this.#bucket(now) - now, tick, {
+      slackMs: this.tickTime,
+      recoveryMs: 0,
+      onLate: (late) => this.#stalled(late),
+      track: (timer) => {
+        this.#timer = timer;
+      },
+    });
   }
 
   async #tick(): Promise<void> {

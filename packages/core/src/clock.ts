@@ -25,20 +25,40 @@ export const systemClock: Clock = {
 };
 
 /** A zero-delay hop runs within a millisecond or two; one this late means the loop stalled before it. */
-const HOP_SLACK_MS = 100;
+export const HOP_SLACK_MS = 100;
+
+export interface OnTimeOptions {
+  /** A step later than this means the event loop stalled before it. */
+  slackMs: number;
+  /** After a late step, wait this long (0: one more hop) before judging again. */
+  recoveryMs: number;
+  /** Told of each late step, with how late it ran. */
+  onLate?: (lateMs: number) => void;
+  /** Given each timer as it is set, so the caller can cancel the current one. */
+  track: (timer: TimerHandle) => void;
+}
 
 /**
- * Runs `then` after a zero-delay hop that itself ran on time. Node runs timers before I/O, so a
- * deadline that fires after a stalled loop has not yet read what arrived meanwhile; one hop lets
- * the I/O phase run first, and a hop that was itself late (the loop stalled again) hops once
- * more. `track` is given each timer, so the caller can cancel the current one.
+ * Runs `then` `delay` ms from now, once a step has run on time. Node runs timers before I/O, so
+ * a deadline that fires after a stalled loop has not yet read what arrived meanwhile: the first
+ * timer is followed by a zero-delay hop (the I/O phase runs in between), and every step checks
+ * its own lateness. A step more than `slackMs` late is reported and followed by a wait of
+ * `recoveryMs`, after which an on-time step judges. Every deadline that could wrongly end a live
+ * peer (idle reads, handshakes, session expiry) goes through here.
  */
-export function afterOnTimeHop(clock: Clock, then: () => void, track: (timer: TimerHandle) => void): void {
-  const due = clock.now();
-  track(
-    clock.setTimeout(() => {
-      if (clock.now() - due > HOP_SLACK_MS) afterOnTimeHop(clock, then, track);
-      else then();
-    }, 0),
-  );
+export function runWhenOnTime(clock: Clock, delay: number, then: () => void, options: OnTimeOptions): void {
+  const step = (wait: number, judges: boolean): void => {
+    const due = clock.now() + wait;
+    options.track(
+      clock.setTimeout(() => {
+        const late = clock.now() - due;
+        if (late > options.slackMs) {
+          options.onLate?.(late);
+          step(options.recoveryMs, true);
+        } else if (judges) then();
+        else step(0, true);
+      }, wait),
+    );
+  };
+  step(delay, false);
 }

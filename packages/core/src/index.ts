@@ -30,7 +30,14 @@ export {
   type ServerAddress,
   TetherClient,
 } from "./client.js";
-export { type Clock, systemClock, type TimerHandle } from "./clock.js";
+export {
+  type Clock,
+  HOP_SLACK_MS,
+  type OnTimeOptions,
+  runWhenOnTime,
+  systemClock,
+  type TimerHandle,
+} from "./clock.js";
 export {
   AbortError,
   AuthenticationError,

@@ -1,4 +1,4 @@
-import { afterOnTimeHop, type TimerHandle } from "../clock.js";
+import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
 import type { CloseInfo } from "../transport/connection.js";
 import { type ChannelHandler, INBOUND_PROGRESS } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
@@ -169,23 +169,16 @@ export class IdleStateHandler implements ChannelHandler {
     }
   }
 
+  /** Judges `watch` in `delay` ms, after what arrived during a stalled loop is read. */
   #arm(watch: Watch, delay: number): void {
     const clock = (this.#ctx as HandlerContext).channel.clock;
-    // Timers run before I/O: after a stalled event loop, what the peer sent during the stall
-    // is still unread. Decide after one zero-delay hop, once the I/O phase has run.
-    watch.timer = clock.setTimeout(() => this.#hop(watch), delay);
-  }
-
-  /** The hop before judging (see `afterOnTimeHop`). */
-  #hop(watch: Watch): void {
-    const clock = (this.#ctx as HandlerContext).channel.clock;
-    afterOnTimeHop(
-      clock,
-      () => this.#judge(watch),
-      (timer) => {
+    runWhenOnTime(clock, delay, () => this.#judge(watch), {
+      slackMs: HOP_SLACK_MS,
+      recoveryMs: 0,
+      track: (timer) => {
         watch.timer = timer;
       },
-    );
+    });
   }
 
   #judge(watch: Watch): void {

@@ -2,7 +2,7 @@ import type { ChannelHandler } from "../channel/handler.js";
 import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
-import { afterOnTimeHop, type TimerHandle } from "../clock.js";
+import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
 import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
@@ -116,14 +116,14 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const clock = ctx.channel.clock;
     // The deadline runs from the TCP accept: a TLS or WebSocket handshake already used some of it.
     const spent = ctx.channel.connection.handshakeMs ?? 0;
-    const track = (timer: TimerHandle) => {
-      this.#handshakeTimer = timer;
-    };
-    this.#handshakeTimer = clock.setTimeout(
-      // After a hop that ran on time, so a Hello that arrived during a stalled loop is read first.
-      () => afterOnTimeHop(clock, () => this.#handshakeExpired(), track),
-      Math.max(0, this.host.handshakeTimeout - spent),
-    );
+    // Judged after an on-time step, so a Hello that arrived during a stalled loop is read first.
+    runWhenOnTime(clock, Math.max(0, this.host.handshakeTimeout - spent), () => this.#handshakeExpired(), {
+      slackMs: HOP_SLACK_MS,
+      recoveryMs: 0,
+      track: (timer) => {
+        this.#handshakeTimer = timer;
+      },
+    });
     ctx.fireActive();
   }
 

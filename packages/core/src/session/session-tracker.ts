@@ -1,5 +1,5 @@
 import { EventEmitter } from "eventemitter3";
-import { type Clock, systemClock, type TimerHandle } from "../clock.js";
+import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
@@ -188,29 +188,21 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     return this.#sessions.get(id);
   }
 
+  /**
+   * Expires the next bucket when it is due. After a stalled loop, frames that would save these
+   * sessions sit unread: a step more than a tick late waits a whole tick (every connection's
+   * backlog, more than one poll phase's worth at scale, is read meanwhile) before judging.
+   */
   #arm(): void {
     if (this.#timer !== undefined || this.#shutdown || this.#sessions.size === 0) return;
-    this.#step(this.#queue.getWaitTime(), false);
-  }
-
-  /**
-   * One step towards judging, `delay` from now. Node runs timers before I/O: after a stalled
-   * loop, frames that would save these sessions sit unread. So every step checks its own
-   * lateness: one more than a tick late waits a whole tick (every connection's backlog, more
-   * than one poll phase's worth at scale, is read meanwhile); the first step, on time, hops
-   * once with zero delay (the I/O phase runs in between); a hop or a tick's wait that ran on
-   * time judges.
-   */
-  #step(delay: number, judges: boolean): void {
-    const due = this.#clock.now() + delay;
-    this.#timer = this.#clock.setTimeout(() => {
-      const late = this.#clock.now() - due;
-      if (late > this.tickTime) {
-        this.emit("stall", late);
-        this.#step(this.tickTime, true);
-      } else if (judges) this.#onTimer();
-      else this.#step(0, true);
-    }, delay);
+    runWhenOnTime(this.#clock, this.#queue.getWaitTime(), () => this.#onTimer(), {
+      slackMs: this.tickTime,
+      recoveryMs: this.tickTime,
+      onLate: (late) => this.emit("stall", late),
+      track: (timer) => {
+        this.#timer = timer;
+      },
+    });
   }
 
   #disarm(): void {
