@@ -13,7 +13,11 @@ export interface ChannelHandler {
 
   channelActive?(ctx: HandlerContext): void;
   channelRead?(ctx: HandlerContext, message: unknown): void;
-  /** The reads of one batch (one socket read, one WebSocket message) are all delivered. */
+  /**
+   * The reads of one batch (one socket read, one WebSocket message) are all delivered. Every
+   * run of `channelRead` is followed by exactly one, even from a connection that never signals
+   * it (the pipeline then ends the read at the next microtask checkpoint).
+   */
   channelReadComplete?(ctx: HandlerContext): void;
   channelInactive?(ctx: HandlerContext, info: CloseInfo): void;
   /** Out-of-band events: idle states, drain, anything a handler invents. */

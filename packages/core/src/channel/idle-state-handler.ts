@@ -55,14 +55,6 @@ export class IdleStateHandler implements ChannelHandler {
   readonly #endWriteTick = (): void => {
     this.#writeTimed = false;
   };
-  /**
-   * A read's time is taken at its `channelReadComplete`; a transport (or a wrapper) that never
-   * signals one still has its reads timed, at the end of their tick. Read-complete saves clock
-   * reads; it is not needed for timing to be right.
-   */
-  readonly #endReadTick = (): void => {
-    if (this.#reading && this.#ctx !== undefined) this.#readEnded(this.#ctx);
-  };
 
   readonly #lastWriteAt: number | undefined;
 
@@ -84,9 +76,9 @@ export class IdleStateHandler implements ChannelHandler {
     };
   }
 
-  /** When the last inbound message passed, on the channel's clock. */
+  /** When the last inbound message passed, on the channel's clock: now, inside a read. */
   get lastRead(): number {
-    if (this.#reading && this.#ctx !== undefined) this.#readEnded(this.#ctx);
+    if (this.#reading && this.#ctx !== undefined) return this.#ctx.channel.clock.now();
     return this.#reader.last;
   }
 
@@ -114,10 +106,7 @@ export class IdleStateHandler implements ChannelHandler {
   }
 
   channelRead(ctx: HandlerContext, message: unknown): void {
-    if (!this.#reading) {
-      this.#reading = true;
-      queueMicrotask(this.#endReadTick);
-    }
+    this.#reading = true;
     this.#reader.first = true;
     ctx.fireRead(message);
   }

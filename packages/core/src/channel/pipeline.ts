@@ -10,43 +10,86 @@ import type { ChannelHandler } from "./handler.js";
 export class HandlerContext {
   /** @internal */ prev: HandlerContext | undefined;
   /** @internal */ next: HandlerContext | undefined;
-  /** @internal */ removed = false;
+  /** @internal Which events the handler takes (`maskOf`); 0 once removed. */ mask: number;
 
   constructor(
     readonly name: string,
     readonly handler: ChannelHandler,
     readonly pipeline: Pipeline,
-  ) {}
+  ) {
+    this.mask = maskOf(handler);
+  }
 
   get channel(): Channel {
     return this.pipeline.channel;
   }
 
   fireActive(): void {
-    this.pipeline.invokeInbound(this.next, "channelActive", undefined);
+    this.pipeline.invokeInbound(this.next, ACTIVE, undefined);
   }
   fireRead(message: unknown): void {
-    this.pipeline.invokeRead(this.next, message);
+    this.pipeline.invokeInbound(this.next, READ, message);
   }
   fireReadComplete(): void {
-    this.pipeline.invokeInbound(this.next, "channelReadComplete", undefined);
+    this.pipeline.invokeInbound(this.next, READ_COMPLETE, undefined);
   }
   fireInactive(info: CloseInfo): void {
-    this.pipeline.invokeInbound(this.next, "channelInactive", info);
+    this.pipeline.invokeInbound(this.next, INACTIVE, info);
   }
   fireUserEvent(event: unknown): void {
-    this.pipeline.invokeInbound(this.next, "userEvent", event);
+    this.pipeline.invokeInbound(this.next, USER_EVENT, event);
   }
   fireError(error: Error): void {
-    this.pipeline.invokeInbound(this.next, "exceptionCaught", error);
+    this.pipeline.invokeInbound(this.next, EXCEPTION, error);
   }
   /** Sends `message` toward the connection, through the handlers before this one. */
   write(message: unknown): void {
-    this.pipeline.invokeWrite(this.prev, message);
+    this.pipeline.invokeOutbound(this.prev, WRITE, message);
   }
   close(reason?: unknown): void {
-    this.pipeline.invokeClose(this.prev, reason);
+    this.pipeline.invokeOutbound(this.prev, CLOSE, reason);
   }
+}
+
+/** One bit per handler method that takes events: a context's mask says which it has. */
+const ACTIVE = 1;
+const READ = 2;
+const READ_COMPLETE = 4;
+const INACTIVE = 8;
+const USER_EVENT = 16;
+const EXCEPTION = 32;
+const WRITE = 64;
+const CLOSE = 128;
+type InboundEvent =
+  | typeof ACTIVE
+  | typeof READ
+  | typeof READ_COMPLETE
+  | typeof INACTIVE
+  | typeof USER_EVENT
+  | typeof EXCEPTION;
+type OutboundEvent = typeof WRITE | typeof CLOSE;
+
+const INBOUND_METHODS = {
+  [ACTIVE]: "channelActive",
+  [READ]: "channelRead",
+  [READ_COMPLETE]: "channelReadComplete",
+  [INACTIVE]: "channelInactive",
+  [USER_EVENT]: "userEvent",
+  [EXCEPTION]: "exceptionCaught",
+} as const;
+
+/** Which events `handler` takes, decided once when it is added (Netty's ChannelHandlerMask). */
+function maskOf(handler: ChannelHandler): number {
+  return (
+    (handler.channelActive ? ACTIVE : 0) |
+    (handler.channelRead ? READ : 0) |
+    (handler.channelReadComplete ? READ_COMPLETE : 0) |
+    (handler.channelInactive ? INACTIVE : 0) |
+    (handler.userEvent ? USER_EVENT : 0) |
+    (handler.exceptionCaught ? EXCEPTION : 0) |
+    (handler.write ? WRITE : 0) |
+    (handler.close ? CLOSE : 0)
+  );
 }
 
 export type InboundMethod =
@@ -56,7 +99,6 @@ export type InboundMethod =
   | "channelInactive"
   | "userEvent"
   | "exceptionCaught";
-type Handles<M extends "channelRead" | "write"> = NonNullable<ChannelHandler[M]>;
 
 /**
  * Where a pipeline ends: outbound operations reach the connection, and inbound events nobody
@@ -83,11 +125,20 @@ export class Pipeline {
   #last: HandlerContext | undefined;
   readonly #byName = new Map<string, HandlerContext>();
   /**
-   * Handlers with `channelReadComplete`, counted as they are added (Netty decides what a
-   * handler skips when it is added, too). With none, a read's end walks no contexts: on an
-   * idle server that walk was one more cold object per Ping (BENCHMARKS.md).
+   * The events any handler takes: the union of their masks. A read's end with no handler for
+   * it walks no contexts (on an idle server that walk is one more cold object per Ping).
    */
-  #readCompleteHandlers = 0;
+  #mask = 0;
+  /** Reads entered at the head whose read has not ended (`channelReadComplete` still to come). */
+  #reading = false;
+  /**
+   * Whether reads are ended by `fireReadComplete` (seen once: the connection signals them).
+   * Until then, and for a connection that never does (a wrapper that forgets to forward it),
+   * the pipeline ends each read itself at the next microtask checkpoint: every run of
+   * `channelRead` is followed by exactly one `channelReadComplete`, so handlers can rely on it.
+   */
+  #readsEndedByConnection = false;
+  #endReadLater: (() => void) | undefined;
 
   constructor(
     readonly channel: Channel,
@@ -117,8 +168,9 @@ export class Pipeline {
     if (ctx.next) ctx.next.prev = ctx.prev;
     else this.#last = ctx.prev;
     this.#byName.delete(name);
-    if (ctx.handler.channelReadComplete !== undefined) this.#readCompleteHandlers--;
-    ctx.removed = true;
+    // An event already past `ctx.prev` may still reach it: with no bits it takes none.
+    ctx.mask = 0;
+    this.#updateMask();
     this.#guard(ctx, () => ctx.handler.handlerRemoved?.(ctx));
     return ctx.handler;
   }
@@ -138,113 +190,71 @@ export class Pipeline {
   }
 
   fireActive(): void {
-    this.invokeInbound(this.#first, "channelActive", undefined);
+    this.invokeInbound(this.#first, ACTIVE, undefined);
   }
   fireRead(message: unknown): void {
-    this.invokeRead(this.#first, message);
+    if (!this.#reading) {
+      this.#reading = true;
+      if (!this.#readsEndedByConnection) queueMicrotask((this.#endReadLater ??= () => this.#endRead()));
+    }
+    this.invokeInbound(this.#first, READ, message);
   }
   fireReadComplete(): void {
-    if (this.#readCompleteHandlers > 0) this.invokeInbound(this.#first, "channelReadComplete", undefined);
+    this.#readsEndedByConnection = true;
+    this.#endRead();
   }
   fireInactive(info: CloseInfo): void {
-    this.invokeInbound(this.#first, "channelInactive", info);
+    this.#endRead(); // a read cut short by the close still ends before the channel does
+    this.invokeInbound(this.#first, INACTIVE, info);
   }
   fireUserEvent(event: unknown): void {
-    this.invokeInbound(this.#first, "userEvent", event);
+    this.invokeInbound(this.#first, USER_EVENT, event);
   }
   fireError(error: Error): void {
-    this.invokeInbound(this.#first, "exceptionCaught", error);
+    this.invokeInbound(this.#first, EXCEPTION, error);
   }
   write(message: unknown): void {
-    this.invokeWrite(this.#last, message);
+    this.invokeOutbound(this.#last, WRITE, message);
   }
   close(reason?: unknown): void {
-    this.invokeClose(this.#last, reason);
+    this.invokeOutbound(this.#last, CLOSE, reason);
   }
 
-  /** @internal Delivers an inbound event to `ctx` or the first handler after it that wants it. */
-  invokeInbound(from: HandlerContext | undefined, method: InboundMethod, value: unknown): void {
+  /**
+   * @internal Delivers an inbound event to `from` or the first handler after it that takes it;
+   * past the last, to the pipeline's end. What a handler throws continues as `exceptionCaught`
+   * from that handler on (and one thrown while handling an error, from the next).
+   */
+  invokeInbound(from: HandlerContext | undefined, event: InboundEvent, value: unknown): void {
     let ctx = from;
-    while (ctx !== undefined && (ctx.removed || ctx.handler[method] === undefined)) ctx = ctx.next;
+    while (ctx !== undefined && (ctx.mask & event) === 0) ctx = ctx.next;
     if (ctx === undefined) {
-      this.ends.unhandled(method, value);
+      this.ends.unhandled(INBOUND_METHODS[event], value);
       return;
     }
-    const target = ctx;
-    if (method === "exceptionCaught") {
-      // An error thrown while handling an error skips to the next handler, so this ends.
-      try {
-        target.handler.exceptionCaught?.(target, value as Error);
-      } catch (error) {
-        this.invokeInbound(target.next, "exceptionCaught", toError(error));
-      }
-      return;
-    }
-    // Called in place, with no closure per event: this runs for every frame at every hop.
     try {
-      (target.handler[method] as (c: HandlerContext, v: unknown) => void)(target, value);
+      callInbound(ctx, event, value);
     } catch (error) {
-      this.invokeInbound(target, "exceptionCaught", toError(error));
+      this.invokeInbound(event === EXCEPTION ? ctx.next : ctx, EXCEPTION, toError(error));
     }
   }
 
   /**
-   * @internal `invokeInbound(from, "channelRead", message)` for the event every frame makes at
-   * every hop: a named method, not `handler[method]`, whose keyed lookup went megamorphic across
-   * the handlers' classes (BENCHMARKS.md).
+   * @internal Delivers a write or close to `from` or the first handler before it that takes it;
+   * past the first, to the connection.
    */
-  invokeRead(from: HandlerContext | undefined, message: unknown): void {
+  invokeOutbound(from: HandlerContext | undefined, event: OutboundEvent, value: unknown): void {
     let ctx = from;
-    while (ctx !== undefined && (ctx.removed || ctx.handler.channelRead === undefined)) ctx = ctx.next;
-    if (ctx === undefined) {
-      this.ends.unhandled("channelRead", message);
-      return;
-    }
+    while (ctx !== undefined && (ctx.mask & event) === 0) ctx = ctx.prev;
     try {
-      (ctx.handler.channelRead as Handles<"channelRead">)(ctx, message);
+      if (ctx === undefined) {
+        if (event === WRITE) this.ends.writeToConnection(value);
+        else this.ends.closeConnection();
+      } else if (event === WRITE) (ctx.handler.write as Outbound)(ctx, value);
+      else (ctx.handler.close as Outbound)(ctx, value);
     } catch (error) {
-      this.invokeInbound(ctx, "exceptionCaught", toError(error));
-    }
-  }
-
-  /**
-   * @internal Delivers a write to `from` or the first handler before it that has `write`; past
-   * the first handler, to the connection. Named, like `invokeRead`, for the per-frame path.
-   */
-  invokeWrite(from: HandlerContext | undefined, message: unknown): void {
-    let ctx = from;
-    while (ctx !== undefined && (ctx.removed || ctx.handler.write === undefined)) ctx = ctx.prev;
-    if (ctx === undefined) {
-      try {
-        this.ends.writeToConnection(message);
-      } catch (error) {
-        this.fireError(toError(error));
-      }
-      return;
-    }
-    try {
-      (ctx.handler.write as Handles<"write">)(ctx, message);
-    } catch (error) {
-      this.invokeInbound(ctx, "exceptionCaught", toError(error));
-    }
-  }
-
-  /** @internal Delivers a close to `from` or the first handler before it that has `close`. */
-  invokeClose(from: HandlerContext | undefined, reason: unknown): void {
-    let ctx = from;
-    while (ctx !== undefined && (ctx.removed || ctx.handler.close === undefined)) ctx = ctx.prev;
-    if (ctx === undefined) {
-      try {
-        this.ends.closeConnection();
-      } catch (error) {
-        this.fireError(toError(error));
-      }
-      return;
-    }
-    try {
-      (ctx.handler.close as NonNullable<ChannelHandler["close"]>)(ctx, reason);
-    } catch (error) {
-      this.invokeInbound(ctx, "exceptionCaught", toError(error));
+      if (ctx === undefined) this.fireError(toError(error));
+      else this.invokeInbound(ctx, EXCEPTION, toError(error));
     }
   }
 
@@ -253,8 +263,20 @@ export class Pipeline {
     try {
       run();
     } catch (error) {
-      this.invokeInbound(ctx, "exceptionCaught", toError(error));
+      this.invokeInbound(ctx, EXCEPTION, toError(error));
     }
+  }
+
+  #endRead(): void {
+    if (!this.#reading) return;
+    this.#reading = false;
+    if ((this.#mask & READ_COMPLETE) !== 0) this.invokeInbound(this.#first, READ_COMPLETE, undefined);
+  }
+
+  #updateMask(): void {
+    let mask = 0;
+    for (let ctx = this.#first; ctx; ctx = ctx.next) mask |= ctx.mask;
+    this.#mask = mask;
   }
 
   #insert(
@@ -273,7 +295,7 @@ export class Pipeline {
     if (next) next.prev = ctx;
     else this.#last = ctx;
     this.#byName.set(name, ctx);
-    if (handler.channelReadComplete !== undefined) this.#readCompleteHandlers++;
+    this.#mask |= ctx.mask;
     this.#guard(ctx, () => handler.handlerAdded?.(ctx));
     return this;
   }
@@ -287,4 +309,35 @@ export class Pipeline {
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+type Inbound = (ctx: HandlerContext, value: unknown) => void;
+type Outbound = (ctx: HandlerContext, value: unknown) => void;
+
+/**
+ * Calls the handler method for `event`: each by name, since one keyed `handler[method]` call
+ * for every event goes megamorphic across the handlers' classes (BENCHMARKS.md).
+ */
+function callInbound(ctx: HandlerContext, event: InboundEvent, value: unknown): void {
+  const handler = ctx.handler;
+  switch (event) {
+    case READ:
+      (handler.channelRead as Inbound)(ctx, value);
+      return;
+    case READ_COMPLETE:
+      (handler.channelReadComplete as (ctx: HandlerContext) => void)(ctx);
+      return;
+    case USER_EVENT:
+      (handler.userEvent as Inbound)(ctx, value);
+      return;
+    case ACTIVE:
+      (handler.channelActive as (ctx: HandlerContext) => void)(ctx);
+      return;
+    case INACTIVE:
+      (handler.channelInactive as (ctx: HandlerContext, info: CloseInfo) => void)(ctx, value as CloseInfo);
+      return;
+    case EXCEPTION:
+      (handler.exceptionCaught as (ctx: HandlerContext, error: Error) => void)(ctx, value as Error);
+      return;
+  }
 }

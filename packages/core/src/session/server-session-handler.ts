@@ -75,24 +75,14 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   #progressPongAt = Number.NEGATIVE_INFINITY;
   #inFlight = 0;
   #readingPaused = false;
-  /** Inside a read batch: its first frame touched the session (`#batchLive` says if it was live). */
+  /**
+   * Inside a read batch (the frames of one read, ended by `channelReadComplete`): its first
+   * frame touched the session (`#batchLive` says if it was live).
+   */
   #inBatch = false;
   #batchLive = false;
   /** The server clock, read at most once per batch. */
   #batchTime: number | undefined;
-  /**
-   * Handlers inside a read batch, all ended at the next microtask checkpoint by one microtask
-   * (not a closure and a microtask per connection: the idle path is bound by what it touches).
-   */
-  static #batching: ServerSessionHandler[] = [];
-  static readonly #endBatches = (): void => {
-    const handlers = ServerSessionHandler.#batching;
-    ServerSessionHandler.#batching = [];
-    for (const handler of handlers) {
-      handler.#inBatch = false;
-      handler.#batchTime = undefined;
-    }
-  };
 
   constructor(private readonly host: SessionHost) {}
 
@@ -335,8 +325,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
    * every T/3 to know the server is there.
    */
   #onProgress(ctx: HandlerContext): void {
-    this.#touchForBatch();
     const session = this.#session as ServerSession;
+    if (!this.#inBatch) this.host.touch(session); // at most once per read, as a batch would
     const now = this.#now();
     if (now - this.#progressPongAt < session.timeout / 3) return;
     this.#progressPongAt = now;
@@ -349,17 +339,18 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#checkOutbound();
   }
 
-  /**
-   * The first frame of a read batch (the frames one read delivered, up to the next microtask
-   * checkpoint), or the bytes of a frame still arriving, touch the session for the whole batch:
-   * one clock read per batch.
-   */
+  /** The first frame of a read batch touches the session for the whole batch: one clock read. */
   #touchForBatch(): void {
     if (this.#inBatch) return;
     this.#inBatch = true;
     this.#batchTime = undefined;
     this.#batchLive = this.host.touch(this.#session as ServerSession);
-    if (ServerSessionHandler.#batching.push(this) === 1) queueMicrotask(ServerSessionHandler.#endBatches);
+  }
+
+  channelReadComplete(ctx: HandlerContext): void {
+    this.#inBatch = false;
+    this.#batchTime = undefined;
+    ctx.fireReadComplete();
   }
 
   /** A shared store decides whether the request runs (it may have run on another server). */
