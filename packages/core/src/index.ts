@@ -29,7 +29,7 @@ export {
   type RequestOptions,
   type ServerAddress,
   TetherClient,
-} from "./client.js";
+} from "./client/tether-client.js";
 export {
   type Clock,
   HOP_SLACK_MS,

@@ -195,7 +195,10 @@ export class Pipeline {
   fireRead(message: unknown): void {
     if (!this.#reading) {
       this.#reading = true;
-      if (!this.#readsEndedByConnection) queueMicrotask((this.#endReadLater ??= () => this.#endRead()));
+      if (!this.#readsEndedByConnection) {
+        this.#endReadLater ??= () => this.#endRead();
+        queueMicrotask(this.#endReadLater);
+      }
     }
     this.invokeInbound(this.#first, READ, message);
   }

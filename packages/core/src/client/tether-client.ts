@@ -1,10 +1,8 @@
 import { EventEmitter } from "eventemitter3";
-import { Channel } from "./channel/channel.js";
-import type { ChannelHandler } from "./channel/handler.js";
-import { IdleStateHandler, isIdleStateEvent } from "./channel/idle-state-handler.js";
-import { encodeFrame, MessagePackCodec } from "./channel/msgpack-codec.js";
-import type { HandlerContext } from "./channel/pipeline.js";
-import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { Channel } from "../channel/channel.js";
+import { IdleStateHandler } from "../channel/idle-state-handler.js";
+import { encodeFrame, MessagePackCodec } from "../channel/msgpack-codec.js";
+import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import {
   AbortError,
   AuthenticationError,
@@ -14,29 +12,27 @@ import {
   ProtocolError,
   RequestError,
   SessionExpiredError,
-  TimeoutError,
   UnencodableValueError,
-} from "./errors.js";
-import { type Logger, silentLogger } from "./logger.js";
-import { type BackoffOptions, backoffDelay, shuffled } from "./session/backoff.js";
+} from "../errors.js";
+import { type Logger, silentLogger } from "../logger.js";
+import { type BackoffOptions, backoffDelay, shuffled } from "../session/backoff.js";
 import {
   type ClientMessage,
   CloseCode,
-  decodeServerMessage,
   encodeClientMessage,
   MAX_OP_LENGTH,
   MessageType,
   PROTOCOL_VERSION,
   type ServerMessage,
   type Welcome,
-} from "./session/protocol.js";
-import { SeqIndex } from "./session/seq-index.js";
-import {
-  type CloseInfo,
-  type Connection,
-  DEFAULT_MAX_FRAME_BYTES,
-  type Transport,
-} from "./transport/connection.js";
+} from "../session/protocol.js";
+import { type Connection, DEFAULT_MAX_FRAME_BYTES, type Transport } from "../transport/connection.js";
+import { ClientSessionHandler, type ClientSessionOwner } from "./client-session-handler.js";
+import { Handshake, type HandshakeResult } from "./handshake.js";
+import { type Heartbeat, heartbeatFor } from "./heartbeat.js";
+import { type PendingRequest, PendingRequests, type RequestOptions } from "./pending-requests.js";
+
+export type { RequestOptions } from "./pending-requests.js";
 
 export type ClientState = "connecting" | "connected" | "disconnected" | "expired" | "closed" | "auth-failed";
 const FINAL_STATES: ReadonlySet<ClientState> = new Set(["expired", "closed", "auth-failed"]);
@@ -70,12 +66,6 @@ export interface ClientOptions {
   logger?: Logger;
 }
 
-export interface RequestOptions {
-  signal?: AbortSignal;
-  /** Give up after this many ms with `TimeoutError` (the server may still run it, once). */
-  timeout?: number;
-}
-
 export interface ClientEvents {
   /** Every change of state, never the same state twice in a row. */
   state: (state: ClientState, previous: ClientState) => void;
@@ -83,22 +73,13 @@ export interface ClientEvents {
   push: (topic: string, body: unknown) => void;
 }
 
-interface PendingRequest {
-  seq: number;
-  op: string;
-  body: unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-  cleanup: (() => void) | undefined;
-}
-
 type Outcome = "lost" | "failed" | "final";
 
 /**
- * The session client: keeps one session alive across connections. Heartbeat (docs/PROTOCOL.md, "Liveness"):
- * with T the negotiated timeout, nothing heard for 2T/3 means the connection is dead; a ping
- * goes out after T/3 without sending; each attempt gets T/n to connect; after 4T/3 without
- * hearing from anyone the session is expired locally. Requests survive reconnects.
+ * The session client: keeps one session alive across connections, with its timing from one
+ * `Heartbeat` (docs/PROTOCOL.md, "Liveness"). Its parts: this connection loop and the session's
+ * state, the `PendingRequests` that survive reconnects, and a `ClientSessionHandler` in each
+ * connection's pipeline.
  */
 export class TetherClient extends EventEmitter<ClientEvents> {
   readonly clock: Clock;
@@ -108,12 +89,13 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #state: ClientState = "connecting";
   #sessionId: string | null = null;
   #password: Uint8Array | null = null;
-  #timeout: number;
+  /** The timing for the negotiated T (the requested one until the first Welcome). */
+  #heartbeat: Heartbeat;
   #lastPushSeq = 0;
   #unackedPushes = 0;
-  #nextSeq = 0;
-  /** Requests awaiting their answer, by seq (a map's churn fed V8's old generation: see SeqIndex). */
-  readonly #pending = new SeqIndex<PendingRequest>();
+  readonly #pending: PendingRequests;
+  /** What each connection's `ClientSessionHandler` reports to this client. */
+  readonly #sessionOwner: ClientSessionOwner;
   #channel: Channel | undefined;
   /** When a server was last heard from, as of the last disconnect (for client-side expiry). */
   #lastHeard: number;
@@ -136,7 +118,16 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#logger = options.logger ?? silentLogger;
-    this.#timeout = options.timeout ?? 30_000;
+    this.#heartbeat = heartbeatFor(options.timeout ?? 30_000, options.servers.length);
+    this.#pending = new PendingRequests(this.clock);
+    this.#sessionOwner = {
+      logger: this.#logger,
+      welcomed: () => {
+        this.#lastHeard = this.clock.now();
+      },
+      message: (message) => this.#onMessage(message),
+      writerIdle: () => this.#sendAcks(MessageType.Ping),
+    };
     this.#lastHeard = this.clock.now();
     this.#settled = this.#run();
   }
@@ -151,7 +142,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
 
   /** The negotiated session timeout (the requested one until the first Welcome). */
   get sessionTimeout(): number {
-    return this.#timeout;
+    return this.#heartbeat.sessionTimeout;
   }
 
   /** Requests sent and not yet answered. */
@@ -181,34 +172,13 @@ export class TetherClient extends EventEmitter<ClientEvents> {
    */
   request(op: string, body?: unknown, options: RequestOptions = {}): Promise<unknown> {
     if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
-    const { signal, timeout } = options;
+    const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
     if (op.length > MAX_OP_LENGTH)
       return Promise.reject(new InvalidArgumentError(`op names are at most ${MAX_OP_LENGTH} characters`));
-    return new Promise((resolve, reject) => {
-      const seq = ++this.#nextSeq;
-      const entry: PendingRequest = { seq, op, body, resolve, reject, cleanup: undefined };
-      // Timers and abort listeners only for requests that asked for them: the hot path allocates
-      // nothing else.
-      if (timeout !== undefined || signal !== undefined) {
-        const timer =
-          timeout === undefined
-            ? undefined
-            : this.clock.setTimeout(
-                () =>
-                  this.#settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
-                timeout,
-              );
-        const onAbort = () => this.#settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
-        signal?.addEventListener("abort", onAbort, { once: true });
-        entry.cleanup = () => {
-          if (timer !== undefined) this.clock.clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        };
-      }
-      this.#pending.set(seq, entry);
-      if (this.#state === "connected") this.#sendRequest(entry);
-    });
+    const { entry, answer } = this.#pending.add(op, body, options);
+    if (this.#state === "connected") this.#sendRequest(entry);
+    return answer;
   }
 
   /** Closes the session on the server (its expire listeners run at once) and stops. */
@@ -221,7 +191,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
         // Wait for the server's Goodbye (it closes the connection), bounded by one connect timeout.
         let timer: TimerHandle | undefined;
         const bound = new Promise<void>((resolve) => {
-          timer = this.clock.setTimeout(resolve, this.#connectTimeout());
+          timer = this.clock.setTimeout(resolve, this.#heartbeat.connectTimeout);
         });
         await Promise.race([channel.connection.closed, bound]);
         if (timer !== undefined) this.clock.clearTimeout(timer);
@@ -248,7 +218,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       // A connection that lasted is a success: try the next server at once. One lost almost
       // as soon as it opened (a server that welcomes and drops) counts as a failure, so a
       // crash-looping server gets backoff rather than a tight reconnect loop.
-      if (outcome === "lost" && this.clock.now() - started > this.#connectTimeout()) {
+      if (outcome === "lost" && this.clock.now() - started > this.#heartbeat.connectTimeout) {
         failures = 0;
         round = 0;
         continue;
@@ -265,17 +235,13 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     return this.#stop.signal.aborted;
   }
 
-  #connectTimeout(): number {
-    return this.#timeout / this.#options.servers.length;
-  }
-
   async #attempt(server: ServerAddress): Promise<Outcome> {
     // T/n for the whole attempt, dial and handshake together, so every server gets its turn.
-    const deadline = this.clock.now() + this.#connectTimeout();
+    const deadline = this.clock.now() + this.#heartbeat.connectTimeout;
     let connection: Connection;
     try {
       connection = await server.transport.dial(server.address, {
-        connectTimeout: this.#connectTimeout(),
+        connectTimeout: this.#heartbeat.connectTimeout,
         signal: this.#stop.signal,
       });
     } catch (error) {
@@ -288,7 +254,8 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     }
     const channel = new Channel(connection, { clock: this.clock, logger: this.#logger });
     const handshake = new Handshake();
-    channel.pipeline.addLast("codec", new MessagePackCodec()).addLast("session", this.#handler(handshake));
+    const session = new ClientSessionHandler(handshake, this.#sessionOwner);
+    channel.pipeline.addLast("codec", new MessagePackCodec()).addLast("session", session);
     this.#channel = channel;
     channel.start();
     const helloSentAt = this.clock.now();
@@ -345,17 +312,16 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     }
     this.#sessionId = welcome.sessionId;
     this.#password = welcome.password;
-    this.#timeout = welcome.timeout;
+    this.#heartbeat = heartbeatFor(welcome.timeout, this.#options.servers.length);
     this.#peerMaxFrameBytes = Math.min(
       welcome.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       channel.connection.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     );
     this.#clearExpiryTimer();
-    const t = welcome.timeout;
     // The Hello was a send: the first Ping is due T/3 after it, not T/3 after the Welcome.
     this.#idle = new IdleStateHandler({
-      readerIdleMs: (2 * t) / 3,
-      writerIdleMs: t / 3,
+      readerIdleMs: this.#heartbeat.readTimeout,
+      writerIdleMs: this.#heartbeat.pingInterval,
       lastWriteAt: helloSentAt,
     });
     channel.pipeline.addBefore("session", "idle", this.#idle);
@@ -363,49 +329,15 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     for (const entry of this.#pending.values()) this.#sendRequest(entry);
   }
 
-  #handler(handshake: Handshake): ChannelHandler {
-    return {
-      channelRead: (_ctx: HandlerContext, value: unknown) => {
-        const message = decodeServerMessage(value);
-        if (!handshake.done) {
-          if (message.type === MessageType.Welcome) {
-            this.#lastHeard = this.clock.now();
-            handshake.welcome(message);
-          } else if (message.type === MessageType.Goodbye) handshake.goodbye(message.code, message.reason);
-          else throw new ProtocolError("expected Welcome");
-          return;
-        }
-        this.#onMessage(message);
-      },
-      userEvent: (ctx: HandlerContext, event: unknown) => {
-        if (!isIdleStateEvent(event)) return;
-        if (event.state === "writer-idle") {
-          this.#sendAcks(MessageType.Ping);
-          return;
-        }
-        // Dead, as far as we can tell. Close gracefully (what we sent still reaches a server
-        // that was only stalled) but move on at once instead of waiting for the close.
-        handshake.lose({ local: true, error: new TimeoutError("nothing heard from the server for 2T/3") });
-        void ctx.channel.connection.close();
-      },
-      channelInactive: (_ctx: HandlerContext, info: CloseInfo) =>
-        handshake.fail(info.error?.message ?? "closed"),
-      exceptionCaught: (ctx: HandlerContext, error: Error) => {
-        this.#logger.warn({ err: error }, "protocol error from the server");
-        ctx.channel.connection.abort(error);
-      },
-    };
-  }
-
   #onMessage(message: ServerMessage): void {
     switch (message.type) {
       case MessageType.Pong:
         return;
       case MessageType.Response:
-        this.#settle(message.seq, undefined, message.body);
+        this.#pending.settle(message.seq, undefined, message.body);
         return;
       case MessageType.ErrorResponse:
-        this.#settle(message.seq, new RequestError(message.code, message.message));
+        this.#pending.settle(message.seq, new RequestError(message.code, message.message));
         return;
       case MessageType.Push:
         this.#onPush(message.seq, message.topic, message.body);
@@ -456,40 +388,27 @@ export class TetherClient extends EventEmitter<ClientEvents> {
           op: entry.op,
           body: entry.body,
           pushAck: this.#lastPushSeq,
-          responseAck: this.#responseAck(),
+          responseAck: this.#pending.responseAck(),
         }),
       );
     } catch (error) {
       // A body plain MessagePack cannot carry fails its own call; nothing was sent.
       if (!(error instanceof UnencodableValueError)) throw error;
-      this.#settle(entry.seq, error);
+      this.#pending.settle(entry.seq, error);
       return;
     }
     // So does one larger than the server takes: sent, it would cost the connection, again at each resume.
     if (frame.byteLength > this.#peerMaxFrameBytes) {
-      this.#settle(entry.seq, new FrameTooLargeError(frame.byteLength, this.#peerMaxFrameBytes));
+      this.#pending.settle(entry.seq, new FrameTooLargeError(frame.byteLength, this.#peerMaxFrameBytes));
       return;
     }
     channel.write(frame);
   }
 
-  #settle(seq: number, error: Error | undefined, value?: unknown): void {
-    const entry = this.#pending.delete(seq);
-    if (entry === undefined) return; // answered already, or given up by the caller
-    entry.cleanup?.();
-    if (error === undefined) entry.resolve(value);
-    else entry.reject(error);
-  }
-
   /** A Ping or an Ack: both carry the acknowledgements and nothing else. */
   #sendAcks(type: typeof MessageType.Ping | typeof MessageType.Ack): void {
     this.#unackedPushes = 0;
-    this.#send({ type, pushAck: this.#lastPushSeq, responseAck: this.#responseAck() });
-  }
-
-  /** Every answer below the oldest request still waiting has arrived (requests wait in seq order). */
-  #responseAck(): number {
-    return this.#pending.first()?.seq ?? this.#nextSeq + 1;
+    this.#send({ type, pushAck: this.#lastPushSeq, responseAck: this.#pending.responseAck() });
   }
 
   #send(message: ClientMessage): void {
@@ -515,7 +434,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#stop.abort();
     this.#wake?.();
     this.#clearExpiryTimer();
-    for (const entry of this.#pending.values()) this.#settle(entry.seq, error);
+    this.#pending.failAll(error);
     const channel = this.#channel;
     this.#channel = undefined;
     if (channel !== undefined) void channel.connection.close();
@@ -531,7 +450,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #armExpiryTimer(): void {
     if (this.#options.clientExpiry === false || this.#sessionId === null || this.#expiryTimer !== undefined)
       return;
-    const deadline = this.#lastHeard + (4 * this.#timeout) / 3;
+    const deadline = this.#lastHeard + this.#heartbeat.expiryTimeout;
     this.#expiryTimer = this.clock.setTimeout(() => {
       this.#expiryTimer = undefined;
       if (this.#state !== "connected") {
@@ -561,49 +480,6 @@ export class TetherClient extends EventEmitter<ClientEvents> {
         resolve();
       };
     });
-  }
-}
-
-type HandshakeResult =
-  | { kind: "welcome"; welcome: Welcome }
-  | { kind: "goodbye"; code: number; reason: string }
-  | { kind: "failed"; reason: string };
-
-/**
- * One connection attempt's milestones: the outcome of its Hello (a Welcome, a Goodbye or a
- * failure, settled once), and `lost`, settled when the client gives the connection up.
- */
-class Handshake {
-  done = false;
-  readonly result: Promise<HandshakeResult>;
-  readonly lost: Promise<CloseInfo>;
-  #resolve!: (result: HandshakeResult) => void;
-  #lose!: (info: CloseInfo) => void;
-
-  constructor() {
-    this.result = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
-    this.lost = new Promise((resolve) => {
-      this.#lose = resolve;
-    });
-  }
-  lose(info: CloseInfo): void {
-    this.#lose(info);
-  }
-  welcome(welcome: Welcome): void {
-    this.#settle({ kind: "welcome", welcome });
-  }
-  goodbye(code: number, reason: string): void {
-    this.#settle({ kind: "goodbye", code, reason });
-  }
-  fail(reason: string): void {
-    this.#settle({ kind: "failed", reason });
-  }
-  #settle(result: HandshakeResult): void {
-    if (this.done) return;
-    this.done = true;
-    this.#resolve(result);
   }
 }
 
