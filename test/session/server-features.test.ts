@@ -7,8 +7,10 @@ import {
   ManualClock,
   MemorySessionStore,
   MessageType,
+  OutgoingReply,
   RequestError,
   type ServerOptions,
+  ServerPipeline,
   SessionExpiredError,
   type SessionStore,
   type TetherClient,
@@ -95,6 +97,58 @@ describe("server pipeline customisation", () => {
     await expect(c.request("secret")).rejects.toMatchObject({ code: "forbidden" });
     await expect(c.request("nope")).rejects.toMatchObject({ code: "unknown-op" });
     expect(frames).toBeGreaterThanOrEqual(4); // hello + three requests
+  });
+});
+
+describe("a symmetric pipeline", () => {
+  it("a handler between session and dispatch sees each reply go down, and can change it", async () => {
+    const seen: string[] = [];
+    const replies: ChannelHandler = {
+      write(ctx, message) {
+        if (message instanceof OutgoingReply) {
+          seen.push(`${message.request.op}:${JSON.stringify(message.response)}`);
+          if (message.response.type === MessageType.Response && message.request.op === "shout") {
+            message.response.body = String(message.response.body).toUpperCase();
+          }
+        }
+        ctx.write(message);
+      },
+    };
+    await start({
+      configurePipeline: (pipeline) => pipeline.addBefore(ServerPipeline.dispatch, "replies", replies),
+    });
+    server.handle("shout", (body) => body);
+    const c = client();
+    await advance(1);
+    expect(await c.request("shout", "hi")).toBe("HI");
+    await expect(c.request("nope")).rejects.toMatchObject({ code: "unknown-op" });
+    expect(seen).toEqual([
+      'shout:{"type":6,"seq":1,"body":"hi"}',
+      'nope:{"type":7,"seq":2,"code":"unknown-op","message":"no handler for op \\"nope\\""}',
+    ]);
+  });
+
+  it("a request-level handler that drops requests does not hold the connection's in-flight count", async () => {
+    const dropper: ChannelHandler = {
+      channelRead(ctx, message) {
+        if (message instanceof IncomingRequest && message.op === "dropped") return; // never answered
+        ctx.fireRead(message);
+      },
+    };
+    await start({
+      maxInFlightPerConnection: 4,
+      maxInFlightPerSession: 4,
+      configurePipeline: (pipeline) => pipeline.addAfter(ServerPipeline.session, "dropper", dropper),
+    });
+    server.handle("echo", (body) => body);
+    const c = client();
+    await advance(1);
+    for (let i = 0; i < 8; i++) void c.request("dropped").catch(() => {});
+    await advance(1);
+    const answer = c.request("echo", "still read");
+    await advance(100);
+    expect(await answer).toBe("still read");
+    expect(server.metrics().readPauses).toBe(0);
   });
 });
 

@@ -75,10 +75,12 @@ export {
   type ServerCounter,
   type ServerMetrics,
 } from "./server-metrics.js";
+export { ServerPipeline } from "./server-pipeline.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { ExpiryQueue } from "./session/expiry-queue.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
+export { OutgoingReply } from "./session/outgoing-reply.js";
 export {
   CloseCode,
   MAX_OP_LENGTH,

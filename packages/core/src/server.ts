@@ -13,6 +13,7 @@ import {
 import { type Logger, silentLogger } from "./logger.js";
 import { PeerLimits } from "./peer-limits.js";
 import { MetricsRecorder, SERVER_COUNTER_NAMES, type ServerMetrics } from "./server-metrics.js";
+import { ServerPipeline } from "./server-pipeline.js";
 import { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 import type { Hello } from "./session/protocol.js";
 import { CloseCode } from "./session/protocol.js";
@@ -88,10 +89,11 @@ export interface ServerOptions {
    */
   maxSessionsPerAddress?: number;
   /**
-   * Adds user handlers to each connection's pipeline. It holds `traffic` (frame and byte
-   * counts), `codec` (frames ⇄ messages), `session` (the protocol) and `dispatch` (runs
-   * `handle()` registrations): put frame-level handlers before `codec`, request-level ones
-   * between `session` and `dispatch`.
+   * Adds user handlers to each connection's pipeline. It holds the handlers `ServerPipeline`
+   * names, `traffic` (frame and byte counts), `codec` (frames ⇄ messages), `session` (the
+   * protocol) and `dispatch` (runs `handle()` registrations): put frame-level handlers before
+   * `codec`, request-level ones between `session` and `dispatch` (requests pass them going up,
+   * replies coming down).
    */
   configurePipeline?: (pipeline: Pipeline, channel: Channel) => void;
   /**
@@ -239,10 +241,10 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       return channel;
     }
     channel.pipeline
-      .addLast("traffic", this.#traffic)
-      .addLast("codec", this.#codec)
-      .addLast("session", new ServerSessionHandler(this.#host))
-      .addLast("dispatch", this.#dispatch);
+      .addLast(ServerPipeline.traffic, this.#traffic)
+      .addLast(ServerPipeline.codec, this.#codec)
+      .addLast(ServerPipeline.session, new ServerSessionHandler(this.#host))
+      .addLast(ServerPipeline.dispatch, this.#dispatch);
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
     const { release, refusal } = this.#limits.connect(connection.peerKey);
@@ -254,7 +256,10 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     channel.start();
     if (refusal !== undefined) {
       this.logger.warn({ remoteAddress: connection.remoteAddress, limit: refusal }, "connection refused");
-      (channel.pipeline.get("session") as ServerSessionHandler).end(CloseCode.TooManyConnections, refusal);
+      (channel.pipeline.get(ServerPipeline.session) as ServerSessionHandler).end(
+        CloseCode.TooManyConnections,
+        refusal,
+      );
     }
     return channel;
   }
@@ -352,7 +357,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     }
     const channels = [...this.#channels];
     for (const channel of channels) {
-      const handler = channel.pipeline.get("session");
+      const handler = channel.pipeline.get(ServerPipeline.session);
       if (handler instanceof ServerSessionHandler) handler.end(CloseCode.GoingAway, "server shutting down");
       else channel.close();
     }

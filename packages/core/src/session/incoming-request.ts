@@ -1,25 +1,26 @@
-import { encodeFrame } from "../channel/msgpack-codec.js";
-import { FrameTooLargeError, RequestError } from "../errors.js";
-import { errorResponseWire, MessageType, RequestErrorCode, responseWire } from "./protocol.js";
+import { RequestError } from "../errors.js";
+import { MessageType, RequestErrorCode } from "./protocol.js";
 import type { ResponseMessage, ServerSession } from "./server-session.js";
 
-/** Told when a request settles (the connection's handler: in-flight count and latency). */
+/** The connection's session handler, told of each step of a request's life. */
 export interface RequestOwner {
+  /** It reached the dispatcher: it runs, and counts as in flight until it settles. */
+  requestBegan(request: IncomingRequest): void;
+  /** It got its answer (the first `respond` or `fail`). */
   requestSettled(request: IncomingRequest): void;
-  /**
-   * The answer could not be sent (`UnencodableValueError`, or `FrameTooLargeError` over the
-   * client's frame limit); an error answer went instead.
-   */
-  answerFailed(request: IncomingRequest, error: unknown): void;
+  /** Sends the answer down the pipeline, from the dispatcher, to be encoded, kept and sent. */
+  reply(request: IncomingRequest, response: ResponseMessage): void;
 }
 
 /**
  * A request travelling up the server pipeline, from the session handler to the dispatcher.
- * Handlers in between may inspect it, or settle it themselves (`fail` to refuse it).
- * It settles once; later calls are ignored.
+ * Handlers in between may inspect it, or settle it themselves (`fail` to refuse it; one that
+ * is neither passed on nor answered never runs, and its client waits for its own timeout).
+ * It settles once; later calls are ignored. Its answer goes back down as an `OutgoingReply`.
  */
 export class IncomingRequest {
   #settled = false;
+  #began = false;
   /** Made only if a handler reads `signal`: one AbortController per request was the largest cost in the profile. */
   #controller: AbortController | undefined;
   #abortReason: unknown;
@@ -58,10 +59,21 @@ export class IncomingRequest {
     return this.#settled;
   }
 
+  /** Whether it reached the dispatcher (and so counts as running). */
+  get began(): boolean {
+    return this.#began;
+  }
+
+  /** @internal The dispatcher runs it now. */
+  begin(): void {
+    if (this.#began || this.#settled) return;
+    this.#began = true;
+    this.owner.requestBegan(this);
+  }
+
   respond(body: unknown): void {
     if (!this.#settle()) return;
-    const seq = this.seq;
-    this.#answer({ type: MessageType.Response, seq, body }, responseWire(seq, body));
+    this.owner.reply(this, { type: MessageType.Response, seq: this.seq, body });
   }
 
   /** Answers with an error. A `RequestError`'s code and message reach the client; others do not. */
@@ -76,46 +88,7 @@ export class IncomingRequest {
   /** Answers with an error code and message, without an `Error` (and its stack trace) to carry them. */
   failWith(code: string, message: string): void {
     if (!this.#settle()) return;
-    const seq = this.seq;
-    this.#answer(
-      { type: MessageType.ErrorResponse, seq, code, message },
-      errorResponseWire(seq, code, message),
-    );
-  }
-
-  /**
-   * Encodes the answer once, as it is made: it is sent, and its size counts toward the
-   * session's bounds. One that cannot be encoded, or is larger than the client takes, becomes
-   * an error answer: the request still has exactly one outcome, and nothing loops.
-   */
-  #answer(response: ResponseMessage, wire: unknown[]): void {
-    let frame: Uint8Array;
-    try {
-      frame = encodeFrame(wire);
-    } catch (error) {
-      this.#answerInstead(
-        error,
-        RequestErrorCode.UnencodableAnswer,
-        "the answer cannot be encoded as plain MessagePack",
-      );
-      return;
-    }
-    const limit = this.session.peerMaxFrameBytes;
-    if (frame.byteLength > limit) {
-      this.#answerInstead(
-        new FrameTooLargeError(frame.byteLength, limit),
-        RequestErrorCode.AnswerTooLarge,
-        `the answer is ${frame.byteLength} bytes; this client takes frames of at most ${limit}`,
-      );
-      return;
-    }
-    this.session.complete(response, frame, this.keepAnswer);
-  }
-
-  #answerInstead(error: unknown, code: string, message: string): void {
-    this.owner.answerFailed(this, error);
-    const response: ResponseMessage = { type: MessageType.ErrorResponse, seq: this.seq, code, message };
-    this.session.complete(response, encodeFrame(errorResponseWire(this.seq, code, message)), this.keepAnswer);
+    this.owner.reply(this, { type: MessageType.ErrorResponse, seq: this.seq, code, message });
   }
 
   #settle(): boolean {

@@ -52,6 +52,7 @@ export class RequestDispatcher implements ChannelHandler {
       return;
     }
     if (handler.idempotent) request.keepAnswer = false;
+    request.begin();
     let result: unknown;
     try {
       // The request is its own context (session, op, signal): no object per request.

@@ -5,8 +5,10 @@ import type { HandlerContext } from "../channel/pipeline.js";
 import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
+import { ServerPipeline } from "../server-pipeline.js";
 import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import { IncomingRequest, type RequestOwner } from "./incoming-request.js";
+import { OutgoingReply } from "./outgoing-reply.js";
 import {
   type ClientMessage,
   CloseCode,
@@ -15,9 +17,10 @@ import {
   type Hello,
   MessageType,
   PROTOCOL_VERSION,
+  RequestErrorCode,
   type ServerMessage,
 } from "./protocol.js";
-import type { ServerSession, SessionLink } from "./server-session.js";
+import type { ResponseMessage, ServerSession, SessionLink } from "./server-session.js";
 
 /** What the per-connection handler needs from the server. */
 export interface SessionHost {
@@ -69,11 +72,15 @@ const PONG_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageTy
 export class ServerSessionHandler implements ChannelHandler, SessionLink, RequestOwner {
   #state: State = "handshake";
   #ctx: HandlerContext | undefined;
+  #dispatch: HandlerContext | undefined;
   #session: ServerSession | undefined;
   #handshakeTimer: TimerHandle | undefined;
   /** When the last Pong for a request still arriving went out. */
   #progressPongAt = Number.NEGATIVE_INFINITY;
+  /** This connection's requests running (begun and not settled). */
   #inFlight = 0;
+  /** This connection's requests a shared store has not yet decided on. */
+  #admitting = 0;
   #readingPaused = false;
   /**
    * Inside a read batch (the frames of one read, ended by `channelReadComplete`): its first
@@ -169,11 +176,6 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
   /** SessionLink: one of the session's requests ended, perhaps one an earlier connection took. */
   requestEnded(): void {
     if (this.#readingPaused) this.#applyReadBackpressure();
-  }
-
-  /** RequestOwner: an answer could not be sent as it was (the error answer went instead). */
-  answerFailed(request: IncomingRequest, error: unknown): void {
-    this.host.answerFailed(request, error);
   }
 
   #send(message: ServerMessage): void {
@@ -306,9 +308,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         );
         const admitted = session.admit(request);
         if (admitted === false) return; // a duplicate: answered from the cache, or still running
-        this.#inFlight++;
         this.host.metrics.counts.requests++;
-        this.#applyReadBackpressure();
         if (admitted === true) ctx.fireRead(request);
         else this.#admitLater(ctx, request, admitted);
         return;
@@ -355,31 +355,103 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   /** A shared store decides whether the request runs (it may have run on another server). */
   #admitLater(ctx: HandlerContext, request: IncomingRequest, admitted: Promise<boolean>): void {
+    this.#admitting++;
+    this.#applyReadBackpressure();
+    const decided = () => {
+      this.#admitting--;
+      this.#applyReadBackpressure();
+    };
     admitted.then(
       (run) => {
+        decided();
         // Once the store has admitted it, it runs even if this connection has gone: its answer
         // is kept for the resume, and the store would refuse to run it anywhere else.
         if (run) ctx.fireRead(request);
-        else this.#withdrawn();
       },
       (error: unknown) => {
-        this.#withdrawn();
+        decided();
         this.#storeFailed(error);
       },
     );
   }
 
-  /** An admitted-then-refused request no longer counts as in flight. */
-  #withdrawn(): void {
-    this.#inFlight--;
+  /** RequestOwner: one of this connection's requests reached the dispatcher and runs. */
+  requestBegan(request: IncomingRequest): void {
+    this.#inFlight++;
+    request.session.requestBegan();
     this.#applyReadBackpressure();
   }
 
   /** RequestOwner: one of this connection's requests got its answer. */
   requestSettled(request: IncomingRequest): void {
     this.host.metrics.observeLatency(this.#now() - request.arrivedAt);
+    if (!request.began) return;
     this.#inFlight--;
     this.#applyReadBackpressure();
+  }
+
+  /**
+   * RequestOwner: the answer goes down the pipeline from the dispatcher, so every handler
+   * between here and there sees it (as an `OutgoingReply`), and comes back to `write` below.
+   */
+  reply(request: IncomingRequest, response: ResponseMessage): void {
+    const reply = new OutgoingReply(request, response);
+    const dispatch = this.#dispatchContext();
+    if (dispatch === undefined) this.#answer(reply);
+    else dispatch.write(reply);
+  }
+
+  /** The dispatcher's context, looked up again only if it left the pipeline. */
+  #dispatchContext(): HandlerContext | undefined {
+    if (this.#dispatch === undefined || this.#dispatch.mask === 0) {
+      this.#dispatch = this.#ctx?.pipeline.context(ServerPipeline.dispatch);
+    }
+    return this.#dispatch;
+  }
+
+  write(ctx: HandlerContext, message: unknown): void {
+    if (message instanceof OutgoingReply) this.#answer(message);
+    else ctx.write(message);
+  }
+
+  /**
+   * Encodes an answer once, as it leaves: it is sent, and its size counts toward the session's
+   * bounds. One that cannot be encoded, or is larger than the client takes, becomes an error
+   * answer: the request still has exactly one outcome, and nothing loops.
+   */
+  #answer(reply: OutgoingReply): void {
+    const { request, response } = reply;
+    const session = request.session;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(encodeServerMessage(response));
+    } catch (error) {
+      this.#answerInstead(
+        reply,
+        error,
+        RequestErrorCode.UnencodableAnswer,
+        "the answer cannot be encoded as plain MessagePack",
+      );
+      return;
+    }
+    const limit = session.peerMaxFrameBytes;
+    if (frame.byteLength > limit) {
+      this.#answerInstead(
+        reply,
+        new FrameTooLargeError(frame.byteLength, limit),
+        RequestErrorCode.AnswerTooLarge,
+        `the answer is ${frame.byteLength} bytes; this client takes frames of at most ${limit}`,
+      );
+      return;
+    }
+    session.complete(response, frame, request.keepAnswer);
+  }
+
+  #answerInstead(reply: OutgoingReply, error: unknown, code: string, message: string): void {
+    const { request } = reply;
+    this.host.answerFailed(request, error);
+    const response: ResponseMessage = { type: MessageType.ErrorResponse, seq: request.seq, code, message };
+    request.session.complete(response, encodeFrame(encodeServerMessage(response)), request.keepAnswer);
   }
 
   /** The server clock, read once per read batch, not once per frame. */
@@ -397,7 +469,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const connection = this.#ctx?.channel.connection;
     if (connection === undefined || this.#state === "ended") return;
     const over =
-      this.#inFlight >= this.host.maxInFlightPerConnection ||
+      this.#inFlight + this.#admitting >= this.host.maxInFlightPerConnection ||
       (this.#session?.running ?? 0) >= this.host.maxInFlightPerSession;
     if (over && !this.#readingPaused) {
       this.#readingPaused = true;

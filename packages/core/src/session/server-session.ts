@@ -82,6 +82,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #responses = new SeqIndex<Kept<ResponseMessage>>();
   #responseBytes = 0;
   #running = new SeqIndex<IncomingRequest>();
+  /** How many of `#running` have begun (reached the dispatcher): `running`. */
+  #begun = 0;
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
   #ended: ServerSessionEndReason | undefined;
@@ -277,7 +279,15 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** @internal Forgets a request admitted here that a shared store then refused. */
   protected withdraw(seq: number): void {
-    if (this.#running.delete(seq) !== undefined) this.#link?.requestEnded();
+    const request = this.#running.delete(seq);
+    if (request === undefined) return;
+    if (request.began) this.#begun--;
+    this.#link?.requestEnded();
+  }
+
+  /** @internal One of the admitted requests reached the dispatcher. */
+  requestBegan(): void {
+    this.#begun++;
   }
 
   /**
@@ -287,7 +297,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * overflowed, or not asked to).
    */
   complete(response: ResponseMessage, frame: Uint8Array, keep = true): boolean {
-    if (this.#running.delete(response.seq) === undefined || this.#ended !== undefined) return false;
+    const request = this.#running.delete(response.seq);
+    if (request === undefined || this.#ended !== undefined) return false;
+    if (request.began) this.#begun--;
     this.#link?.requestEnded();
     if (!keep) {
       this.#link?.sendFrame(frame);
@@ -324,9 +336,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#responseBytes += frame.byteLength;
   }
 
-  /** @internal Requests running right now. */
+  /** @internal Requests running right now (admitted and begun). */
   get running(): number {
-    return this.#running.size;
+    return this.#begun;
   }
 
   /** @internal Called once by the server as the session ends. */
@@ -335,6 +347,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#ended = reason;
     for (const request of this.#running.values()) request.abort(new SessionExpiredError(`session ${reason}`));
     this.#running.clear();
+    this.#begun = 0;
     const link = this.#link;
     this.#link = undefined;
     const code =
