@@ -25,9 +25,11 @@ export {
   type ClientEvents,
   type ClientOptions,
   type ClientState,
+  type ConnectedOptions,
   createClient,
   type RequestOptions,
   type ServerAddress,
+  type StateCause,
   TetherClient,
 } from "./client/tether-client.js";
 export {
@@ -57,7 +59,7 @@ export {
   TransportError,
   UnencodableValueError,
 } from "./errors.js";
-export { type Logger, silentLogger } from "./logger.js";
+export { type Logger, silentLogger, stderrLogger } from "./logger.js";
 export { ManualClock } from "./manual-clock.js";
 export {
   type CloseOptions,

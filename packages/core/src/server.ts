@@ -10,7 +10,7 @@ import {
   FrameTooLargeError,
   InvalidArgumentError,
 } from "./errors.js";
-import { type Logger, silentLogger } from "./logger.js";
+import { type Logger, stderrLogger } from "./logger.js";
 import { PeerLimits } from "./peer-limits.js";
 import { MetricsRecorder, SERVER_COUNTER_NAMES, type ServerMetrics } from "./server-metrics.js";
 import { ServerPipeline } from "./server-pipeline.js";
@@ -44,7 +44,10 @@ export interface ServerOptions {
   /** Default `20 * tickTime`. */
   maxSessionTimeout?: number;
   clock?: Clock;
-  /** pino-compatible; silent by default. Passwords are never logged. */
+  /**
+   * pino-compatible. Default: warnings and errors to stderr, at most 20 lines a second
+   * (`stderrLogger`); `silentLogger` for none. Passwords are never logged.
+   */
   logger?: Logger;
   /**
    * Decides who may open a session: return a principal (any value), or throw / return
@@ -153,7 +156,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     super();
     this.#options = options;
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? stderrLogger(this.clock);
     const tickTime = options.tickTime ?? 2000;
     this.store = (options.sessionStore ?? memorySessionStore)({
       clock: this.clock,

@@ -1,7 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { ProtocolError } from "../errors.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { type Logger, stderrLogger } from "../logger.js";
 import type { CloseInfo, Connection } from "../transport/connection.js";
 import { INBOUND_PROGRESS, WRITABLE } from "./handler.js";
 import { type InboundMethod, Pipeline, type PipelineEnds } from "./pipeline.js";
@@ -38,7 +38,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
   ) {
     super();
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? stderrLogger(this.clock);
     this.pipeline = new Pipeline(this, this);
   }
 

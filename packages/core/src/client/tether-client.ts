@@ -6,15 +6,17 @@ import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import {
   AbortError,
   AuthenticationError,
+  ConnectionClosedError,
   ConnectionEndedError,
   FrameTooLargeError,
   InvalidArgumentError,
   ProtocolError,
   RequestError,
   SessionExpiredError,
+  TimeoutError,
   UnencodableValueError,
 } from "../errors.js";
-import { type Logger, silentLogger } from "../logger.js";
+import { type Logger, stderrLogger } from "../logger.js";
 import { type BackoffOptions, backoffDelay, shuffled } from "../session/backoff.js";
 import {
   type ClientMessage,
@@ -66,9 +68,29 @@ export interface ClientOptions {
   logger?: Logger;
 }
 
+/** Why the client changed state, where there is a why. */
+export interface StateCause {
+  /**
+   * `disconnected`: what ended the connection (absent for a plain close); `expired`,
+   * `auth-failed`, `closed`: the error pending requests fail with.
+   */
+  error?: Error;
+}
+
+export interface ConnectedOptions {
+  signal?: AbortSignal;
+  /** Reject with `TimeoutError` after this many ms without connecting. */
+  timeout?: number;
+}
+
 export interface ClientEvents {
-  /** Every change of state, never the same state twice in a row. */
-  state: (state: ClientState, previous: ClientState) => void;
+  /** Every change of state, never the same state twice in a row, with its cause. */
+  state: (state: ClientState, previous: ClientState, cause: StateCause) => void;
+  /**
+   * An attempt to reach `server` failed (socket.io's `connect_error`): a `DialError`, a
+   * `TimeoutError` (no Welcome within T/n), or a `ConnectionEndedError` with the Goodbye's code.
+   */
+  connectError: (error: Error, server: string) => void;
   /** A server push, in order, each once. */
   push: (topic: string, body: unknown) => void;
 }
@@ -117,7 +139,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#options = options;
     this.clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ?? stderrLogger(this.clock);
     this.#heartbeat = heartbeatFor(options.timeout ?? 30_000, options.servers.length);
     this.#pending = new PendingRequests(this.clock);
     this.#sessionOwner = {
@@ -150,18 +172,40 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     return this.#pending.size;
   }
 
-  /** Resolves once connected; rejects if the client reaches a final state first. */
-  connected(): Promise<void> {
+  /**
+   * Resolves once connected; rejects if the client reaches a final state first, or with
+   * `TimeoutError`/`AbortError` at the caller's `timeout` or `signal` (the client goes on trying).
+   */
+  connected(options: ConnectedOptions = {}): Promise<void> {
     if (this.#state === "connected") return Promise.resolve();
     if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
+    const { signal, timeout } = options;
+    if (signal?.aborted) return Promise.reject(new AbortError("wait aborted", { cause: signal.reason }));
     return new Promise((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const done = () => {
+        this.off("state", onState);
+        signal?.removeEventListener("abort", onAbort);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+      };
       const onState = (state: ClientState) => {
         if (state === "connected") resolve();
         else if (FINAL_STATES.has(state)) reject(this.#finalError());
         else return;
-        this.off("state", onState);
+        done();
+      };
+      const onAbort = () => {
+        done();
+        reject(new AbortError("wait aborted", { cause: signal?.reason }));
       };
       this.on("state", onState);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = this.clock.setTimeout(() => {
+          done();
+          reject(new TimeoutError(`not connected within ${timeout} ms (state ${this.#state})`));
+        }, timeout);
+      }
     });
   }
 
@@ -246,6 +290,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       });
     } catch (error) {
       this.#logger.debug({ err: error, server: server.address }, "connect attempt failed");
+      this.#tell("connectError", error as Error, server.address);
       return "failed";
     }
     if (this.#stopped) {
@@ -275,7 +320,9 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     if (result.kind !== "welcome") {
       this.#channel = undefined;
       connection.abort();
-      return this.#onRefused(result);
+      const outcome = this.#onRefused(result);
+      if (outcome === "failed") this.#tell("connectError", refusalError(result), server.address);
+      return outcome;
     }
     this.#onWelcome(result.welcome, channel, helloSentAt);
     const info = await Promise.race([connection.closed, handshake.lost]);
@@ -285,7 +332,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#idle = undefined;
     if (FINAL_STATES.has(this.#state)) return "final";
     this.#logger.info({ session: this.#sessionId, error: info.error?.message }, "disconnected");
-    this.#setState("disconnected");
+    this.#setState("disconnected", info.error === undefined ? {} : { error: info.error });
     this.#armExpiryTimer();
     return "lost";
   }
@@ -356,7 +403,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       throw new ProtocolError(`push ${seq} after ${this.#lastPushSeq}: a gap`);
     this.#lastPushSeq = seq;
     if (++this.#unackedPushes >= (this.#options.ackEvery ?? 32)) this.#sendAcks(MessageType.Ack);
-    this.emit("push", topic, body);
+    this.#tell("push", topic, body);
   }
 
   #onGoodbye(code: number, reason: string): void {
@@ -420,17 +467,30 @@ export class TetherClient extends EventEmitter<ClientEvents> {
 
   // ---- states and endings --------------------------------------------------------------------
 
-  #setState(state: ClientState): void {
+  #setState(state: ClientState, cause: StateCause = {}): void {
     const previous = this.#state;
     if (previous === state || FINAL_STATES.has(previous)) return;
     this.#state = state;
-    this.emit("state", state, previous);
+    this.#tell("state", state, previous, cause);
+  }
+
+  /**
+   * Emits to the user's listeners. One that throws is logged and cannot break the client (or
+   * crash the process from inside its loop); as with any emitter, listeners after it miss
+   * that event.
+   */
+  #tell<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    try {
+      (this.emit as (event: E, ...args: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#logger.error({ err: error, event }, `a "${event}" listener threw`);
+    }
   }
 
   /** Enters a final state: fails every pending request with `error` and stops the loop. */
   #finish(state: ClientState, error: Error): void {
     if (FINAL_STATES.has(this.#state)) return;
-    this.#setState(state);
+    this.#setState(state, { error });
     this.#stop.abort();
     this.#wake?.();
     this.#clearExpiryTimer();
@@ -481,6 +541,13 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       };
     });
   }
+}
+
+/** Why an attempt that reached a server did not become a connection. */
+function refusalError(result: Exclude<HandshakeResult, { kind: "welcome" }>): Error {
+  if (result.kind === "goodbye") return new ConnectionEndedError(result.code, result.reason);
+  if (result.reason === "timeout") return new TimeoutError("no Welcome within the attempt's T/n");
+  return new ConnectionClosedError(`the connection closed before a Welcome: ${result.reason}`);
 }
 
 /** Creates a client and starts connecting at once. */
