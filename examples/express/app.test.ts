@@ -19,3 +19,13 @@ it("serves Express routes and Tether sessions on the same port", async () => {
     await app.stop();
   }
 });
+
+it("says the port is taken, instead of failing later with a TypeError", async () => {
+  const first = await startExpressApp();
+  try {
+    const port = Number(new URL(first.url).port);
+    await expect(startExpressApp(port)).rejects.toThrow(`port ${port} is already in use`);
+  } finally {
+    await first.stop();
+  }
+});

@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "@tether/core";
 import { attachWebSocket } from "@tether/transport-ws";
 import express from "express";
@@ -13,8 +13,17 @@ export async function startExpressApp(port = 0) {
     response.json({ ok: true, sessions: tether.metrics().sessions });
   });
 
-  const http: Server = await new Promise((resolve) => {
-    const server = app.listen(port, "127.0.0.1", () => resolve(server));
+  const http: Server = await new Promise((resolve, reject) => {
+    const server = createHttpServer(app);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      void tether.close();
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`port ${port} is already in use: stop what holds it, or set PORT to another`)
+          : error,
+      );
+    });
+    server.listen(port, "127.0.0.1", () => resolve(server));
   });
   const listener = attachWebSocket(http, { path: "/tether" }, (connection) => tether.accept(connection));
   const { port: bound } = http.address() as { port: number };
