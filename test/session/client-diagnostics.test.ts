@@ -121,17 +121,23 @@ describe("listeners that throw", () => {
   });
 });
 
+/** A client of an address nobody listens on, closed after the test. */
+function clientOfNobody() {
+  const clock = new ManualClock();
+  const network = createMemoryNetwork({ clock });
+  const client = createClient({
+    servers: [{ transport: network.transport(), address: "nobody" }],
+    clock,
+    timeout: 3000,
+    logger: silentLogger,
+  });
+  closers.push(() => closeOnClock(clock, client));
+  return { clock, client };
+}
+
 describe("why a client cannot connect", () => {
   it("a dead server: each failed attempt is a connectError event, and connected() times out", async () => {
-    const clock = new ManualClock();
-    const network = createMemoryNetwork({ clock });
-    const client = createClient({
-      servers: [{ transport: network.transport(), address: "nobody" }],
-      clock,
-      timeout: 3000,
-      logger: silentLogger,
-    });
-    closers.push(() => closeOnClock(clock, client));
+    const { clock, client } = clientOfNobody();
     const failures: Error[] = [];
     client.on("connectError", (error) => failures.push(error));
     const waiting = client.connected({ timeout: 1000 }).catch((error: unknown) => error);
@@ -144,15 +150,7 @@ describe("why a client cannot connect", () => {
   });
 
   it("connected() takes a signal", async () => {
-    const clock = new ManualClock();
-    const network = createMemoryNetwork({ clock });
-    const client = createClient({
-      servers: [{ transport: network.transport(), address: "nobody" }],
-      clock,
-      timeout: 3000,
-      logger: silentLogger,
-    });
-    closers.push(() => closeOnClock(clock, client));
+    const { clock, client } = clientOfNobody();
     const controller = new AbortController();
     const waiting = client.connected({ signal: controller.signal }).catch((error: unknown) => error);
     controller.abort();
