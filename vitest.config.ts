@@ -12,6 +12,7 @@ export default defineConfig({
       "@tether/transport-ws": src("transport-ws"),
       "@tether/transport-memory": src("transport-memory"),
       "@tether/transport-conformance": src("transport-conformance"),
+      "@tether/store-conformance": src("store-conformance"),
       "@tether/prometheus": src("prometheus"),
       "@tether/cluster-redis": src("cluster-redis"),
     },

@@ -49,6 +49,8 @@ export class ClusterSession extends ServerSession {
   writtenPushAck = 0;
   /** @internal */
   writtenResponseAck = 0;
+  /** @internal The last flush found it gone from Redis, record and all (see `endVanished`). */
+  suspectedLost = false;
   /** @internal Requests the client waits on that another server runs: seq → that server's id. */
   readonly waiting = new Map<number, string>();
 

@@ -91,6 +91,12 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
   readonly #resuming = new Map<string, unknown[][]>();
   readonly #touched = new Set<ClusterSession>();
   readonly #acked = new Set<ClusterSession>();
+  /**
+   * Sessions this server carries that the last flush found neither in the deadline set nor
+   * as a record: lost by Redis (a restart without persistence, a flush), unless an "ended"
+   * message for them is still on its way. Found so twice in a row, they end here.
+   */
+  #vanishing = new Set<ClusterSession>();
   /** Sessions whose pushes are being re-read from Redis after a gap. */
   readonly #refilling = new Set<ClusterSession>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -483,12 +489,46 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       for (const [session, deadline] of written) {
         session.flushedDeadline = Math.max(session.flushedDeadline, deadline);
       }
+      await this.#endVanished(touched);
     } catch (error) {
       // Nothing is lost: the same sessions go out with the next flush.
       for (const session of touched) this.#touched.add(session);
       for (const session of acked) this.#acked.add(session);
       throw error;
     }
+  }
+
+  /**
+   * Ends, with expire listeners, the carried sessions Redis no longer has at all: nobody else
+   * can claim them, so without this they would live on here, deaf, and their listeners would
+   * never run. One tick of grace first, for an "ended" message from the server that claimed it.
+   */
+  async #endVanished(touched: readonly ClusterSession[]): Promise<void> {
+    const carried = [...new Set([...touched, ...this.#vanishing])].filter(
+      (session) => !session.closing && !session.ended && this.#sessions.get(session.id) === session,
+    );
+    this.#vanishing = new Set();
+    if (carried.length === 0) return;
+    const ids = carried.map((session) => session.id);
+    const scores = (await this.#track(this.#redis.call("ZMSCORE", this.#keys.expiry, ...ids))) as unknown[];
+    const missing = carried.filter((session, i) => {
+      if (scores[i] !== null) session.suspectedLost = false;
+      return scores[i] === null;
+    });
+    if (missing.length === 0) return;
+    const records = await this.#track(
+      Promise.all(missing.map((session) => this.#redis.exists(this.#keys.session(session.id)[0]))),
+    );
+    missing.forEach((session, i) => {
+      if (records[i] !== 0 || session.closing || session.ended) return; // being ended elsewhere
+      if (!session.suspectedLost) {
+        session.suspectedLost = true;
+        this.#vanishing.add(session);
+        return;
+      }
+      this.#logger.warn({ session: session.id }, "redis lost a live session; it ends here");
+      this.#ended(session.id, this.serverId, session.timeout, Buffer.alloc(0), "expired");
+    });
   }
 
   /** Drops from Redis what the client confirmed having. */

@@ -1,0 +1,1 @@
+export { describeStoreConformance, type StoreConformanceEnv, type StoreConformanceTarget } from "./suite.js";

@@ -1,0 +1,37 @@
+// The Redis store against the store conformance suite, with the faults only a shared backend
+// has: Redis frozen (CLIENT PAUSE of writes) and Redis restarted empty (FLUSHALL).
+import { redisSessionStore } from "@tether/cluster-redis";
+import { ManualClock } from "@tether/core";
+import { describeStoreConformance } from "@tether/store-conformance";
+import { redisForTests } from "../support/redis-for-tests.js";
+
+const redis = redisForTests();
+let runs = 0;
+
+describeStoreConformance({
+  name: "Redis store",
+  setup: () => {
+    const clock = new ManualClock();
+    const prefix = `conformance${++runs}:`;
+    return {
+      clock,
+      store: () => redisSessionStore({ redis: { path: redis.server.path }, prefix }),
+      // Redis answers in real time: each step of the clock lets its round trips run.
+      advance: async (ms) => {
+        for (let left = ms; left > 0; left -= 50) {
+          await clock.advanceAsync(Math.min(50, left));
+          await redis.settle();
+        }
+        if (ms === 0) await redis.settle();
+      },
+      // Touches reach Redis once a tick, and a claim waits a tick past the deadline.
+      expiryLag: 500 + 50,
+      freeze: async (ms) => {
+        await redis.probe.call("CLIENT", "PAUSE", String(ms), "WRITE");
+      },
+      wipe: async () => {
+        await redis.probe.flushall();
+      },
+    };
+  },
+});
