@@ -481,7 +481,12 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
     const writes: Promise<unknown>[] = [
       this.#redis.set(this.#keys.liveness(this.serverId), "1", "PX", 3 * this.tickTime),
     ];
-    if (scores.length > 0) writes.push(this.#redis.call("ZADD", this.#keys.expiry, "XX", "GT", ...scores));
+    // CH: how many deadlines moved. Each written one should have; one that did not is missing.
+    const moved =
+      scores.length > 0
+        ? this.#redis.call("ZADD", this.#keys.expiry, "XX", "GT", "CH", ...scores)
+        : Promise.resolve(0);
+    writes.push(moved);
     for (const session of acked) writes.push(this.#writeAck(session));
     try {
       await this.#track(Promise.all(writes));
@@ -489,7 +494,8 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
       for (const [session, deadline] of written) {
         session.flushedDeadline = Math.max(session.flushedDeadline, deadline);
       }
-      await this.#endVanished(touched);
+      const missing = written.length - ((await moved) as number);
+      if (missing > 0 || this.#vanishing.size > 0) await this.#endVanished(missing > 0 ? touched : []);
     } catch (error) {
       // Nothing is lost: the same sessions go out with the next flush.
       for (const session of touched) this.#touched.add(session);
