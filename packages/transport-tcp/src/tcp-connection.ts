@@ -69,11 +69,7 @@ export class TcpConnection extends ConnectionBase {
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
-    socket.on("drain", () => {
-      if (!this.#needDrain) return;
-      this.#needDrain = false;
-      this.emit("drain");
-    });
+    socket.on("drain", this.#checkDrain);
     socket.on("error", (error: NodeJS.ErrnoException) => {
       this.#error ??= RESET_CODES.has(error.code ?? "")
         ? new ConnectionResetError("connection reset by peer", { cause: error })
@@ -112,7 +108,9 @@ export class TcpConnection extends ConnectionBase {
         process.nextTick(this.#flushOnTick);
       }
     }
-    const ok = this.bufferedAmount < this.#socket.writableHighWaterMark;
+    // The connection's own mark, not the socket's: a TLS socket keeps Node's default (64 KiB
+    // from Node 22 on) whatever the options said.
+    const ok = this.bufferedAmount < this.highWaterMark;
     if (!ok) this.#needDrain = true;
     return ok;
   }
@@ -132,7 +130,8 @@ export class TcpConnection extends ConnectionBase {
       process.nextTick(this.#uncorkOnTick);
     }
     this.#flush(frame.byteLength);
-    this.#wrote(socket.write(frame));
+    socket.write(frame, this.#checkDrain);
+    this.#checkDrainSoon();
   }
 
   /**
@@ -157,20 +156,23 @@ export class TcpConnection extends ConnectionBase {
       at += LENGTH_PREFIX_BYTES + frame.byteLength;
     }
     if (nextLength >= 0) out.writeUInt32BE(nextLength, at);
-    const ok = socket.write(out);
-    if (nextLength < 0) this.#wrote(ok); // else the large frame's write decides
+    socket.write(out, this.#checkDrain);
+    if (nextLength < 0) this.#checkDrainSoon(); // else the large frame's write decides
   }
 
   /**
-   * Node emits drain only after a write that returned false, and a write the kernel took at
-   * once returns true (its length is counted after the write). A sender this connection told
-   * to wait must still hear drain, so it comes from here then.
+   * A sender told to wait hears `drain` once the queue is down to the low-water mark: from a
+   * write's callback (Node's own `drain` comes only after a write that returned false by the
+   * socket's mark, which is not this connection's), or at once if the kernel took it all.
    */
-  #wrote(ok: boolean): void {
-    if (ok && this.#needDrain) {
-      this.#needDrain = false;
-      process.nextTick(() => this.emit("drain"));
-    }
+  readonly #checkDrain = (): void => {
+    if (!this.#needDrain || this.bufferedAmount > this.lowWaterMark) return;
+    this.#needDrain = false;
+    this.emit("drain");
+  };
+
+  #checkDrainSoon(): void {
+    if (this.#needDrain) process.nextTick(this.#checkDrain);
   }
 
   protected closeGracefully(): void {
