@@ -9,6 +9,7 @@ import {
   type Logger,
   ManualClock,
   MessageType,
+  RequestError,
   silentLogger,
   TimeoutError,
   type Transport,
@@ -196,5 +197,46 @@ describe("why a client cannot connect", () => {
     await settle(clock, 50);
     const disconnected = causes.find((c) => c.state === "disconnected");
     expect(disconnected?.error).toBeInstanceOf(Error);
+  });
+});
+
+describe("client metrics", () => {
+  it("counts requests by outcome, their latency, reconnects and the time spent in each state", async () => {
+    const clock = new ManualClock();
+    const network = createMemoryNetwork({ clock });
+    const server = createServer({ clock, tickTime: 500, logger: silentLogger });
+    server.handle("slow", () => new Promise((resolve) => clock.setTimeout(() => resolve("done"), 40)));
+    server.handle("refuse", () => {
+      throw new RequestError("no", "refused");
+    });
+    await server.listen(network.transport(), "s");
+    const client = createClient({
+      servers: [{ transport: network.transport(), address: "s" }],
+      clock,
+      timeout: 3000,
+      logger: silentLogger,
+    });
+    closers.push(() => closeOnClock(clock, client, server));
+    await settle(clock, 100);
+    const answered = client.request("slow");
+    const refused = client.request("refuse").catch(() => {});
+    const abandoned = client.request("slow", null, { timeout: 10 }).catch(() => {});
+    await settle(clock, 200);
+    await Promise.all([answered, refused, abandoned]);
+    for (const link of network.links()) link.reset(new Error("cable cut"));
+    await settle(clock, 300);
+    expect(client.state).toBe("connected");
+    const m = client.metrics();
+    expect(m.requests).toBe(3);
+    expect(m.responses).toBe(1);
+    expect(m.errorResponses).toBe(1);
+    expect(m.abandoned).toBe(1);
+    expect(m.reconnects).toBe(1);
+    expect(m.requestLatency.count).toBe(2); // the answered and the refused: both heard back
+    expect(m.requestLatency.buckets.find((b) => b.le === 50)?.count).toBe(2);
+    expect(m.timeInState.connected).toBeGreaterThan(400);
+    expect(m.timeInState.expired).toBe(0);
+    const total = Object.values(m.timeInState).reduce((a, b) => a + b, 0);
+    expect(total).toBe(clock.now());
   });
 });

@@ -19,6 +19,9 @@ export class ConfigurationError extends TetherError {}
 /** The operation was cancelled through an `AbortSignal`. */
 export class AbortError extends TetherError {}
 
+/** The client gave up the request (an abort or a timeout) and told the server: a handler's `signal` reason. */
+export class CancelledError extends TetherError {}
+
 /** A deadline the caller or the protocol set has passed. */
 export class TimeoutError extends TetherError {}
 

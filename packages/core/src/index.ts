@@ -21,6 +21,7 @@ export {
   WRITABLE,
 } from "./channel/index.js";
 export { TrafficCounter, type TrafficCounts } from "./channel/traffic-counter.js";
+export type { ClientMetrics } from "./client/client-metrics.js";
 export {
   type ClientEvents,
   type ClientOptions,
@@ -43,6 +44,7 @@ export {
 export {
   AbortError,
   AuthenticationError,
+  CancelledError,
   ConfigurationError,
   ConnectionClosedError,
   ConnectionEndedError,
@@ -59,6 +61,7 @@ export {
   TransportError,
   UnencodableValueError,
 } from "./errors.js";
+export { LATENCY_BUCKETS_MS, type LatencyHistogram, LatencyRecorder } from "./latency-recorder.js";
 export { type Logger, silentLogger, stderrLogger } from "./logger.js";
 export { ManualClock } from "./manual-clock.js";
 export {
@@ -70,8 +73,6 @@ export {
   TetherServer,
 } from "./server.js";
 export {
-  LATENCY_BUCKETS_MS,
-  type LatencyHistogram,
   SERVER_COUNTER_NAMES,
   SERVER_COUNTERS,
   type ServerCounter,

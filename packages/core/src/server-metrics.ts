@@ -1,3 +1,4 @@
+import { type LatencyHistogram, LatencyRecorder } from "./latency-recorder.js";
 import type { ServerSessionEndReason } from "./session/server-session.js";
 
 /**
@@ -87,19 +88,6 @@ export interface ServerMetrics extends Record<ServerCounter, number> {
   requestLatency: LatencyHistogram;
 }
 
-export interface LatencyHistogram {
-  count: number;
-  /** Total of all observations, in ms. */
-  sum: number;
-  /** Cumulative counts: observations at or below each bound (ms), Prometheus-style. */
-  buckets: Array<{ le: number; count: number }>;
-}
-
-/** Bucket bounds in ms for request latency. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [
-  0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
-];
-
 /** The mutable counters behind `ServerMetrics`. */
 export class MetricsRecorder {
   /** One per `SERVER_COUNTERS` field, all from 0. */
@@ -113,24 +101,14 @@ export class MetricsRecorder {
     "buffer-overflow": 0,
   };
   readonly goodbyes: Record<number, number> = {};
-  readonly #latencyCounts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-  #latencySum = 0;
+  readonly #latency = new LatencyRecorder();
 
   observeLatency(ms: number): void {
-    let i = 0;
-    while (i < LATENCY_BUCKETS_MS.length && ms > (LATENCY_BUCKETS_MS[i] as number)) i++;
-    this.#latencyCounts[i] = (this.#latencyCounts[i] as number) + 1;
-    this.#latencySum += ms;
+    this.#latency.observe(ms);
   }
 
   latency(): LatencyHistogram {
-    let running = 0;
-    const buckets = LATENCY_BUCKETS_MS.map((le, i) => {
-      running += this.#latencyCounts[i] as number;
-      return { le, count: running };
-    });
-    const count = running + (this.#latencyCounts[LATENCY_BUCKETS_MS.length] as number);
-    return { count, sum: this.#latencySum, buckets };
+    return this.#latency.histogram();
   }
 
   goodbye(code: number): void {

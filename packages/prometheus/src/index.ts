@@ -1,4 +1,12 @@
-import { SERVER_COUNTERS, type ServerCounter, type ServerMetrics, type TetherServer } from "@tether/core";
+import {
+  type ClientMetrics,
+  type LatencyHistogram,
+  SERVER_COUNTERS,
+  type ServerCounter,
+  type ServerMetrics,
+  type TetherClient,
+  type TetherServer,
+} from "@tether/core";
 import { register as defaultRegistry, type MetricValue, type Registry } from "prom-client";
 
 export interface PrometheusOptions {
@@ -57,21 +65,65 @@ export function registerTetherMetrics(server: TetherServer, options: PrometheusO
     );
   }
 
-  const latency = `${prefix}request_duration_seconds`;
   registry.registerMetric(
-    collector(latency, "Request handling time.", "histogram", () => {
-      const h = server.metrics().requestLatency;
-      return [
-        ...h.buckets.map((b) => ({
-          metricName: `${latency}_bucket`,
-          value: b.count,
-          labels: { le: b.le / 1000 },
-        })),
-        { metricName: `${latency}_bucket`, value: h.count, labels: { le: "+Inf" } },
-        { metricName: `${latency}_sum`, value: h.sum / 1000, labels: {} },
-        { metricName: `${latency}_count`, value: h.count, labels: {} },
-      ];
-    }) as never,
+    histogram(
+      `${prefix}request_duration_seconds`,
+      "Request handling time.",
+      () => server.metrics().requestLatency,
+    ),
   );
   return registry;
+}
+
+/**
+ * Exposes `client.metrics()` in Prometheus form, as `registerTetherMetrics` does a server's:
+ * requests by outcome, reconnects, seconds in each state, and the request latency histogram.
+ * Default prefix `tether_client_`.
+ */
+export function registerTetherClientMetrics(client: TetherClient, options: PrometheusOptions = {}): Registry {
+  const registry = options.registry ?? defaultRegistry;
+  const prefix = options.prefix ?? "tether_client_";
+  const add = (
+    name: string,
+    help: string,
+    type: Kind,
+    read: (m: ClientMetrics) => Array<MetricValue<string>>,
+  ) => registry.registerMetric(collector(prefix + name, help, type, () => read(client.metrics())) as never);
+  add("requests_total", "Requests, by outcome.", "counter", (m) => [
+    { value: m.responses, labels: { outcome: "response" } },
+    { value: m.errorResponses, labels: { outcome: "error-response" } },
+    { value: m.abandoned, labels: { outcome: "abandoned" } },
+    { value: m.requests - m.responses - m.errorResponses - m.abandoned, labels: { outcome: "pending" } },
+  ]);
+  add("reconnects_total", "Connections after the first.", "counter", (m) => [
+    { value: m.reconnects, labels: {} },
+  ]);
+  add("state_seconds_total", "Seconds spent in each state.", "counter", (m) =>
+    Object.entries(m.timeInState).map(([state, ms]) => ({ value: ms / 1000, labels: { state } })),
+  );
+  registry.registerMetric(
+    histogram(
+      `${prefix}request_duration_seconds`,
+      "From request() to its answer.",
+      () => client.metrics().requestLatency,
+    ),
+  );
+  return registry;
+}
+
+/** A latency histogram in seconds, as Prometheus likes, read at scrape time. */
+function histogram(name: string, help: string, read: () => LatencyHistogram) {
+  return collector(name, help, "histogram", () => {
+    const h = read();
+    return [
+      ...h.buckets.map((b) => ({
+        metricName: `${name}_bucket`,
+        value: b.count,
+        labels: { le: b.le / 1000 },
+      })),
+      { metricName: `${name}_bucket`, value: h.count, labels: { le: "+Inf" } },
+      { metricName: `${name}_sum`, value: h.sum / 1000, labels: {} },
+      { metricName: `${name}_count`, value: h.count, labels: {} },
+    ];
+  }) as never;
 }

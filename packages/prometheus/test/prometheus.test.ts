@@ -1,8 +1,8 @@
-import { createClient, createServer, SERVER_COUNTERS } from "@tether/core";
+import { createClient, createServer, SERVER_COUNTERS, silentLogger } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { Registry } from "prom-client";
 import { expect, it } from "vitest";
-import { registerTetherMetrics } from "../src/index.js";
+import { registerTetherClientMetrics, registerTetherMetrics } from "../src/index.js";
 
 it("exposes a server's metrics in Prometheus text format", async () => {
   const network = createMemoryNetwork();
@@ -43,5 +43,25 @@ it("exports every counter of the server's table, with the value metrics() report
       expect(text).toContain(`t_${series}${labelText ? `{${labelText}}` : ""} ${value}`);
     }
   }
+  await server.close();
+});
+
+it("exposes a client's metrics too", async () => {
+  const network = createMemoryNetwork();
+  const server = createServer({ logger: silentLogger });
+  server.handle("echo", (body) => body);
+  await server.listen(network.transport(), "s");
+  const client = createClient({
+    servers: [{ transport: network.transport(), address: "s" }],
+    timeout: 10_000,
+  });
+  const registry = registerTetherClientMetrics(client, { registry: new Registry() });
+  await client.request("echo", 1);
+  const text = await registry.metrics();
+  expect(text).toContain('tether_client_requests_total{outcome="response"} 1');
+  expect(text).toContain("tether_client_reconnects_total 0");
+  expect(text).toMatch(/tether_client_state_seconds_total\{state="connected"\} [0-9.e-]+/);
+  expect(text).toContain("tether_client_request_duration_seconds_count 1");
+  await client.close();
   await server.close();
 });

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
 import { AbortError, TimeoutError } from "../errors.js";
 import { SeqIndex } from "../session/seq-index.js";
+import type { RequestOutcome } from "./client-metrics.js";
 
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -12,6 +13,8 @@ export interface PendingRequest {
   readonly seq: number;
   readonly op: string;
   readonly body: unknown;
+  /** When `request()` was called, on the client's clock. */
+  readonly madeAt: number;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   cleanup: (() => void) | undefined;
@@ -26,7 +29,11 @@ export class PendingRequests {
   readonly #bySeq = new SeqIndex<PendingRequest>();
   #lastSeq = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Told of each request's outcome once, with the time since it was made. */
+    private readonly onSettled: (seq: number, outcome: RequestOutcome, latencyMs: number) => void,
+  ) {}
 
   get size(): number {
     return this.#bySeq.size;
@@ -41,7 +48,7 @@ export class PendingRequests {
     const seq = ++this.#lastSeq;
     let entry!: PendingRequest;
     const answer = new Promise<unknown>((resolve, reject) => {
-      entry = { seq, op, body, resolve, reject, cleanup: undefined };
+      entry = { seq, op, body, madeAt: this.clock.now(), resolve, reject, cleanup: undefined };
     });
     const { signal, timeout } = options;
     // Timers and abort listeners only for requests that asked for them: the hot path allocates
@@ -65,11 +72,19 @@ export class PendingRequests {
     return { entry, answer };
   }
 
-  /** Settles request `seq` with `error`, or else with `value`; a second outcome is ignored. */
-  settle(seq: number, error: Error | undefined, value?: unknown): void {
+  /**
+   * Settles request `seq` with `error`, or else with `value`; a second outcome is ignored.
+   * `outcome` says whether the server answered it (with a value or an error) or it was given up.
+   */
+  settle(seq: number, error: Error | undefined, value?: unknown, outcome?: RequestOutcome): void {
     const entry = this.#bySeq.delete(seq);
     if (entry === undefined) return; // answered already, or given up by the caller
     entry.cleanup?.();
+    this.onSettled(
+      seq,
+      outcome ?? (error === undefined ? "response" : "abandoned"),
+      this.clock.now() - entry.madeAt,
+    );
     if (error === undefined) entry.resolve(value);
     else entry.reject(error);
   }

@@ -29,6 +29,7 @@ import {
   type Welcome,
 } from "../session/protocol.js";
 import { type Connection, DEFAULT_MAX_FRAME_BYTES, type Transport } from "../transport/connection.js";
+import { type ClientMetrics, ClientMetricsRecorder } from "./client-metrics.js";
 import { ClientSessionHandler, type ClientSessionOwner } from "./client-session-handler.js";
 import { Handshake, type HandshakeResult } from "./handshake.js";
 import { type Heartbeat, heartbeatFor } from "./heartbeat.js";
@@ -116,6 +117,11 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #lastPushSeq = 0;
   #unackedPushes = 0;
   readonly #pending: PendingRequests;
+  readonly #metrics: ClientMetricsRecorder;
+  /** Whether the server of this connection takes Cancel (its Welcome said so). */
+  #serverCancels = false;
+  /** Requests given up while disconnected: cancelled after the next Welcome. */
+  readonly #toCancel = new Set<number>();
   /** What each connection's `ClientSessionHandler` reports to this client. */
   readonly #sessionOwner: ClientSessionOwner;
   #channel: Channel | undefined;
@@ -141,7 +147,11 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#random = options.random ?? Math.random;
     this.#logger = options.logger ?? stderrLogger(this.clock);
     this.#heartbeat = heartbeatFor(options.timeout ?? 30_000, options.servers.length);
-    this.#pending = new PendingRequests(this.clock);
+    this.#metrics = new ClientMetricsRecorder(this.clock, this.#state);
+    this.#pending = new PendingRequests(this.clock, (seq, outcome, ms) => {
+      this.#metrics.settled(outcome, ms);
+      if (outcome === "abandoned") this.#cancel(seq);
+    });
     this.#sessionOwner = {
       logger: this.#logger,
       welcomed: () => {
@@ -165,6 +175,11 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   /** The negotiated session timeout (the requested one until the first Welcome). */
   get sessionTimeout(): number {
     return this.#heartbeat.sessionTimeout;
+  }
+
+  /** Counters for requests, reconnects and time in each state (as `server.metrics()`). */
+  metrics(): ClientMetrics {
+    return this.#metrics.snapshot();
   }
 
   /** Requests sent and not yet answered. */
@@ -220,6 +235,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
     if (op.length > MAX_OP_LENGTH)
       return Promise.reject(new InvalidArgumentError(`op names are at most ${MAX_OP_LENGTH} characters`));
+    this.#metrics.requested();
     const { entry, answer } = this.#pending.add(op, body, options);
     if (this.#state === "connected") this.#sendRequest(entry);
     return answer;
@@ -373,6 +389,9 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     });
     channel.pipeline.addBefore("session", "idle", this.#idle);
     this.#setState("connected");
+    this.#serverCancels = welcome.cancels === true;
+    if (this.#serverCancels) for (const seq of this.#toCancel) this.#send({ type: MessageType.Cancel, seq });
+    this.#toCancel.clear();
     for (const entry of this.#pending.values()) this.#sendRequest(entry);
   }
 
@@ -384,7 +403,12 @@ export class TetherClient extends EventEmitter<ClientEvents> {
         this.#pending.settle(message.seq, undefined, message.body);
         return;
       case MessageType.ErrorResponse:
-        this.#pending.settle(message.seq, new RequestError(message.code, message.message));
+        this.#pending.settle(
+          message.seq,
+          new RequestError(message.code, message.message),
+          undefined,
+          "error-response",
+        );
         return;
       case MessageType.Push:
         this.#onPush(message.seq, message.topic, message.body);
@@ -452,6 +476,16 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     channel.write(frame);
   }
 
+  /**
+   * The caller gave request `seq` up: tell the server, so its handler stops (a server from
+   * before Cancel is never sent one). While disconnected, after the next Welcome.
+   */
+  #cancel(seq: number): void {
+    if (FINAL_STATES.has(this.#state)) return;
+    if (this.#state !== "connected") this.#toCancel.add(seq);
+    else if (this.#serverCancels) this.#send({ type: MessageType.Cancel, seq });
+  }
+
   /** A Ping or an Ack: both carry the acknowledgements and nothing else. */
   #sendAcks(type: typeof MessageType.Ping | typeof MessageType.Ack): void {
     this.#unackedPushes = 0;
@@ -471,6 +505,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     const previous = this.#state;
     if (previous === state || FINAL_STATES.has(previous)) return;
     this.#state = state;
+    this.#metrics.entered(state);
     this.#tell("state", state, previous, cause);
   }
 

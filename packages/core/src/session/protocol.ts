@@ -16,6 +16,7 @@ export const MessageType = {
   Ack: 9,
   CloseSession: 10,
   Goodbye: 11,
+  Cancel: 12,
 } as const;
 
 /** Why the server ends a connection; sent in a Goodbye message just before it closes. */
@@ -62,6 +63,8 @@ export const RequestErrorCode = {
   UnencodableAnswer: "unencodable-answer",
   /** The handler's answer, encoded, is larger than the client's announced `maxFrameBytes`. */
   AnswerTooLarge: "answer-too-large",
+  /** The client cancelled the request (it gave up: an abort or a timeout) while it ran. */
+  Cancelled: "cancelled",
 } as const;
 
 /** The longest `op` a Request may name, in UTF-16 code units; a longer one is a protocol error. */
@@ -88,6 +91,8 @@ export interface Welcome {
   resumed: boolean;
   /** The largest frame the server takes in; absent from servers before it was added. */
   maxFrameBytes?: number | undefined;
+  /** The server takes Cancel messages; absent (false) from servers before they were added. */
+  cancels?: boolean | undefined;
 }
 
 /** Acknowledgements piggybacked on client messages. */
@@ -103,7 +108,8 @@ export type ClientMessage =
   | ({ type: typeof MessageType.Ping } & Acks)
   | ({ type: typeof MessageType.Request; seq: number; op: string; body: unknown } & Acks)
   | ({ type: typeof MessageType.Ack } & Acks)
-  | { type: typeof MessageType.CloseSession };
+  | { type: typeof MessageType.CloseSession }
+  | { type: typeof MessageType.Cancel; seq: number };
 
 export type ServerMessage =
   | Welcome
@@ -135,6 +141,8 @@ export function encodeClientMessage(m: ClientMessage): unknown[] {
       return [m.type, m.seq, m.op, m.body, m.pushAck, m.responseAck];
     case MessageType.CloseSession:
       return [m.type];
+    case MessageType.Cancel:
+      return [m.type, m.seq];
   }
 }
 
@@ -150,7 +158,15 @@ export function errorResponseWire(seq: number, code: string, message: string): u
 export function encodeServerMessage(m: ServerMessage): unknown[] {
   switch (m.type) {
     case MessageType.Welcome:
-      return [m.type, m.sessionId, m.password, m.timeout, m.resumed, m.maxFrameBytes ?? null];
+      return [
+        m.type,
+        m.sessionId,
+        m.password,
+        m.timeout,
+        m.resumed,
+        m.maxFrameBytes ?? null,
+        m.cancels ?? false,
+      ];
     case MessageType.Pong:
       return [m.type];
     case MessageType.Response:
@@ -221,6 +237,11 @@ export function decodeClientMessage(value: unknown): ClientMessage {
     }
     case MessageType.CloseSession:
       return { type };
+    case MessageType.Cancel: {
+      const seq = value[1];
+      if (!isSeq(seq) || seq === 0) fail("Cancel: seq");
+      return { type, seq };
+    }
     default:
       fail(`message: unknown type ${String(type)}`);
   }
@@ -237,7 +258,8 @@ export function decodeServerMessage(value: unknown): ServerMessage {
         password = value[2],
         timeout = value[3],
         resumed = value[4],
-        maxFrameBytes = frameLimit(value[5], "Welcome");
+        maxFrameBytes = frameLimit(value[5], "Welcome"),
+        cancels = value[6] === true;
       if (
         !isString(sessionId) ||
         !isBytes(password) ||
@@ -246,7 +268,7 @@ export function decodeServerMessage(value: unknown): ServerMessage {
       ) {
         fail("Welcome");
       }
-      return { type, sessionId, password, timeout, resumed, maxFrameBytes };
+      return { type, sessionId, password, timeout, resumed, maxFrameBytes, cancels };
     }
     case MessageType.Pong:
       return { type };

@@ -275,6 +275,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       timeout,
       resumed,
       maxFrameBytes: ownLimit,
+      cancels: true,
     });
     session.attach(this, hello.lastPushSeq);
     this.#applyReadBackpressure(); // a resumed session may still run requests an earlier connection sent
@@ -315,6 +316,9 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       }
       case MessageType.CloseSession:
         this.host.closeByClient(session);
+        return;
+      case MessageType.Cancel:
+        session.cancel(message.seq);
         return;
     }
   }

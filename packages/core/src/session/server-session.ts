@@ -1,9 +1,15 @@
 import { EventEmitter } from "eventemitter3";
 import { encodeFrame } from "../channel/msgpack-codec.js";
-import { FrameTooLargeError, SessionExpiredError } from "../errors.js";
+import { CancelledError, FrameTooLargeError, SessionExpiredError } from "../errors.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import type { IncomingRequest } from "./incoming-request.js";
-import { CloseCode, encodeServerMessage, MessageType, type ServerMessage } from "./protocol.js";
+import {
+  CloseCode,
+  encodeServerMessage,
+  MessageType,
+  RequestErrorCode,
+  type ServerMessage,
+} from "./protocol.js";
 import { SeqIndex } from "./seq-index.js";
 import type { TrackedSession } from "./session-tracker.js";
 
@@ -283,6 +289,17 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (request === undefined) return;
     if (request.began) this.#begun--;
     this.#link?.requestEnded();
+  }
+
+  /**
+   * @internal The client gave request `seq` up: if it runs here, its handler's signal aborts
+   * and it is answered `cancelled` now (a later answer from the handler is ignored).
+   */
+  cancel(seq: number): void {
+    const request = this.#running.get(seq);
+    if (request === undefined || request.settled) return;
+    request.abort(new CancelledError(`request ${seq} was cancelled by the client`));
+    request.failWith(RequestErrorCode.Cancelled, "the client cancelled the request");
   }
 
   /** @internal One of the admitted requests reached the dispatcher. */
