@@ -193,7 +193,9 @@ describe("cluster mode: a server killed with SIGKILL", () => {
       // Its last frame came at most 50 ms before the kill; but the victim's touches since its
       // last batch (up to a tick of them) died with it, so the deadline may count from then.
       expect(at - killedAt).toBeGreaterThan(T - 50 - TICK);
-      expect(at - killedAt).toBeLessThanOrEqual(T + 2 * TICK + 50);
+      // Its claim comes a tick after that deadline, on a timer that runs late when the machine
+      // is busy (two cores, three servers, Redis and the rest of the suite): up to 150 ms here.
+      expect(at - killedAt).toBeLessThanOrEqual(T + 2 * TICK + 150);
     }
 
     // A server started again joins: it serves new sessions and resumes existing ones.

@@ -1,4 +1,4 @@
-// `bufferutil` (an optional dependency) masks WebSocket frames natively: about twice the
+// `bufferutil` (an optional dependency) masks WebSocket frames natively: two to three times the
 // throughput at 16 KiB (BENCHMARKS.md). pnpm 10 and npm 11 skip or warn about its install
 // script; it must load from its prebuilt binaries without one.
 import { existsSync } from "node:fs";
