@@ -1,3 +1,7 @@
+/**
+ * Tether core: clock, expiry queue, session tracker, channel pipeline and session protocol.
+ * @module @tether/core
+ */
 export {
   Channel,
   type ChannelEvents,

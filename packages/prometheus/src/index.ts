@@ -1,3 +1,7 @@
+/**
+ * Prometheus exposition of a Tether server's metrics through prom-client.
+ * @module @tether/prometheus
+ */
 import {
   type ClientMetrics,
   type LatencyHistogram,

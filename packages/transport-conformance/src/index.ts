@@ -1,3 +1,7 @@
+/**
+ * The conformance suite every Tether transport runs.
+ * @module @tether/transport-conformance
+ */
 export {
   type ConformanceEnv,
   type ConformanceTarget,

@@ -1,3 +1,7 @@
+/**
+ * Tether in-process transport with fault injection: black-holes, partitions, latency, drops, resets.
+ * @module @tether/transport-memory
+ */
 export { MemoryConnection } from "./memory-connection.js";
 export {
   createMemoryNetwork,

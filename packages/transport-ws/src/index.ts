@@ -1,3 +1,7 @@
+/**
+ * Tether transport over WebSocket: standalone, on an existing http server, or behind a framework's upgrade.
+ * @module @tether/transport-ws
+ */
 export {
   MessageFraming,
   maxPayloadFor,
