@@ -28,24 +28,30 @@ async function settle(clock: ManualClock, ms = 200) {
   for (let i = 0; i < ms / 10; i++) await clock.advanceAsync(10);
 }
 
+/** A request to a handler that throws a TypeError, on a server with `options`; its outcome. */
+async function requestABrokenHandler(options: { logger?: Logger }): Promise<unknown> {
+  const clock = new ManualClock();
+  const network = createMemoryNetwork({ clock });
+  const server = createServer({ clock, tickTime: 500, ...options });
+  server.on("error", () => {});
+  server.handle("broken", () => (undefined as unknown as { x: number }).x);
+  await server.listen(network.transport(), "s");
+  const client = createClient({
+    servers: [{ transport: network.transport(), address: "s" }],
+    clock,
+    timeout: 3000,
+  });
+  closers.push(() => closeOnClock(clock, client, server));
+  const outcome = client.request("broken").catch((error: unknown) => error);
+  await settle(clock);
+  return outcome;
+}
+
 describe("errors are not silent by default", () => {
   it("a request handler's TypeError reaches stderr with no logger configured", async () => {
     const written = vi.spyOn(console, "error").mockImplementation(() => {});
-    const clock = new ManualClock();
-    const network = createMemoryNetwork({ clock });
-    const server = createServer({ clock, tickTime: 500 });
-    server.on("error", () => {});
-    server.handle("broken", () => (undefined as unknown as { x: number }).x);
-    await server.listen(network.transport(), "s");
-    const client = createClient({
-      servers: [{ transport: network.transport(), address: "s" }],
-      clock,
-      timeout: 3000,
-    });
-    closers.push(() => closeOnClock(clock, client, server));
-    const outcome = client.request("broken").catch((error: unknown) => error);
-    await settle(clock);
-    expect(await outcome).toMatchObject({ code: "handler-failed" });
+    const outcome = await requestABrokenHandler({});
+    expect(outcome).toMatchObject({ code: "handler-failed" });
     const lines = written.mock.calls.map((call) => call.map(String).join(" "));
     expect(lines.some((line) => line.includes("request handler failed") && line.includes("TypeError"))).toBe(
       true,
@@ -55,23 +61,7 @@ describe("errors are not silent by default", () => {
   it("says nothing when the user chose silence", async () => {
     const written = vi.spyOn(console, "error").mockImplementation(() => {});
     const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
-    const clock = new ManualClock();
-    const network = createMemoryNetwork({ clock });
-    const server = createServer({ clock, tickTime: 500, logger: silentLogger });
-    server.on("error", () => {});
-    server.handle("broken", () => {
-      throw new TypeError("bug");
-    });
-    await server.listen(network.transport(), "s");
-    const client = createClient({
-      servers: [{ transport: network.transport(), address: "s" }],
-      clock,
-      timeout: 3000,
-    });
-    closers.push(() => closeOnClock(clock, client, server));
-    const outcome = client.request("broken").catch((error: unknown) => error);
-    await settle(clock);
-    await outcome;
+    await requestABrokenHandler({ logger: silentLogger });
     expect(written).not.toHaveBeenCalled();
     expect(warned).not.toHaveBeenCalled();
   });

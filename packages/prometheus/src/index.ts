@@ -3,11 +3,9 @@
  * @module @tether/prometheus
  */
 import {
-  type ClientMetrics,
   type LatencyHistogram,
   SERVER_COUNTERS,
   type ServerCounter,
-  type ServerMetrics,
   type TetherClient,
   type TetherServer,
 } from "@tether/core";
@@ -45,12 +43,7 @@ function collector(
 export function registerTetherMetrics(server: TetherServer, options: PrometheusOptions = {}): Registry {
   const registry = options.registry ?? defaultRegistry;
   const prefix = options.prefix ?? "tether_";
-  const add = (
-    name: string,
-    help: string,
-    type: Kind,
-    read: (m: ServerMetrics) => Array<MetricValue<string>>,
-  ) => registry.registerMetric(collector(prefix + name, help, type, () => read(server.metrics())) as never);
+  const add = registrar(registry, prefix, () => server.metrics());
   const one = (value: number) => [{ value, labels: {} }];
 
   add("sessions", "Live sessions.", "gauge", (m) => one(m.sessions));
@@ -87,12 +80,7 @@ export function registerTetherMetrics(server: TetherServer, options: PrometheusO
 export function registerTetherClientMetrics(client: TetherClient, options: PrometheusOptions = {}): Registry {
   const registry = options.registry ?? defaultRegistry;
   const prefix = options.prefix ?? "tether_client_";
-  const add = (
-    name: string,
-    help: string,
-    type: Kind,
-    read: (m: ClientMetrics) => Array<MetricValue<string>>,
-  ) => registry.registerMetric(collector(prefix + name, help, type, () => read(client.metrics())) as never);
+  const add = registrar(registry, prefix, () => client.metrics());
   add("requests_total", "Requests, by outcome.", "counter", (m) => [
     { value: m.responses, labels: { outcome: "response" } },
     { value: m.errorResponses, labels: { outcome: "error-response" } },
@@ -113,6 +101,12 @@ export function registerTetherClientMetrics(client: TetherClient, options: Prome
     ),
   );
   return registry;
+}
+
+/** Registers, under `prefix`, a gauge or counter whose values are read from a fresh snapshot at each scrape. */
+function registrar<M>(registry: Registry, prefix: string, snapshot: () => M) {
+  return (name: string, help: string, type: Kind, read: (m: M) => Array<MetricValue<string>>) =>
+    registry.registerMetric(collector(prefix + name, help, type, () => read(snapshot())) as never);
 }
 
 /** A latency histogram in seconds, as Prometheus likes, read at scrape time. */
