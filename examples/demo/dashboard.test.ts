@@ -67,3 +67,56 @@ describe("demo dashboard in headless Chromium", () => {
     });
   });
 });
+
+describe("demo dashboard with a full bucket", () => {
+  let demo: Demo;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    demo = await startDemo({ port: 0, clients: 30, timeout: 1500, tickTime: 250, respawnAfter: 0 });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  it("keeps the chips inside the queue's panel, counts those it cannot show, and asks for nothing missing", async () => {
+    const page = await browser.newPage();
+    const missing: string[] = [];
+    page.on("response", (response) => {
+      if (response.status() >= 400) missing.push(response.url());
+    });
+    await page.goto(demo.url);
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-state="connected"]').length === 30,
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    await page.waitForFunction(() => document.querySelectorAll("#axis .bucket").length > 0, null, {
+      timeout: 5000,
+    });
+    const layout = await page.evaluate(() => {
+      const axis = (document.getElementById("axis") as HTMLElement).getBoundingClientRect();
+      const header = (document.querySelector("header") as HTMLElement).getBoundingClientRect();
+      const chips = [...document.querySelectorAll("#axis .chip")].map((chip) => chip.getBoundingClientRect());
+      const shown = document.querySelectorAll("#axis .chip:not(.more)").length;
+      const hidden = [...document.querySelectorAll("#axis .chip.more")].reduce(
+        (sum, chip) => sum + Number(chip.getAttribute("data-hidden")),
+        0,
+      );
+      return {
+        escaped: chips.filter((box) => box.top < axis.top || box.bottom > axis.bottom + 1).length,
+        overHeader: chips.filter((box) => box.top < header.bottom).length,
+        total: shown + hidden,
+      };
+    });
+    expect(layout).toEqual({ escaped: 0, overHeader: 0, total: 30 });
+    expect(missing).toEqual([]);
+    // Browsers ask for /favicon.ico beside the page (not as a page request Playwright reports).
+    expect((await fetch(`${demo.url}favicon.ico`)).status).toBeLessThan(400);
+  });
+});

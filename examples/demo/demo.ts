@@ -190,6 +190,8 @@ export async function startDemo(options: DemoOptions = {}) {
     const url = new URL(request.url ?? "/", "http://localhost");
     if (request.method === "GET" && url.pathname === "/") {
       response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(DASHBOARD);
+    } else if (request.method === "GET" && url.pathname === "/favicon.ico") {
+      response.writeHead(204, { "Cache-Control": "max-age=86400" }).end(); // no icon, and no 404 for it
     } else if (request.method === "GET" && url.pathname === "/api/state") {
       response
         .writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" })
