@@ -102,9 +102,11 @@ describe("demo dashboard with a full bucket", () => {
     const layout = await page.evaluate(() => {
       const axis = (document.getElementById("axis") as HTMLElement).getBoundingClientRect();
       const header = (document.querySelector("header") as HTMLElement).getBoundingClientRect();
-      const chips = [...document.querySelectorAll("#axis .chip")].map((chip) => chip.getBoundingClientRect());
+      const chips = Array.from(document.querySelectorAll("#axis .chip")).map((chip) =>
+        chip.getBoundingClientRect(),
+      );
       const shown = document.querySelectorAll("#axis .chip:not(.more)").length;
-      const hidden = [...document.querySelectorAll("#axis .chip.more")].reduce(
+      const hidden = Array.from(document.querySelectorAll("#axis .chip.more")).reduce(
         (sum, chip) => sum + Number(chip.getAttribute("data-hidden")),
         0,
       );
