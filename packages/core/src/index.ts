@@ -80,6 +80,7 @@ export {
   SERVER_COUNTER_NAMES,
   SERVER_COUNTERS,
   type ServerCounter,
+  type ServerCounters,
   type ServerMetrics,
 } from "./server-metrics.js";
 export { ServerPipeline } from "./server-pipeline.js";

@@ -1,10 +1,45 @@
 import { type LatencyHistogram, LatencyRecorder } from "./latency-recorder.js";
 import type { ServerSessionEndReason } from "./session/server-session.js";
 
+/** The counters a server keeps, each from its start (`ServerMetrics` has them all). */
+export interface ServerCounters {
+  /** Sessions opened. */
+  sessionsOpened: number;
+  /** Sessions resumed on a new connection. */
+  sessionsResumed: number;
+  /** Requests received. */
+  requests: number;
+  /** Pings received. */
+  pings: number;
+  /** Frames received. */
+  framesIn: number;
+  /** Frames sent. */
+  framesOut: number;
+  /** Frame bytes received. */
+  bytesIn: number;
+  /** Frame bytes sent. */
+  bytesOut: number;
+  /** Connections refused for `maxConnectionsPerAddress`. */
+  refusedPerAddress: number;
+  /** Connections refused for `maxConnections`. */
+  refusedTotal: number;
+  /** Hellos refused for `maxSessions` or `maxSessionsPerAddress` (Goodbye 4012). */
+  refusedSessions: number;
+  /** Connections aborted for queueing more than `maxOutboundBytes`. */
+  slowConsumers: number;
+  /** Times reading paused because `maxInFlightPerConnection` requests were running. */
+  readPauses: number;
+  /** Expiry timer firings found late by more than a tick (a stalled event loop). */
+  stalls: number;
+  /** Connections the transport closed for a frame over `maxFrameBytes`. */
+  oversizedFrames: number;
+}
+
 /**
- * Every counter a server keeps, once: the field it has in `ServerMetrics`, and the Prometheus
- * series it belongs to (with its labels there). The recorder, `metrics()`, `stat()` and
- * `@tether/prometheus` all read this table; a new counter is one line here.
+ * Every counter of `ServerCounters` with the Prometheus series it belongs to (and its labels
+ * there). The recorder, `metrics()`, `stat()` and `@tether/prometheus` all read this table; a
+ * new counter is its field in `ServerCounters` and a line here (the compiler names one that
+ * has no line).
  */
 export const SERVER_COUNTERS = [
   { series: "sessions_opened_total", help: "Sessions opened.", fields: { sessionsOpened: {} } },
@@ -58,27 +93,28 @@ export const SERVER_COUNTERS = [
 ] as const satisfies ReadonlyArray<{
   series: string;
   help: string;
-  fields: Record<string, Readonly<Record<string, string>>>;
+  fields: Partial<Record<keyof ServerCounters, Readonly<Record<string, string>>>>;
 }>;
 
-/** The name of one counter: a field of some `SERVER_COUNTERS` entry. */
-export type ServerCounter = FieldOf<(typeof SERVER_COUNTERS)[number]>;
+/** The name of one counter. */
+export type ServerCounter = keyof ServerCounters | EveryCounterListed<Exclude<keyof ServerCounters, Listed>>;
+type Listed = FieldOf<(typeof SERVER_COUNTERS)[number]>;
 type FieldOf<Entry> = Entry extends { fields: infer Fields } ? keyof Fields & string : never;
+/** Resolves to `never` when every counter is in the table; otherwise a type error names the missing ones. */
+type EveryCounterListed<Unlisted extends never> = Unlisted;
 
 /** Every counter's name, in the table's order. */
 export const SERVER_COUNTER_NAMES: readonly ServerCounter[] = SERVER_COUNTERS.flatMap(
   (entry) => Object.keys(entry.fields) as ServerCounter[],
 );
 
-/**
- * A snapshot of a server's counters and gauges (`server.metrics()`): one number per counter of
- * `SERVER_COUNTERS` (its `help` says what it counts), and these.
- */
-export interface ServerMetrics extends Record<ServerCounter, number> {
+/** A snapshot of a server's counters and gauges (`server.metrics()`). */
+export interface ServerMetrics extends ServerCounters {
   /** Live sessions now. */
   sessions: number;
-  /** Open connections now, in total and per transport name. */
+  /** Open connections now. */
   connections: number;
+  /** Open connections now, per transport name. */
   connectionsByTransport: Record<string, number>;
   /** Ended sessions by reason. */
   sessionsEnded: Record<ServerSessionEndReason, number>;
