@@ -194,8 +194,9 @@ describe("cluster mode: a server killed with SIGKILL", () => {
       // last batch (up to a tick of them) died with it, so the deadline may count from then.
       expect(at - killedAt).toBeGreaterThan(T - 50 - TICK);
       // Its claim comes a tick after that deadline, on a timer that runs late when the machine
-      // is busy (two cores, three servers, Redis and the rest of the suite): up to 150 ms here.
-      expect(at - killedAt).toBeLessThanOrEqual(T + 2 * TICK + 150);
+      // is busy (two cores, three servers, Redis and the rest of the suite): 111 and 166 ms
+      // were seen in CI-like runs, so 250 ms are allowed.
+      expect(at - killedAt).toBeLessThanOrEqual(T + 2 * TICK + 250);
     }
 
     // A server started again joins: it serves new sessions and resumes existing ones.

@@ -495,7 +495,12 @@ export class RedisSessionStore extends EventEmitter<SessionStoreEvents> implemen
         session.flushedDeadline = Math.max(session.flushedDeadline, deadline);
       }
       const missing = written.length - ((await moved) as number);
-      if (missing > 0 || this.#vanishing.size > 0) await this.#endVanished(missing > 0 ? touched : []);
+      // Looked into beside the tick, not in its way: claims and answers do not wait for it.
+      if (missing > 0 || this.#vanishing.size > 0) {
+        this.#track(this.#endVanished(missing > 0 ? touched : [])).catch((error: unknown) =>
+          this.#logger.warn({ err: error }, "could not check for sessions redis lost"),
+        );
+      }
     } catch (error) {
       // Nothing is lost: the same sessions go out with the next flush.
       for (const session of touched) this.#touched.add(session);
