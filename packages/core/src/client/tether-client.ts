@@ -530,6 +530,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
     this.#wake?.();
     this.#clearExpiryTimer();
     this.#pending.failAll(error);
+    this.#toCancel.clear(); // no connection will come to send them on
     const channel = this.#channel;
     this.#channel = undefined;
     if (channel !== undefined) void channel.connection.close();
