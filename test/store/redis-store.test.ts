@@ -1,8 +1,9 @@
 // The Redis store against the store conformance suite, with the faults only a shared backend
-// has: Redis frozen (CLIENT PAUSE of writes) and Redis restarted empty (FLUSHALL).
-import { redisSessionStore } from "@tether/cluster-redis";
-import { ManualClock } from "@tether/core";
-import { describeStoreConformance } from "@tether/store-conformance";
+// has: Redis frozen (CLIENT PAUSE of writes), Redis restarted empty (FLUSHALL), and its
+// replies spoiled by the fault wrapper.
+import { RedisSessionBackend } from "@tether/cluster-redis";
+import { ManualClock, SharedSessionStore } from "@tether/core";
+import { describeStoreConformance, FaultyBackend } from "@tether/store-conformance";
 import { redisForTests } from "../support/redis-for-tests.js";
 
 const redis = redisForTests();
@@ -13,9 +14,15 @@ describeStoreConformance({
   setup: () => {
     const clock = new ManualClock();
     const prefix = `conformance${++runs}:`;
+    let faults: FaultyBackend | undefined;
     return {
       clock,
-      store: () => redisSessionStore({ redis: { path: redis.server.path }, prefix }),
+      store: () => (context) => {
+        faults = new FaultyBackend(
+          new RedisSessionBackend({ path: redis.server.path }, prefix, context.logger),
+        );
+        return new SharedSessionStore(context, faults);
+      },
       // Redis answers in real time: each step of the clock lets its round trips run.
       advance: async (ms) => {
         for (let left = ms; left > 0; left -= 50) {
@@ -32,6 +39,7 @@ describeStoreConformance({
       wipe: async () => {
         await redis.probe.flushall();
       },
+      faults: () => faults as FaultyBackend,
     };
   },
 });

@@ -1,21 +1,11 @@
-import { createHash } from "node:crypto";
-import type { ResponseMessage } from "@tether/core";
+import type { RequestAdmission, ResponseMessage } from "@tether/core";
 import { Packr } from "msgpackr";
-import type { Admission } from "./cluster-session.js";
 
 /** How values are written in Redis: plain MessagePack, as the wire codec writes. */
 export const packr = new Packr({ useRecords: false });
 
-/**
- * SHA-256 of the password. Redis keeps only this, and compares digests: timing can reveal at
- * most a matching prefix of a digest, which says nothing about the password.
- */
-export function hashPassword(password: Uint8Array): string {
-  return createHash("sha256").update(password).digest("hex");
-}
-
 /** What the admit script said about one request. */
-export function admissionOf([code, value]: [number, Buffer?]): Admission {
+export function admissionOf([code, value]: [number, Buffer?]): RequestAdmission {
   switch (code) {
     case 3:
       return { kind: "run" };

@@ -2,7 +2,7 @@
  * Cluster mode for Tether: several servers share sessions through Redis (ioredis).
  * @module @tether/cluster-redis
  */
-export { type Admission, ClusterSession } from "./cluster-session.js";
+export { RedisSessionBackend } from "./redis-session-backend.js";
 export {
   RedisSessionStore,
   type RedisSessionStoreOptions,

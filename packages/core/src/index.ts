@@ -87,6 +87,7 @@ export { ServerPipeline } from "./server-pipeline.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
 export { ExpiryQueue } from "./session/expiry-queue.js";
 export { IncomingRequest } from "./session/incoming-request.js";
+export { MemorySessionBackend } from "./session/memory-session-backend.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";
 export { OutgoingReply } from "./session/outgoing-reply.js";
 export {
@@ -104,8 +105,19 @@ export {
   type ServerSessionEndReason,
   type ServerSessionEvents,
   type SessionBounds,
+  type SessionHost,
   type SessionLink,
 } from "./session/server-session.js";
+export type {
+  BackendListener,
+  BackendMessage,
+  ClaimedSession,
+  NewSessionRecord,
+  RequestAdmission,
+  ResumedSession,
+  SessionBackend,
+  SessionSnapshot,
+} from "./session/session-backend.js";
 export type {
   SessionStore,
   SessionStoreContext,
@@ -122,6 +134,12 @@ export {
   type SessionTrackerOptions,
   type TrackedSession,
 } from "./session/session-tracker.js";
+export {
+  formatDump,
+  hashPassword,
+  SharedSessionStore,
+  type SharedSessionStoreOptions,
+} from "./session/shared-session-store.js";
 export {
   formatHostPort,
   hostOf,

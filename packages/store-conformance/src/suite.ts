@@ -1,4 +1,5 @@
 import {
+  decodeFrame,
   type ManualClock,
   type ServerSession,
   type ServerSessionEndReason,
@@ -8,6 +9,7 @@ import {
   silentLogger,
 } from "@tether/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FaultyBackend } from "./faulty-backend.js";
 
 export interface StoreConformanceEnv {
   /** A store factory with a key space of its own (each case starts empty). */
@@ -28,6 +30,11 @@ export interface StoreConformanceEnv {
   freeze?(ms: number): Promise<void>;
   /** Capability: the backend loses everything it holds, as a restart without persistence. */
   wipe?(): Promise<void>;
+  /**
+   * Capability: the fault wrapper between the store made by `store()` and its backend (a
+   * store on a `SessionBackend`), to delay, reorder and lose replies.
+   */
+  faults?(): FaultyBackend;
   teardown?(): Promise<void>;
 }
 
@@ -174,6 +181,61 @@ export function describeStoreConformance(target: StoreConformanceTarget): void {
       await new Promise((resolve) => setTimeout(resolve, 450));
       await keepAlive(session, T);
       expect(ended).toEqual([]);
+    });
+
+    it("replies held for longer than T expire no session its frames kept touching", async (context) => {
+      if (env.faults === undefined) return context.skip();
+      const faults = env.faults();
+      const session = await open();
+      await keepAlive(session, T / 2);
+      faults.hold(); // the backend has each write; the store hears back only after T and more
+      await keepAlive(session, T + 2 * TICK, TICK / 2);
+      faults.releaseHeld();
+      await keepAlive(session, T + 2 * TICK);
+      expect(ended).toEqual([]);
+      await env.advance(T + 2 * TICK + env.expiryLag + TICK);
+      expect(ended.map((e) => [e.id, e.reason])).toEqual([[session.id, "expired"]]);
+    });
+
+    it("deadline writes that fail are written again: no touch is lost", async (context) => {
+      if (env.faults === undefined) return context.skip();
+      const faults = env.faults();
+      const session = await open();
+      const openedAt = env.clock.now();
+      await env.advance(T / 2);
+      faults.failNext("flushDeadlines", 2);
+      expect(store.touch(session)).toBe(true); // its one touch: the next two writes of it fail
+      // Past where the deadline written at open would have expired it.
+      await env.advance(openedAt + T + TICK + env.expiryLag + 100 - env.clock.now());
+      expect(faults.failed.get("flushDeadlines")).toBe(2);
+      expect(ended).toEqual([]);
+      await env.advance(T / 2 + TICK);
+      expect(ended.map((e) => [e.id, e.reason])).toEqual([[session.id, "expired"]]);
+    });
+
+    it("push replies handed back in reverse order: each push arrives once, in order", async (context) => {
+      if (env.faults === undefined) return context.skip();
+      const faults = env.faults();
+      const session = await open();
+      const seqs: unknown[] = [];
+      session.attach(
+        {
+          transport: "test",
+          remoteAddress: "test",
+          sendFrame: (frame) => seqs.push((decodeFrame(frame) as unknown[])[1]),
+          end: () => {},
+          requestEnded: () => {},
+        },
+        0,
+      );
+      faults.hold();
+      const pushes = [1, 2, 3, 4].map((n) => store.push(session.id, "n", n));
+      await env.advance(0);
+      faults.releaseHeld("reversed");
+      await Promise.all(pushes);
+      await env.advance(0);
+      expect(seqs).toEqual([1, 2, 3, 4]);
+      expect(session.unacknowledgedPushes).toBe(4);
     });
 
     it("a backend restarted empty ends the sessions it lost, instead of keeping them deaf", async (context) => {

@@ -1,6 +1,11 @@
 import { EventEmitter } from "eventemitter3";
 import { SessionExpiredError } from "../errors.js";
-import { ServerSession, type ServerSessionEndReason, type SessionBounds } from "./server-session.js";
+import {
+  ServerSession,
+  type ServerSessionEndReason,
+  type SessionBounds,
+  type SessionHost,
+} from "./server-session.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
 import { SessionTracker } from "./session-tracker.js";
 
@@ -55,7 +60,7 @@ export class MemorySessionStore extends EventEmitter<SessionStoreEvents> impleme
 
   open(requestedTimeout: number, principal: unknown): ServerSession {
     const tracked = this.tracker.createSession(requestedTimeout);
-    const session = new ServerSession(tracked, principal, this.#bounds, (s, reason) => this.end(s, reason));
+    const session = new ServerSession(tracked, principal, this.#bounds, this.#host);
     this.#sessions.set(session.id, session);
     return session;
   }
@@ -95,6 +100,19 @@ export class MemorySessionStore extends EventEmitter<SessionStoreEvents> impleme
   async close(): Promise<void> {
     this.tracker.shutdown();
   }
+
+  /** In one process the session object is the only copy: it numbers, admits and keeps alone. */
+  readonly #host: SessionHost = {
+    keepsEveryAnswer: false,
+    end: (session, reason) => this.end(session, reason),
+    push: (session, message, frame) => {
+      if (!session.deliverPush(message, frame))
+        throw new SessionExpiredError(`session ${session.id} ended: ${session.replayBoundText}`);
+    },
+    admit: () => true,
+    answered: () => {},
+    acknowledged: () => {},
+  };
 }
 
 /** The default `sessionStore` option. */

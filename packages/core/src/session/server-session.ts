@@ -21,6 +21,31 @@ export interface ServerSessionEvents {
   end: (reason: ServerSessionEndReason) => void;
 }
 
+/**
+ * What a session asks of the store that made it: the one seam between a session's buffers,
+ * which stay here, and where its truth lives (this process, or a backend other servers share).
+ */
+export interface SessionHost {
+  /**
+   * Every answer is kept until the client acknowledges it, idempotent op or not: true for a
+   * shared store, where a resume on another server needs it.
+   */
+  readonly keepsEveryAnswer: boolean;
+  /** Ends the session (one path for every end). */
+  end(session: ServerSession, reason: ServerSessionEndReason): void;
+  /**
+   * Server code pushed `message` (numbered as this object counts), already checked and
+   * encoded as `frame`. An in-process store delivers it; a shared one numbers it anew.
+   */
+  push(session: ServerSession, message: PushMessage, frame: Uint8Array): void;
+  /** A request this object would run: true, or the store's word (another server may own it). */
+  admit(session: ServerSession, request: IncomingRequest): boolean | Promise<boolean>;
+  /** An answer made here is kept until acknowledged. */
+  answered(session: ServerSession, response: ResponseMessage): void;
+  /** The client confirmed pushes up to `pushAck` and answers below `responseAck`. */
+  acknowledged(session: ServerSession, pushAck: number, responseAck: number): void;
+}
+
 /** Where a session's messages go while a connection carries it. */
 export interface SessionLink {
   readonly transport: string;
@@ -78,8 +103,9 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * server's own connection limit); pushes and answers over it are refused where they are made.
    */
   peerMaxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  readonly #bounds: SessionBounds;
+  readonly #host: SessionHost;
   #link: SessionLink | undefined;
-  #pushSeq = 0;
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
   #deliveredSeq = 0;
   #replay: Kept<PushMessage>[] = [];
@@ -98,11 +124,12 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     readonly tracked: TrackedSession,
     /** What `authenticate` returned for the connection that opened the session. */
     readonly principal: unknown,
-    protected readonly bounds: SessionBounds,
-    /** Ends the session through its store (one path for every end). */
-    protected readonly terminate: (session: ServerSession, reason: ServerSessionEndReason) => void,
+    bounds: SessionBounds,
+    host: SessionHost,
   ) {
     super();
+    this.#bounds = bounds;
+    this.#host = host;
   }
 
   get id(): string {
@@ -149,31 +176,26 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   push(topic: string, body: unknown): void {
     if (this.#ended !== undefined)
       throw new SessionExpiredError(`session ${this.id} has ended (${this.#ended})`);
-    const seq = this.#pushSeq + 1;
-    const message: PushMessage = { type: MessageType.Push, seq, topic, body };
+    const message: PushMessage = { type: MessageType.Push, seq: this.#deliveredSeq + 1, topic, body };
     const frame = encodeMessage(message);
     if (frame.byteLength > this.peerMaxFrameBytes)
       throw new FrameTooLargeError(frame.byteLength, this.peerMaxFrameBytes);
-    if (!this.#replayHasRoom(frame)) {
-      this.terminate(this, "buffer-overflow");
-      throw new SessionExpiredError(`session ${this.id} ended: ${this.#replayBoundText()}`);
-    }
-    this.#pushSeq = seq;
-    this.#keepPush(message, frame);
+    this.#host.push(this, message, frame);
   }
 
   /**
    * @internal Keeps a numbered push for replay and sends it if connected. Pushes come in
-   * sequence order; one at or below the last delivered is a repeat and is ignored.
+   * sequence order; one at or below the last delivered is a repeat and is ignored. False when
+   * the replay bound overflowed, which ends the session.
    */
-  deliverPush(message: PushMessage): void {
-    if (this.#ended !== undefined || message.seq <= this.#deliveredSeq) return;
-    const frame = encodeMessage(message);
+  deliverPush(message: PushMessage, frame = encodeMessage(message)): boolean {
+    if (this.#ended !== undefined || message.seq <= this.#deliveredSeq) return true;
     if (!this.#replayHasRoom(frame)) {
-      this.terminate(this, "buffer-overflow");
-      return;
+      this.#host.end(this, "buffer-overflow");
+      return false;
     }
     this.#keepPush(message, frame);
+    return true;
   }
 
   #keepPush(message: PushMessage, frame: Uint8Array): void {
@@ -185,13 +207,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   #replayHasRoom(frame: Uint8Array): boolean {
     return (
-      this.#replay.length < this.bounds.maxReplay &&
-      this.#replayBytes + frame.byteLength <= this.bounds.maxReplayBytes
+      this.#replay.length < this.#bounds.maxReplay &&
+      this.#replayBytes + frame.byteLength <= this.#bounds.maxReplayBytes
     );
   }
 
-  #replayBoundText(): string {
-    return `unacknowledged pushes over ${this.bounds.maxReplay} or ${this.bounds.maxReplayBytes} bytes`;
+  /** @internal What the replay bound is, for the error a refused push throws. */
+  get replayBoundText(): string {
+    return `unacknowledged pushes over ${this.#bounds.maxReplay} or ${this.#bounds.maxReplayBytes} bytes`;
   }
 
   /** @internal The highest push sequence number delivered to this session object. */
@@ -226,7 +249,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /** Ends the session now, from the server side. */
   close(): void {
-    if (this.#ended === undefined) this.terminate(this, "closed");
+    if (this.#ended === undefined) this.#host.end(this, "closed");
   }
 
   /** @internal A connection carries the session from now on; replays what it missed. */
@@ -247,8 +270,14 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     return this.#link;
   }
 
-  /** @internal Drops what the client confirmed having. */
+  /** @internal Drops what the client confirmed having, and tells the store. */
   acknowledge(pushAck: number, responseAck: number): void {
+    this.#dropAcknowledged(pushAck, responseAck);
+    // A client cannot have more pushes than were delivered: a larger ack is clamped.
+    this.#host.acknowledged(this, Math.min(pushAck, this.#deliveredSeq), responseAck);
+  }
+
+  #dropAcknowledged(pushAck: number, responseAck: number): void {
     let drop = 0;
     while (drop < this.#replay.length && (this.#replay[drop] as Kept<PushMessage>).message.seq <= pushAck) {
       this.#replayBytes -= (this.#replay[drop] as Kept<PushMessage>).bytes;
@@ -267,11 +296,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
    * to ask another process, and answers with a promise.
    */
   admit(request: IncomingRequest): boolean | Promise<boolean> {
-    return this.admitHere(request);
+    return this.#admitHere(request) && this.#host.admit(this, request);
   }
 
-  /** @internal `admit` as far as this process knows. */
-  protected admitHere(request: IncomingRequest): boolean {
+  /** `admit` as far as this object knows. */
+  #admitHere(request: IncomingRequest): boolean {
     const seq = request.seq;
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
@@ -284,7 +313,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   }
 
   /** @internal Forgets a request admitted here that a shared store then refused. */
-  protected withdraw(seq: number): void {
+  withdraw(seq: number): void {
     const request = this.#running.delete(seq);
     if (request === undefined) return;
     if (request.began) this.#begun--;
@@ -309,20 +338,22 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   /**
    * @internal A handler finished with `response`, encoded as `frame`: keep it until
-   * acknowledged (unless `keep` is false: an idempotent op, run again if re-sent), and send it.
-   * False when the answer is not kept (not running here, the session ended, a bound
-   * overflowed, or not asked to).
+   * acknowledged (unless `keep` is false: an idempotent op, run again if re-sent, where the
+   * store allows), and send it. False when the answer is not kept (not running here, the
+   * session ended, a bound overflowed, or not asked to).
    */
   complete(response: ResponseMessage, frame: Uint8Array, keep = true): boolean {
     const request = this.#running.delete(response.seq);
     if (request === undefined || this.#ended !== undefined) return false;
     if (request.began) this.#begun--;
     this.#link?.requestEnded();
-    if (!keep) {
+    if (!keep && !this.#host.keepsEveryAnswer) {
       this.#link?.sendFrame(frame);
       return false;
     }
-    return this.#deliverResponseFrame(response, frame);
+    const kept = this.#deliverResponseFrame(response, frame);
+    if (kept) this.#host.answered(this, response);
+    return kept;
   }
 
   /**
@@ -337,10 +368,10 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     const seq = response.seq;
     if (this.#ended !== undefined || seq < this.#responseAck || this.#responses.has(seq)) return false;
     if (
-      this.#responses.size >= this.bounds.maxResponses ||
-      this.#responseBytes + frame.byteLength > this.bounds.maxResponseBytes
+      this.#responses.size >= this.#bounds.maxResponses ||
+      this.#responseBytes + frame.byteLength > this.#bounds.maxResponseBytes
     ) {
-      this.terminate(this, "buffer-overflow");
+      this.#host.end(this, "buffer-overflow");
       return false;
     }
     this.#keepResponse(response, frame);

@@ -1,0 +1,262 @@
+import { encodeFrame } from "../channel/msgpack-codec.js";
+import type { Clock } from "../clock.js";
+import { MessageType } from "./protocol.js";
+import type { PushMessage, ResponseMessage, ServerSessionEndReason } from "./server-session.js";
+import type {
+  BackendListener,
+  BackendMessage,
+  ClaimedSession,
+  NewSessionRecord,
+  RequestAdmission,
+  ResumedSession,
+  SessionBackend,
+  SessionSnapshot,
+} from "./session-backend.js";
+
+/** One session as the backend keeps it. */
+interface SessionRecord {
+  readonly id: string;
+  readonly passwordHash: string;
+  readonly timeout: number;
+  readonly principal: unknown;
+  owner: string;
+  live: boolean;
+  epoch: number;
+  deadline: number;
+  pushSeq: number;
+  /** Unacknowledged pushes, in order. */
+  pushes: PushMessage[];
+  /** Kept answers by seq. */
+  readonly responses: Map<number, ResponseMessage>;
+  /** Running requests: seq → the server running it. */
+  readonly running: Map<number, string>;
+  responseAck: number;
+}
+
+/**
+ * A {@link SessionBackend} in this process: the shared store's engine on plain maps, for
+ * several servers in one process and for testing the engine (and fault wrappers around a
+ * backend) without Redis. Each call is atomic because it runs to completion; messages to a
+ * server arrive on a later microtask, as they would over a bus. Nothing survives the process.
+ */
+export class MemorySessionBackend implements SessionBackend {
+  readonly #clock: Clock;
+  readonly #records = new Map<string, SessionRecord>();
+  /** Deadline bucket → ids due then. */
+  readonly #due = new Map<number, Set<string>>();
+  readonly #listeners = new Map<string, BackendListener>();
+  /** Server → until when it counts as alive. */
+  readonly #aliveUntil = new Map<string, number>();
+
+  /** `clock` is the one every store sharing this backend reads (liveness is judged on it). */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Sessions kept, live or ending. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** Forgets every session, as a backend restarted without persistence would. */
+  wipe(): void {
+    this.#records.clear();
+    this.#due.clear();
+  }
+
+  async subscribe(serverId: string, listener: BackendListener): Promise<void> {
+    this.#listeners.set(serverId, listener);
+  }
+
+  async create(record: NewSessionRecord, owner: string): Promise<boolean> {
+    if (this.#records.has(record.id)) return false;
+    this.#records.set(record.id, {
+      ...record,
+      owner,
+      live: true,
+      epoch: 0,
+      pushSeq: 0,
+      pushes: [],
+      responses: new Map(),
+      running: new Map(),
+      responseAck: 1,
+    });
+    this.#schedule(record.id, record.deadline);
+    return true;
+  }
+
+  async resume(
+    id: string,
+    passwordHash: string,
+    owner: string,
+    now: number,
+    tickTime: number,
+  ): Promise<ResumedSession | undefined> {
+    const record = this.#records.get(id);
+    if (record === undefined || !record.live || record.passwordHash !== passwordHash) return undefined;
+    const deadline = (Math.floor((now + record.timeout) / tickTime) + 1) * tickTime;
+    if (deadline > record.deadline) this.#schedule(id, deadline);
+    record.epoch++;
+    if (record.owner !== owner) {
+      this.#tell(record.owner, { kind: "moved", id, epoch: record.epoch });
+      record.owner = owner;
+    }
+    return {
+      timeout: record.timeout,
+      principal: record.principal,
+      epoch: record.epoch,
+      deadline,
+      lastPushSeq: record.pushSeq,
+      responseAck: record.responseAck,
+      pushes: [...record.pushes],
+      responses: [...record.responses.values()],
+    };
+  }
+
+  async flushDeadlines(
+    deadlines: ReadonlyArray<readonly [string, number]>,
+    serverId: string,
+    aliveMs: number,
+  ): Promise<number> {
+    this.#aliveUntil.set(serverId, this.#clock.now() + aliveMs);
+    let moved = 0;
+    for (const [id, deadline] of deadlines) {
+      const record = this.#records.get(id);
+      if (record === undefined || !record.live || deadline <= record.deadline) continue;
+      this.#schedule(id, deadline);
+      moved++;
+    }
+    return moved;
+  }
+
+  async vanished(ids: readonly string[]): Promise<boolean[]> {
+    return ids.map((id) => !this.#records.has(id));
+  }
+
+  async claimDue(upTo: number, limit: number): Promise<ClaimedSession[]> {
+    const claimed: ClaimedSession[] = [];
+    const buckets = [...this.#due.keys()].filter((time) => time <= upTo).sort((a, b) => a - b);
+    for (const time of buckets) {
+      for (const id of this.#due.get(time) ?? []) {
+        if (claimed.length === limit) return claimed;
+        const session = this.#claimRecord(id);
+        if (session !== undefined) claimed.push(session);
+      }
+    }
+    return claimed;
+  }
+
+  async claim(id: string): Promise<ClaimedSession | undefined> {
+    return this.#claimRecord(id);
+  }
+
+  async release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void> {
+    if (session.owner !== serverId) this.#tell(session.owner, { kind: "ended", id: session.id, reason });
+    this.#records.delete(session.id);
+  }
+
+  async appendPush(
+    id: string,
+    topic: string,
+    body: unknown,
+    maxReplay: number,
+  ): Promise<number | "gone" | "full"> {
+    encodeFrame([topic, body]); // the wire codec's plain check, before anything is kept
+    const record = this.#records.get(id);
+    if (record === undefined || !record.live) return "gone";
+    if (record.pushes.length >= maxReplay) return "full";
+    const push: PushMessage = { type: MessageType.Push, seq: ++record.pushSeq, topic, body };
+    record.pushes.push(push);
+    this.#tell(record.owner, { kind: "push", id, push });
+    return push.seq;
+  }
+
+  async admit(id: string, seq: number, serverId: string): Promise<RequestAdmission> {
+    const record = this.#records.get(id);
+    if (record === undefined || !record.live) return { kind: "gone" };
+    if (seq < record.responseAck) return { kind: "refused" };
+    const response = record.responses.get(seq);
+    if (response !== undefined) return { kind: "answered", response };
+    const runner = record.running.get(seq);
+    if (runner !== undefined && runner !== serverId) return { kind: "elsewhere", server: runner };
+    record.running.set(seq, serverId);
+    return { kind: "run" };
+  }
+
+  async complete(
+    id: string,
+    response: ResponseMessage,
+    runner: string,
+    maxResponses: number,
+  ): Promise<"kept" | "refused" | "full"> {
+    const record = this.#records.get(id);
+    if (record === undefined || !record.live || record.running.get(response.seq) !== runner) return "refused";
+    record.running.delete(response.seq);
+    if (record.responses.size >= maxResponses) return "full";
+    record.responses.set(response.seq, response);
+    if (record.owner !== runner) this.#tell(record.owner, { kind: "response", id, response });
+    return "kept";
+  }
+
+  async acknowledge(id: string, pushAck: number, responseAck: number): Promise<void> {
+    const record = this.#records.get(id);
+    if (record === undefined) return;
+    record.pushes = record.pushes.filter((push) => push.seq > pushAck);
+    if (responseAck <= record.responseAck) return;
+    record.responseAck = responseAck;
+    for (const seq of record.responses.keys()) if (seq < responseAck) record.responses.delete(seq);
+    for (const seq of record.running.keys()) if (seq < responseAck) record.running.delete(seq);
+  }
+
+  async read(id: string, afterPushSeq: number): Promise<SessionSnapshot | undefined> {
+    const record = this.#records.get(id);
+    if (record === undefined) return undefined;
+    return {
+      live: record.live,
+      owner: record.owner,
+      pushes: record.pushes.filter((push) => push.seq > afterPushSeq),
+      responses: [...record.responses.values()],
+    };
+  }
+
+  async alive(serverId: string): Promise<boolean> {
+    return (this.#aliveUntil.get(serverId) ?? Number.NEGATIVE_INFINITY) > this.#clock.now();
+  }
+
+  async close(serverId: string): Promise<void> {
+    this.#aliveUntil.delete(serverId);
+    this.#listeners.delete(serverId);
+  }
+
+  #schedule(id: string, deadline: number): void {
+    const record = this.#records.get(id);
+    if (record === undefined) return;
+    this.#unschedule(record);
+    record.deadline = deadline;
+    const bucket = this.#due.get(deadline) ?? new Set<string>();
+    bucket.add(id);
+    this.#due.set(deadline, bucket);
+  }
+
+  #unschedule(record: SessionRecord): void {
+    const bucket = this.#due.get(record.deadline);
+    if (bucket === undefined) return;
+    bucket.delete(record.id);
+    if (bucket.size === 0) this.#due.delete(record.deadline);
+  }
+
+  /** Live → ending, off the deadline queue: only one claim of a session succeeds. */
+  #claimRecord(id: string): ClaimedSession | undefined {
+    const record = this.#records.get(id);
+    if (record === undefined || !record.live) return undefined;
+    record.live = false;
+    this.#unschedule(record);
+    return { id, owner: record.owner, timeout: record.timeout, principal: record.principal };
+  }
+
+  /** A message to a server, on a later microtask (as over a bus; never inside the caller's call). */
+  #tell(serverId: string, message: BackendMessage): void {
+    const listener = this.#listeners.get(serverId);
+    if (listener !== undefined) queueMicrotask(() => listener.message(message));
+  }
+}

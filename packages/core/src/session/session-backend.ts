@@ -1,0 +1,141 @@
+import type { PushMessage, ResponseMessage, ServerSessionEndReason } from "./server-session.js";
+
+/**
+ * What a shared backend says about a request a client sent: run it here (it is now recorded
+ * as running on this server), it is stale or a duplicate, the session is gone, it was answered
+ * already, or another server runs it.
+ */
+export type RequestAdmission =
+  | { kind: "run" }
+  | { kind: "refused" }
+  | { kind: "gone" }
+  | { kind: "answered"; response: ResponseMessage }
+  | { kind: "elsewhere"; server: string };
+
+/** A session as `create` writes it. */
+export interface NewSessionRecord {
+  readonly id: string;
+  /** SHA-256 of the password (hex): a backend never holds the password itself. */
+  readonly passwordHash: string;
+  readonly timeout: number;
+  readonly principal: unknown;
+  /** Its first deadline bucket. */
+  readonly deadline: number;
+}
+
+/** What a resume finds: the session's record and everything the client has not acknowledged. */
+export interface ResumedSession {
+  readonly timeout: number;
+  readonly principal: unknown;
+  /** Counts resumes: a `moved` notice older than this server's own resume is stale. */
+  readonly epoch: number;
+  /** The deadline bucket the resume wrote (the Hello counts as a frame). */
+  readonly deadline: number;
+  /** The last push number given out. */
+  readonly lastPushSeq: number;
+  /** Every answer below this was acknowledged. */
+  readonly responseAck: number;
+  readonly pushes: readonly PushMessage[];
+  readonly responses: readonly ResponseMessage[];
+}
+
+/** A session this server won the right to end: it is no longer live in the backend. */
+export interface ClaimedSession {
+  readonly id: string;
+  /** The server that carried it, told of the end by `release`. */
+  readonly owner: string;
+  readonly timeout: number;
+  readonly principal: unknown;
+}
+
+/** A carried session as the backend has it now, read after messages may have been missed. */
+export interface SessionSnapshot {
+  readonly live: boolean;
+  readonly owner: string;
+  /** Pushes after the number asked for, in order. */
+  readonly pushes: readonly PushMessage[];
+  readonly responses: readonly ResponseMessage[];
+}
+
+/** What the backend tells this server about a session it carries. */
+export type BackendMessage =
+  | { kind: "push"; id: string; push: PushMessage }
+  | { kind: "response"; id: string; response: ResponseMessage }
+  | { kind: "moved"; id: string; epoch: number }
+  | { kind: "ended"; id: string; reason: ServerSessionEndReason };
+
+export interface BackendListener {
+  message(message: BackendMessage): void;
+  /** Messages may have been lost (the subscription dropped and is back): re-read every session. */
+  resync(): void;
+}
+
+/**
+ * The primitives a shared session store needs from where the sessions live (Redis, a SQL
+ * database, etcd): liveness and ownership, with each session's unacknowledged pushes and
+ * answers. {@link SharedSessionStore} builds the session protocol on them once: touch batching,
+ * expiry claims, stall hold-back, resync, lost requests. Every call that changes a session is
+ * atomic in the backend; calls may fail (the store retries or reports); none may be answered
+ * twice. Run `@tether/store-conformance` against a new backend before it carries a session.
+ */
+export interface SessionBackend {
+  /** Starts delivering messages for `serverId`; resolves once none can be missed. */
+  subscribe(serverId: string, listener: BackendListener): Promise<void>;
+  /** Writes a new live session owned by `owner`; false if the id is taken. */
+  create(record: NewSessionRecord, owner: string): Promise<boolean>;
+  /**
+   * Checks the password hash of a live session and makes `owner` its carrier (telling the
+   * previous carrier `moved`, with the new epoch); its deadline moves to the bucket of `now`.
+   * `undefined` for unknown, ending and wrong-password sessions alike.
+   */
+  resume(
+    id: string,
+    passwordHash: string,
+    owner: string,
+    now: number,
+    tickTime: number,
+  ): Promise<ResumedSession | undefined>;
+  /**
+   * Moves deadlines later (never earlier, never reviving a claimed session) and marks `serverId`
+   * alive for `aliveMs`. Resolves to how many deadlines moved: fewer than given means some
+   * sessions are missing.
+   */
+  flushDeadlines(
+    deadlines: ReadonlyArray<readonly [id: string, deadline: number]>,
+    serverId: string,
+    aliveMs: number,
+  ): Promise<number>;
+  /** For each id: true if the backend has no trace of it (no deadline, no record). */
+  vanished(ids: readonly string[]): Promise<boolean[]>;
+  /** Claims up to `limit` live sessions whose deadline is at or before `upTo`. */
+  claimDue(upTo: number, limit: number): Promise<ClaimedSession[]>;
+  /** Claims one live session to end it now; `undefined` if it is not live. */
+  claim(id: string): Promise<ClaimedSession | undefined>;
+  /** Finishes an end this server claimed: tells its carrier (if another server) and deletes it. */
+  release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void>;
+  /**
+   * Numbers a push and tells the session's carrier: its number, `"gone"` if the session is not
+   * live, `"full"` if `maxReplay` pushes wait unacknowledged (nothing is added).
+   */
+  appendPush(id: string, topic: string, body: unknown, maxReplay: number): Promise<number | "gone" | "full">;
+  /** Decides whether request `seq` runs on `serverId`. */
+  admit(id: string, seq: number, serverId: string): Promise<RequestAdmission>;
+  /**
+   * Keeps the answer of a request `runner` ran (only if it is still its runner) and sends it to
+   * the carrier if that is another server: `"kept"`, `"refused"`, or `"full"` over `maxResponses`.
+   */
+  complete(
+    id: string,
+    response: ResponseMessage,
+    runner: string,
+    maxResponses: number,
+  ): Promise<"kept" | "refused" | "full">;
+  /** Drops pushes up to `pushAck` and answers (and running marks) below `responseAck`. */
+  acknowledge(id: string, pushAck: number, responseAck: number): Promise<void>;
+  /** The session as kept now, with its pushes after `afterPushSeq`; `undefined` if unknown. */
+  read(id: string, afterPushSeq: number): Promise<SessionSnapshot | undefined>;
+  /** Whether server `serverId` marked itself alive within its last `aliveMs`. */
+  alive(serverId: string): Promise<boolean>;
+  /** Marks `serverId` gone (its running requests are lost at once) and releases connections. */
+  close(serverId: string): Promise<void>;
+}

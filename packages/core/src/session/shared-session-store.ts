@@ -1,0 +1,653 @@
+import { EventEmitter } from "eventemitter3";
+import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
+import { SessionExpiredError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { CloseCode, MessageType, RequestErrorCode } from "./protocol.js";
+import {
+  type PushMessage,
+  type ResponseMessage,
+  ServerSession,
+  type ServerSessionEndReason,
+  type SessionBounds,
+  type SessionHost,
+} from "./server-session.js";
+import type { BackendMessage, ClaimedSession, ResumedSession, SessionBackend } from "./session-backend.js";
+import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
+import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
+import { SESSION_PASSWORD_BYTES } from "./session-tracker.js";
+
+export interface SharedSessionStoreOptions {
+  /** This server's name in the backend and in logs. Default: random. */
+  serverId?: string;
+  /**
+   * Time that every server reads alike: deadlines in the backend are compared across
+   * processes. Default: the server's clock.
+   */
+  clock?: Clock;
+  /** Sessions claimed per backend call when many expire at once. Default 1000. */
+  claimBatch?: number;
+}
+
+/** What `open` makes: 96 random bits as 24 hex digits. */
+const SESSION_ID = /^[0-9a-f]{24}$/;
+
+/** This server's bookkeeping for one session it carries; the session's data is in the backend. */
+class Carried {
+  /** Ending has begun here (the store is claiming it): its frames no longer count. */
+  closing = false;
+  /** Which resume of the session this server carries (0: opened here, not resumed). */
+  epoch = 0;
+  /** When its latest frame arrived, on the store's clock. */
+  lastTouch = 0;
+  /** The deadline bucket last written to the backend. */
+  flushedDeadline = 0;
+  /** The client's latest acknowledgements, written at the next flush... */
+  pushAck = 0;
+  responseAck = 0;
+  /** ...and those last written. */
+  writtenPushAck = 0;
+  writtenResponseAck = 0;
+  /** The last flush found it gone from the backend, record and all (see `#endVanished`). */
+  suspectedLost = false;
+  /** Requests the client waits on that another server runs: seq → that server's id. */
+  readonly waiting = new Map<number, string>();
+
+  constructor(readonly session: ServerSession) {}
+}
+
+/**
+ * A session store whose sessions live in a {@link SessionBackend} that several servers share:
+ * any server resumes any live session. Touches are batched into one write per tick; expiry is
+ * claimed in the backend, so each session ends once among every server; pushes and answers
+ * wait in the backend until the client acknowledges them; a request runs on one server once.
+ */
+export class SharedSessionStore extends EventEmitter<SessionStoreEvents> implements SessionStore {
+  readonly tickTime: number;
+  readonly minSessionTimeout: number;
+  readonly maxSessionTimeout: number;
+  readonly serverId: string;
+  /** Resolves once this server hears from the backend about the sessions it carries. */
+  readonly ready: Promise<void>;
+  readonly #backend: SessionBackend;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #bounds: SessionBounds;
+  readonly #claimBatch: number;
+  readonly #carried = new Map<string, Carried>();
+  /** Messages for sessions being resumed here, applied once their state has loaded. */
+  readonly #resuming = new Map<string, BackendMessage[]>();
+  readonly #touched = new Set<Carried>();
+  readonly #acked = new Set<Carried>();
+  /**
+   * Sessions the last flush found with neither a deadline nor a record: lost by the backend
+   * (a restart without persistence, a flush), unless an "ended" message for them is still on
+   * its way. Found so twice in a row, they end here.
+   */
+  #vanishing = new Set<Carried>();
+  /** Sessions whose pushes are being re-read after a gap. */
+  readonly #refilling = new Set<Carried>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #timer: TimerHandle | undefined;
+  #ticking: Promise<void> | undefined;
+  /** No session is claimed before this time (set after a stall). */
+  #claimsFrom = Number.NEGATIVE_INFINITY;
+  #closed = false;
+
+  constructor(
+    context: SessionStoreContext,
+    backend: SessionBackend,
+    options: SharedSessionStoreOptions = {},
+  ) {
+    super();
+    const { tickTime, minSessionTimeout, maxSessionTimeout } = sessionTimeouts(context);
+    this.tickTime = tickTime;
+    this.minSessionTimeout = minSessionTimeout;
+    this.maxSessionTimeout = maxSessionTimeout;
+    this.#backend = backend;
+    this.#clock = options.clock ?? context.clock;
+    this.#logger = context.logger;
+    this.#bounds = context.bounds;
+    this.#claimBatch = options.claimBatch ?? 1000;
+    this.serverId = options.serverId ?? randomHex(8);
+    this.ready = backend.subscribe(this.serverId, {
+      message: (message) => this.#onMessage(message),
+      resync: () => {
+        for (const carried of this.#carried.values()) void this.#resync(carried);
+      },
+    });
+    this.ready.catch((error: unknown) => this.#logger.warn({ err: error }, "could not subscribe"));
+    this.#arm();
+  }
+
+  get size(): number {
+    return this.#carried.size;
+  }
+
+  async open(requestedTimeout: number, principal: unknown): Promise<ServerSession> {
+    const timeout = negotiateTimeout(requestedTimeout, this);
+    const now = this.#clock.now();
+    const deadline = this.#bucket(now + timeout);
+    for (;;) {
+      const id = randomHex(12);
+      const password = crypto.getRandomValues(new Uint8Array(SESSION_PASSWORD_BYTES));
+      const passwordHash = await hashPassword(password);
+      const record = { id, passwordHash, timeout, principal, deadline };
+      if (!(await this.#track(this.#backend.create(record, this.serverId)))) continue; // 96 bits collided
+      const carried = this.#carry(id, timeout, password, principal);
+      carried.lastTouch = now;
+      carried.flushedDeadline = deadline;
+      return carried.session;
+    }
+  }
+
+  async resume(id: string, password: Uint8Array): Promise<ServerSession | undefined> {
+    // Ids this store never makes (any string may arrive in a Hello) need no round trip.
+    if (!SESSION_ID.test(id) || password.byteLength !== SESSION_PASSWORD_BYTES) return undefined;
+    const early: BackendMessage[] = [];
+    this.#resuming.set(id, early);
+    try {
+      const resumed = await this.#track(
+        this.#backend.resume(
+          id,
+          await hashPassword(password),
+          this.serverId,
+          this.#clock.now(),
+          this.tickTime,
+        ),
+      );
+      if (resumed === undefined) return undefined;
+      let carried = this.#carried.get(id);
+      if (carried === undefined || carried.session.ended) {
+        carried = this.#carry(id, resumed.timeout, password, resumed.principal);
+      }
+      this.#restore(carried, resumed);
+      for (const message of early) this.#apply(carried, message);
+      return carried.session;
+    } finally {
+      if (this.#resuming.get(id) === early) this.#resuming.delete(id);
+    }
+  }
+
+  touch(session: ServerSession): boolean {
+    const carried = this.#carried.get(session.id);
+    if (carried === undefined || carried.session !== session || carried.closing || session.ended)
+      return false;
+    carried.lastTouch = this.#clock.now();
+    this.#touched.add(carried);
+    return true;
+  }
+
+  end(session: ServerSession, reason: ServerSessionEndReason): void {
+    const carried = this.#carried.get(session.id);
+    if (session.ended || carried?.closing === true) return;
+    if (carried !== undefined) carried.closing = true;
+    this.#claimOne(session.id, reason).catch((error: unknown) => {
+      if (carried !== undefined) carried.closing = false;
+      this.#logger.error({ err: error, session: session.id }, "could not end a session in the backend");
+    });
+  }
+
+  async push(id: string, topic: string, body: unknown): Promise<void> {
+    const seq = await this.#track(this.#backend.appendPush(id, topic, body, this.#bounds.maxReplay));
+    if (seq === "gone") throw new SessionExpiredError(`session ${id} is not live`);
+    if (seq === "full") {
+      const carried = this.#carried.get(id);
+      if (carried !== undefined) this.end(carried.session, "buffer-overflow");
+      else await this.#claimOne(id, "buffer-overflow");
+      throw new SessionExpiredError(
+        `session ${id} ended: more than ${this.#bounds.maxReplay} unacknowledged pushes`,
+      );
+    }
+  }
+
+  get(id: string): ServerSession | undefined {
+    return this.#carried.get(id)?.session;
+  }
+
+  *sessions(): IterableIterator<ServerSession> {
+    for (const carried of this.#carried.values()) yield carried.session;
+  }
+
+  /** The sessions this server carries, by the deadline bucket last written to the backend. */
+  dump(): string {
+    const buckets = new Map<number, ServerSession[]>();
+    for (const carried of this.#carried.values()) {
+      const list = buckets.get(carried.flushedDeadline) ?? [];
+      list.push(carried.session);
+      buckets.set(carried.flushedDeadline, list);
+    }
+    return formatDump(
+      `on ${this.serverId}`,
+      this.#clock.now(),
+      buckets,
+      (s) => `${s.id} timeout=${s.timeout}`,
+    );
+  }
+
+  /**
+   * Writes the last touches, stops expiry and leaves; sessions carried here stay in the
+   * backend for their clients to resume elsewhere.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+    await this.#flush().catch((error: unknown) => this.#logger.warn({ err: error }, "last flush failed"));
+    // Operations finishing may start others (a claim is followed by a release): drain them all.
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#backend.close(this.serverId);
+  }
+
+  /** What every session object of this store calls back into. */
+  readonly #host: SessionHost = {
+    keepsEveryAnswer: true,
+    end: (session, reason) => this.end(session, reason),
+    push: (session, message) => {
+      if (this.#carried.get(session.id)?.closing === true)
+        throw new SessionExpiredError(`session ${session.id} has ended`);
+      this.push(session.id, message.topic, message.body).catch((error: unknown) =>
+        this.#logger.debug({ err: error, session: session.id }, "push refused"),
+      );
+    },
+    admit: (session, request) => this.#admit(session, request.seq),
+    answered: (session, response) => {
+      void this.#complete(session.id, response, this.serverId).then((kept) => {
+        if (kept === "full") this.end(session, "buffer-overflow");
+      });
+    },
+    acknowledged: (session, pushAck, responseAck) => {
+      const carried = this.#carried.get(session.id);
+      if (carried === undefined || carried.session !== session) return;
+      if (pushAck <= carried.pushAck && responseAck <= carried.responseAck) return;
+      carried.pushAck = Math.max(carried.pushAck, pushAck);
+      carried.responseAck = Math.max(carried.responseAck, responseAck);
+      // Usually written with the tick's batch; but a busy session whose client has confirmed a
+      // quarter of a bound's worth since is trimmed in the backend now, or its kept pushes or
+      // answers would reach the bound there while the client holds them all.
+      const lag = Math.max(
+        carried.pushAck - carried.writtenPushAck,
+        carried.responseAck - carried.writtenResponseAck,
+      );
+      if (lag >= Math.min(this.#bounds.maxReplay, this.#bounds.maxResponses) / 4) {
+        this.#acked.delete(carried);
+        void this.#writeAck(carried).catch(() => this.#acked.add(carried));
+      } else {
+        this.#acked.add(carried);
+      }
+    },
+  };
+
+  async #admit(session: ServerSession, seq: number): Promise<boolean> {
+    let admission: Awaited<ReturnType<SessionBackend["admit"]>>;
+    try {
+      admission = await this.#track(this.#backend.admit(session.id, seq, this.serverId));
+    } catch (error) {
+      session.withdraw(seq);
+      throw error;
+    }
+    if (admission.kind === "run") return true;
+    session.withdraw(seq);
+    const carried = this.#carried.get(session.id);
+    if (admission.kind === "answered") this.#deliverResponse(session, carried, admission.response);
+    else if (admission.kind === "elsewhere") carried?.waiting.set(seq, admission.server);
+    else if (admission.kind === "gone" && carried !== undefined && !carried.closing)
+      this.#letGo(carried, "expired");
+    return false;
+  }
+
+  #complete(id: string, response: ResponseMessage, runner: string): Promise<"kept" | "refused" | "full"> {
+    const kept = this.#backend.complete(id, response, runner, this.#bounds.maxResponses);
+    return this.#track(kept).catch((error: unknown) => {
+      this.#logger.error({ err: error, session: id, seq: response.seq }, "could not keep an answer");
+      return "refused" as const;
+    });
+  }
+
+  #deliverResponse(session: ServerSession, carried: Carried | undefined, response: ResponseMessage): void {
+    carried?.waiting.delete(response.seq);
+    session.deliverResponse(response);
+  }
+
+  #carry(id: string, timeout: number, password: Uint8Array, principal: unknown): Carried {
+    const tracked = { id, timeout, password, state: "live" as const };
+    const carried = new Carried(new ServerSession(tracked, principal, this.#bounds, this.#host));
+    this.#carried.set(id, carried);
+    return carried;
+  }
+
+  #restore(carried: Carried, resumed: ResumedSession): void {
+    carried.session.restore(resumed.pushes, resumed.responses, resumed.responseAck, resumed.lastPushSeq);
+    carried.epoch = resumed.epoch;
+    carried.flushedDeadline = Math.max(carried.flushedDeadline, resumed.deadline);
+  }
+
+  /** Expiry runs once a tick, just after each bucket boundary, like the in-process tracker. */
+  #arm(): void {
+    if (this.#closed) return;
+    const now = this.#clock.now();
+    // After an on-time step, so frames that arrived during a stalled loop are read first.
+    const tick = () => {
+      this.#timer = undefined;
+      this.#ticking = this.#tick().finally(() => {
+        this.#ticking = undefined;
+        this.#arm();
+      });
+    };
+    runWhenOnTime(this.#clock, this.#bucket(now) - now, tick, {
+      slackMs: this.tickTime,
+      recoveryMs: 0,
+      onLate: (late) => this.#stalled(late),
+      track: (timer) => {
+        this.#timer = timer;
+      },
+    });
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      const snapshot = this.#clock.now();
+      await this.#flush();
+      const took = this.#clock.now() - snapshot;
+      if (took > this.tickTime) this.#stalled(took);
+      // Touches up to the snapshot are in the backend; those of other servers up to a tick before it.
+      if (this.#clock.now() >= this.#claimsFrom) await this.#claimDue(snapshot - this.tickTime);
+      await this.#settleLostRequests();
+    } catch (error) {
+      this.#stalled(0);
+      this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
+    }
+  }
+
+  /**
+   * This process or the backend stalled (a late timer, a slow or failed write): touches of every
+   * server may still be on their way. No session is judged until two ticks later, when every
+   * server has had a full tick to write its batch again.
+   */
+  #stalled(lateMs: number): void {
+    this.#claimsFrom = this.#clock.now() + 2 * this.tickTime;
+    if (lateMs > 0) this.emit("stall", lateMs);
+  }
+
+  /**
+   * One write per tick: the deadline buckets of sessions touched since the last one, the
+   * clients' acknowledgements, and this server's liveness.
+   */
+  async #flush(): Promise<void> {
+    const touched = [...this.#touched];
+    const acked = [...this.#acked];
+    this.#touched.clear();
+    this.#acked.clear();
+    const deadlines: [string, number][] = [];
+    const written: [Carried, number][] = [];
+    for (const carried of touched) {
+      if (carried.closing || carried.session.ended) continue;
+      const deadline = this.#bucket(carried.lastTouch + carried.session.timeout);
+      if (deadline <= carried.flushedDeadline) continue;
+      deadlines.push([carried.session.id, deadline]);
+      written.push([carried, deadline]);
+    }
+    const moved = this.#backend.flushDeadlines(deadlines, this.serverId, 3 * this.tickTime);
+    try {
+      await this.#track(Promise.all([moved, ...acked.map((carried) => this.#writeAck(carried))]));
+      // What was written, not what the session reads now: touches during the write go next time.
+      for (const [carried, deadline] of written) {
+        carried.flushedDeadline = Math.max(carried.flushedDeadline, deadline);
+      }
+      const missing = written.length - (await moved);
+      // Looked into beside the tick, not in its way: claims and answers do not wait for it.
+      if (missing > 0 || this.#vanishing.size > 0) {
+        this.#track(this.#endVanished(missing > 0 ? touched : [])).catch((error: unknown) =>
+          this.#logger.warn({ err: error }, "could not check for sessions the backend lost"),
+        );
+      }
+    } catch (error) {
+      // Nothing is lost: the same sessions go out with the next flush.
+      for (const carried of touched) this.#touched.add(carried);
+      for (const carried of acked) this.#acked.add(carried);
+      throw error;
+    }
+  }
+
+  /**
+   * Ends, with expire listeners, the carried sessions the backend no longer has at all: nobody
+   * else can claim them, so without this they would live on here, deaf, and their listeners
+   * would never run. One tick of grace first, for an "ended" message from whoever claimed it.
+   */
+  async #endVanished(touched: readonly Carried[]): Promise<void> {
+    const candidates = [...new Set([...touched, ...this.#vanishing])].filter(
+      (carried) => this.#isCarried(carried) && !carried.closing,
+    );
+    this.#vanishing = new Set();
+    if (candidates.length === 0) return;
+    const gone = await this.#track(this.#backend.vanished(candidates.map((carried) => carried.session.id)));
+    candidates.forEach((carried, i) => {
+      if (!gone[i] || carried.closing || !this.#isCarried(carried)) {
+        carried.suspectedLost = false;
+        return;
+      }
+      if (!carried.suspectedLost) {
+        carried.suspectedLost = true;
+        this.#vanishing.add(carried);
+        return;
+      }
+      const { id, timeout, principal } = carried.session;
+      this.#logger.warn({ session: id }, "the backend lost a live session; it ends here");
+      this.#ended({ id, owner: this.serverId, timeout, principal }, "expired");
+    });
+  }
+
+  /** Drops from the backend what the client confirmed having. */
+  async #writeAck(carried: Carried): Promise<void> {
+    const { pushAck, responseAck } = carried;
+    await this.#track(this.#backend.acknowledge(carried.session.id, pushAck, responseAck));
+    carried.writtenPushAck = Math.max(carried.writtenPushAck, pushAck);
+    carried.writtenResponseAck = Math.max(carried.writtenResponseAck, responseAck);
+  }
+
+  /**
+   * Claims sessions whose bucket passed at least one tick ago: that tick is the batching
+   * allowance, since a touch may wait up to a tick in another server before reaching the backend.
+   */
+  async #claimDue(upTo: number): Promise<void> {
+    for (;;) {
+      const claimed = await this.#track(this.#backend.claimDue(upTo, this.#claimBatch));
+      for (const session of claimed) this.#ended(session, "expired");
+      if (claimed.length < this.#claimBatch) return;
+    }
+  }
+
+  /** Answers requests whose runner died with `server-lost` (at most once: never run again). */
+  async #settleLostRequests(): Promise<void> {
+    const checks: Promise<void>[] = [];
+    for (const carried of this.#carried.values()) {
+      for (const [seq, runner] of carried.waiting) {
+        checks.push(
+          this.#backend.alive(runner).then(async (alive) => {
+            if (alive) return;
+            const lost: ResponseMessage = {
+              type: MessageType.ErrorResponse,
+              seq,
+              code: RequestErrorCode.ServerLost,
+              message: `the server running this request (${runner}) died before answering`,
+            };
+            if ((await this.#complete(carried.session.id, lost, runner)) === "kept")
+              this.#deliverResponse(carried.session, carried, lost);
+          }),
+        );
+      }
+    }
+    await Promise.all(checks);
+  }
+
+  /** This server claimed the session: end it here, run expire listeners once, release it. */
+  #ended(claimed: ClaimedSession, reason: ServerSessionEndReason): void {
+    const { id, owner, timeout, principal } = claimed;
+    let session = this.#carried.get(id)?.session;
+    if (session === undefined) {
+      const password = new Uint8Array(SESSION_PASSWORD_BYTES); // never sent: nobody can resume it
+      session = new ServerSession(
+        { id, timeout, password, state: "live" },
+        principal,
+        this.#bounds,
+        this.#host,
+      );
+    }
+    this.#forget(id);
+    session.end(reason);
+    try {
+      this.emit("expire", session, reason);
+    } catch (error) {
+      if (!this.emit("error", error))
+        this.#logger.error({ err: error, session: id }, "an expire listener threw");
+    }
+    void this.#track(this.#backend.release(claimed, reason, this.serverId)).catch((error: unknown) =>
+      this.#logger.warn({ err: error, session: id }, "could not release an ended session"),
+    );
+  }
+
+  /**
+   * Ends a session now, wherever it is carried, if this server claims it first; otherwise the
+   * server that did claim it ends it (and tells its carrier).
+   */
+  async #claimOne(id: string, reason: ServerSessionEndReason): Promise<void> {
+    const claimed = await this.#track(this.#backend.claim(id));
+    if (claimed !== undefined) this.#ended(claimed, reason);
+  }
+
+  #onMessage(message: BackendMessage): void {
+    const early = this.#resuming.get(message.id);
+    if (early !== undefined) {
+      early.push(message);
+      return;
+    }
+    const carried = this.#carried.get(message.id);
+    if (carried !== undefined) this.#apply(carried, message);
+  }
+
+  /** A message from another server (or from the backend) about a session carried here. */
+  #apply(carried: Carried, message: BackendMessage): void {
+    const session = carried.session;
+    switch (message.kind) {
+      case "push": {
+        const seq = message.push.seq;
+        if (seq === session.deliveredPushSeq + 1) session.deliverPush(message.push);
+        else if (seq > session.deliveredPushSeq) void this.#refill(carried);
+        return;
+      }
+      case "response":
+        this.#deliverResponse(session, carried, message.response);
+        return;
+      case "moved":
+        // Resumed on another server after this one's own resume (an older move is stale).
+        if (message.epoch > carried.epoch) this.#letGo(carried, "moved");
+        return;
+      case "ended":
+        this.#letGo(carried, message.reason);
+        return;
+    }
+  }
+
+  /**
+   * This server stops carrying the session: it moved (its connection gets 4006; requests
+   * running here still answer, through the backend), or it ended elsewhere (or vanished), and
+   * its end runs here without expire listeners (those ran where it was claimed).
+   */
+  #letGo(carried: Carried, why: "moved" | ServerSessionEndReason): void {
+    if (this.#isCarried(carried)) this.#forget(carried.session.id);
+    if (why === "moved")
+      carried.session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
+    else carried.session.end(why);
+  }
+
+  /** Re-reads pushes after a gap (a missed message), in order. */
+  async #refill(carried: Carried): Promise<void> {
+    if (this.#refilling.has(carried)) return;
+    this.#refilling.add(carried);
+    try {
+      const snapshot = await this.#backend.read(carried.session.id, carried.session.deliveredPushSeq);
+      for (const push of snapshot?.pushes ?? []) carried.session.deliverPush(push);
+    } catch (error) {
+      this.#logger.warn({ err: error, session: carried.session.id }, "could not re-read pushes");
+    } finally {
+      this.#refilling.delete(carried);
+    }
+  }
+
+  /** After the subscription came back: pushes, answers and ends that may have been missed. */
+  async #resync(carried: Carried): Promise<void> {
+    const session = carried.session;
+    const snapshot = await this.#backend.read(session.id, session.deliveredPushSeq).catch(() => null);
+    if (snapshot === null || !this.#isCarried(carried)) return;
+    if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.serverId) {
+      // Ended, or moved, while we were not listening.
+      this.#letGo(carried, snapshot?.live === true ? "moved" : "expired");
+      return;
+    }
+    for (const push of snapshot.pushes) session.deliverPush(push);
+    for (const response of snapshot.responses) this.#deliverResponse(session, carried, response);
+  }
+
+  #isCarried(carried: Carried): boolean {
+    return this.#carried.get(carried.session.id) === carried;
+  }
+
+  #forget(id: string): void {
+    const carried = this.#carried.get(id);
+    if (carried === undefined) return;
+    this.#carried.delete(id);
+    this.#touched.delete(carried);
+    this.#acked.delete(carried);
+  }
+
+  /** The end of the bucket `time` falls in (ZooKeeper's `roundToNextInterval`). */
+  #bucket(time: number): number {
+    return (Math.floor(time / this.tickTime) + 1) * this.tickTime;
+  }
+
+  /** Remembers an operation so `close()` waits for it before leaving. */
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inFlight.add(operation);
+    const done = () => this.#inFlight.delete(operation);
+    operation.then(done, done);
+    return operation;
+  }
+}
+
+/** ZooKeeper's `dump` layout: each deadline bucket, then its sessions. */
+export function formatDump<T>(
+  where: string,
+  now: number,
+  buckets: Map<number, T[]>,
+  line: (item: T) => string,
+): string {
+  const sorted = [...buckets].sort(([a], [b]) => a - b);
+  let count = 0;
+  for (const [, items] of sorted) count += items.length;
+  const lines = [`Session Sets (${sorted.length})/(${count}) ${where}:`];
+  for (const [time, items] of sorted) {
+    lines.push(`${time} (in ${Math.round(time - now)} ms): ${items.length} sessions`);
+    for (const item of items) lines.push(`\t${line(item)}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * SHA-256 of the password, as hex. A backend keeps only this and compares digests: timing can
+ * reveal at most a matching prefix of a digest, which says nothing about the password.
+ */
+export async function hashPassword(password: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", password as Uint8Array<ArrayBuffer>));
+  return toHex(digest);
+}
+
+function randomHex(bytes: number): string {
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+function toHex(bytes: Uint8Array): string {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}

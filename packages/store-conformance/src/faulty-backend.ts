@@ -1,0 +1,163 @@
+import type {
+  BackendListener,
+  ClaimedSession,
+  NewSessionRecord,
+  RequestAdmission,
+  ResponseMessage,
+  ResumedSession,
+  ServerSessionEndReason,
+  SessionBackend,
+  SessionSnapshot,
+} from "@tether/core";
+
+/** A reply a fault wrapper swallowed: the call ran in the backend, its answer never came back. */
+export class LostReplyError extends Error {
+  override readonly name = "LostReplyError";
+}
+
+type Method = Exclude<keyof SessionBackend, "subscribe" | "close">;
+
+/**
+ * Wraps a backend and spoils its replies the way a network and a busy store do: holds them
+ * (a slow or frozen backend), hands held ones back in reverse order, or loses them after the
+ * call ran (a timed-out command that still executed). Calls always reach the backend; only
+ * what comes back is changed.
+ */
+export class FaultyBackend implements SessionBackend {
+  readonly #inner: SessionBackend;
+  #holding = false;
+  #held: Array<() => void> = [];
+  readonly #lose = new Map<Method, number>();
+  readonly #fail = new Map<Method, number>();
+  /** How many calls of each method were failed by `failNext`. */
+  readonly failed = new Map<Method, number>();
+
+  constructor(inner: SessionBackend) {
+    this.#inner = inner;
+  }
+
+  /** From now on replies wait until `releaseHeld()`. */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Hands back every held reply, in call order or reversed, and stops holding. */
+  releaseHeld(order: "in-order" | "reversed" = "in-order"): void {
+    this.#holding = false;
+    const held = order === "reversed" ? this.#held.reverse() : this.#held;
+    this.#held = [];
+    for (const deliver of held) deliver();
+  }
+
+  /** The next `count` replies of `method` are lost: the call runs, the caller gets `LostReplyError`. */
+  loseNextReply(method: Method, count = 1): void {
+    this.#lose.set(method, (this.#lose.get(method) ?? 0) + count);
+  }
+
+  /** The next `count` calls of `method` never reach the backend: the caller gets `LostReplyError`. */
+  failNext(method: Method, count = 1): void {
+    this.#fail.set(method, (this.#fail.get(method) ?? 0) + count);
+  }
+
+  subscribe(serverId: string, listener: BackendListener): Promise<void> {
+    return this.#inner.subscribe(serverId, listener);
+  }
+
+  create(record: NewSessionRecord, owner: string): Promise<boolean> {
+    return this.#spoil("create", () => this.#inner.create(record, owner));
+  }
+
+  resume(
+    id: string,
+    passwordHash: string,
+    owner: string,
+    now: number,
+    tickTime: number,
+  ): Promise<ResumedSession | undefined> {
+    return this.#spoil("resume", () => this.#inner.resume(id, passwordHash, owner, now, tickTime));
+  }
+
+  flushDeadlines(
+    deadlines: ReadonlyArray<readonly [string, number]>,
+    serverId: string,
+    aliveMs: number,
+  ): Promise<number> {
+    return this.#spoil("flushDeadlines", () => this.#inner.flushDeadlines(deadlines, serverId, aliveMs));
+  }
+
+  vanished(ids: readonly string[]): Promise<boolean[]> {
+    return this.#spoil("vanished", () => this.#inner.vanished(ids));
+  }
+
+  claimDue(upTo: number, limit: number): Promise<ClaimedSession[]> {
+    return this.#spoil("claimDue", () => this.#inner.claimDue(upTo, limit));
+  }
+
+  claim(id: string): Promise<ClaimedSession | undefined> {
+    return this.#spoil("claim", () => this.#inner.claim(id));
+  }
+
+  release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void> {
+    return this.#spoil("release", () => this.#inner.release(session, reason, serverId));
+  }
+
+  appendPush(id: string, topic: string, body: unknown, maxReplay: number): Promise<number | "gone" | "full"> {
+    return this.#spoil("appendPush", () => this.#inner.appendPush(id, topic, body, maxReplay));
+  }
+
+  admit(id: string, seq: number, serverId: string): Promise<RequestAdmission> {
+    return this.#spoil("admit", () => this.#inner.admit(id, seq, serverId));
+  }
+
+  complete(
+    id: string,
+    response: ResponseMessage,
+    runner: string,
+    maxResponses: number,
+  ): Promise<"kept" | "refused" | "full"> {
+    return this.#spoil("complete", () => this.#inner.complete(id, response, runner, maxResponses));
+  }
+
+  acknowledge(id: string, pushAck: number, responseAck: number): Promise<void> {
+    return this.#spoil("acknowledge", () => this.#inner.acknowledge(id, pushAck, responseAck));
+  }
+
+  read(id: string, afterPushSeq: number): Promise<SessionSnapshot | undefined> {
+    return this.#spoil("read", () => this.#inner.read(id, afterPushSeq));
+  }
+
+  alive(serverId: string): Promise<boolean> {
+    return this.#spoil("alive", () => this.#inner.alive(serverId));
+  }
+
+  close(serverId: string): Promise<void> {
+    return this.#inner.close(serverId);
+  }
+
+  #spoil<T>(method: Method, call: () => Promise<T>): Promise<T> {
+    if (take(this.#fail, method)) {
+      this.failed.set(method, (this.failed.get(method) ?? 0) + 1);
+      return Promise.reject(new LostReplyError(`${method}: the call was dropped`));
+    }
+    const lost = take(this.#lose, method);
+    const reply = call();
+    return new Promise<T>((resolve, reject) => {
+      const settle = (deliver: () => void) => {
+        if (this.#holding) this.#held.push(deliver);
+        else deliver();
+      };
+      reply.then(
+        (value) =>
+          settle(() => (lost ? reject(new LostReplyError(`${method}: reply lost`)) : resolve(value))),
+        (error: unknown) => settle(() => reject(error)),
+      );
+    });
+  }
+}
+
+/** Takes one from a countdown; true if there was one. */
+function take(counts: Map<Method, number>, method: Method): boolean {
+  const left = counts.get(method) ?? 0;
+  if (left > 0) counts.set(method, left - 1);
+  return left > 0;
+}
