@@ -233,6 +233,10 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#admissions.load({ id, seq, serverId });
   }
 
+  async withdraw(id: string, seq: number, serverId: string): Promise<void> {
+    await runScript(this.#redis, "tetherWithdraw", this.#keys.session(id)[3], seq, serverId);
+  }
+
   async complete(
     id: string,
     response: ResponseMessage,

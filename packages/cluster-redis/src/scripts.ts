@@ -90,6 +90,13 @@ for i = 3, #ARGV, 2 do
 end
 return out`,
   },
+  /** KEYS q. ARGV seq, server. Takes back the request's running mark if it is that server's. */
+  tetherWithdraw: {
+    keys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1`,
+  },
   /**
    * ARGV key prefix, maxResponses, channel prefix, then (id, seq, payload, runner) quadruples:
    * the answers of one batch. Keeps each (only if `runner` is still its runner) and sends it

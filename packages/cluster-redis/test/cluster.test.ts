@@ -1,124 +1,12 @@
-import { type RedisSessionStore, redisSessionStore } from "@tether/cluster-redis";
-import {
-  ConfigurationError,
-  createClient,
-  createServer,
-  ManualClock,
-  MemorySessionStore,
-  MessageType,
-  type ServerOptions,
-  type ServerSessionEndReason,
-  type TetherClient,
-  type TetherServer,
-} from "@tether/core";
-import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
-import { afterEach, describe, expect, it } from "vitest";
+import type { RedisSessionStore } from "@tether/cluster-redis";
+import { ConfigurationError, createServer, MemorySessionStore, MessageType } from "@tether/core";
+import { describe, expect, it } from "vitest";
 import { RawSession } from "../../../test/support/raw-session.js";
 import { redisForTests } from "../../../test/support/redis-for-tests.js";
-
-// Several servers in one process, on one ManualClock and an in-memory network, sharing a real
-// redis-server. Redis answers in real time while the clock stands still: `run()` moves the
-// clock in small steps and lets Redis answer after each, so every timing rule is exact.
-
-const TICK = 100;
-const T = 1000;
+import { carrier, clusterHarness, connected, connectedClient, T, TICK } from "./cluster-harness.js";
 
 const env = redisForTests();
-let prefixes = 0;
-
-interface Cluster {
-  clock: ManualClock;
-  network: MemoryNetwork;
-  servers: TetherServer[];
-  /** Each server's `expire` events: [session id, reason, clock time]. */
-  expired: [string, ServerSessionEndReason, number][][];
-  client(first: number, options?: { timeout?: number }): TetherClient;
-  /** Moves the clock `ms` in steps of `step`, letting Redis answer after each. */
-  run(ms: number, step?: number): Promise<void>;
-}
-
-const open: { clients: TetherClient[]; clusters: Cluster[] } = { clients: [], clusters: [] };
-
-afterEach(async () => {
-  for (const client of open.clients.splice(0)) client.close().catch(() => {});
-  for (const cluster of open.clusters.splice(0)) {
-    let closed = false;
-    const closing = Promise.all(cluster.servers.map((s) => s.close())).then(() => {
-      closed = true;
-    });
-    // Graceful closes of black-holed connections end by timeout, on the manual clock.
-    for (let i = 0; i < 100 && !closed; i++) await cluster.run(100, 100);
-    await closing;
-  }
-});
-
-async function startCluster(
-  size: number,
-  options: Pick<ServerOptions, "maxReplay" | "maxResponses" | "authenticate"> = {},
-): Promise<Cluster> {
-  const clock = new ManualClock(1_000_000);
-  const network = createMemoryNetwork({ clock });
-  const prefix = `test${++prefixes}:`;
-  const servers: TetherServer[] = [];
-  const expired: [string, ServerSessionEndReason, number][][] = [];
-  for (let i = 0; i < size; i++) {
-    const server = createServer({
-      clock,
-      tickTime: TICK,
-      ...options,
-      sessionStore: redisSessionStore({ redis: { path: env.server.path }, prefix, serverId: `s${i}` }),
-    });
-    const log: [string, ServerSessionEndReason, number][] = [];
-    server.on("expire", (session, reason) => log.push([session.id, reason, clock.now()]));
-    server.handle("echo", (body) => body);
-    await server.listen(network.transport(), `s${i}`);
-    await (server.store as RedisSessionStore).ready;
-    servers.push(server);
-    expired.push(log);
-  }
-  const run = async (ms: number, step = 10) => {
-    for (let t = 0; t < ms; t += step) {
-      await clock.advanceAsync(step);
-      await env.settle(4);
-    }
-  };
-  const client = (first: number, clientOptions: { timeout?: number } = {}) => {
-    // Servers in order from `first` (random() near 1 keeps the list unshuffled).
-    const order = servers.map((_, i) => ({
-      transport: network.transport(),
-      address: `s${(first + i) % size}`,
-    }));
-    const c = createClient({
-      servers: order,
-      timeout: clientOptions.timeout ?? T,
-      clock,
-      random: () => 0.999,
-    });
-    open.clients.push(c);
-    return c;
-  };
-  const cluster = { clock, network, servers, expired, client, run };
-  open.clusters.push(cluster);
-  return cluster;
-}
-
-async function connected(cluster: Cluster, client: TetherClient): Promise<void> {
-  for (let i = 0; i < 200 && client.state !== "connected"; i++) await cluster.run(10);
-  expect(client.state).toBe("connected");
-}
-
-/** A client whose session starts on server `first`, connected, with the pushes it receives. */
-async function connectedClient(cluster: Cluster, first: number) {
-  const client = cluster.client(first);
-  const pushes: unknown[] = [];
-  client.on("push", (_topic, body) => pushes.push(body));
-  await connected(cluster, client);
-  return { client, id: client.sessionId as string, pushes };
-}
-
-function carrier(cluster: Cluster, client: TetherClient): number {
-  return cluster.servers.findIndex((s) => s.getSession(client.sessionId as string) !== undefined);
-}
+const { startCluster } = clusterHarness(env);
 
 describe("cluster mode on Redis", () => {
   it("leaves the in-process store the default, and server.tracker where it was", async () => {
@@ -314,7 +202,7 @@ describe("cluster mode on Redis", () => {
       expect(at - cut).toBeLessThanOrEqual(T + 2 * TICK);
     }
     // Nothing is left in Redis but the servers' liveness keys.
-    const keys = await env.probe.keys(`test${prefixes}:*`);
+    const keys = await env.probe.keys(`${cluster.prefix}*`);
     expect(keys.filter((k) => !k.includes(":srv:"))).toEqual([]);
   });
 
@@ -347,7 +235,7 @@ describe("cluster mode on Redis", () => {
     }
     expect(cluster.clock.now() - start).toBeLessThan(TICK);
     expect(cluster.expired.flat()).toEqual([]);
-    expect(await env.probe.hlen(`test${prefixes}:r:${client.sessionId}`)).toBeLessThanOrEqual(32);
+    expect(await env.probe.hlen(`${cluster.prefix}r:${client.sessionId}`)).toBeLessThanOrEqual(32);
   });
 
   it("counts a resume as a frame at once: a session resumed just before its claim is not claimed", async () => {
@@ -388,7 +276,7 @@ describe("cluster mode on Redis", () => {
       env.server.resume();
     }
     await cluster.run(TICK + 20);
-    const written = Number(await env.probe.zscore(`test${prefixes}:expiry`, session.id));
+    const written = Number(await env.probe.zscore(`${cluster.prefix}expiry`, session.id));
     expect(written).toBe(boundary + T + TICK);
   });
 
@@ -447,6 +335,6 @@ describe("cluster mode on Redis", () => {
     await client.close();
     await cluster.run(3 * T);
     expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "closed"]]);
-    expect(await env.probe.exists(`test${prefixes}:s:${id}`)).toBe(0);
+    expect(await env.probe.exists(`${cluster.prefix}s:${id}`)).toBe(0);
   });
 });

@@ -76,6 +76,12 @@ export class RequestError extends TetherError {
 /** The server holds as many sessions as it allows (in all, or from one address): none was opened. */
 export class TooManySessionsError extends TetherError {}
 
+/**
+ * A resume was overtaken: the session was resumed on another server while this one loaded it.
+ * The connection gets Goodbye 4006 and the client resumes again, wherever it lands.
+ */
+export class SessionMovedError extends TetherError {}
+
 /** The server's `authenticate` hook refused the client's credentials. Final. */
 export class AuthenticationError extends TetherError {}
 

@@ -59,6 +59,7 @@ export {
   ProtocolError,
   RequestError,
   SessionExpiredError,
+  SessionMovedError,
   TetherError,
   TimeoutError,
   TooManySessionsError,

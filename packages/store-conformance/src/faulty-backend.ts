@@ -18,15 +18,15 @@ export class LostReplyError extends Error {
 type Method = Exclude<keyof SessionBackend, "subscribe" | "close">;
 
 /**
- * Wraps a backend and spoils its replies the way a network and a busy store do: holds them
- * (a slow or frozen backend), hands held ones back in reverse order, or loses them after the
- * call ran (a timed-out command that still executed). Calls always reach the backend; only
- * what comes back is changed.
+ * Wraps a backend and spoils its traffic the way a network and a busy store do: holds replies
+ * (a slow link) or calls (a frozen backend, which runs them when it wakes), hands held ones
+ * on in reverse order, loses a reply after the call ran (a timed-out command that still
+ * executed), or drops a call before it arrives.
  */
 export class FaultyBackend implements SessionBackend {
   readonly #inner: SessionBackend;
-  #holding = false;
-  #held: Array<() => void> = [];
+  #holding: "replies" | "calls" | undefined;
+  #held: Array<{ method: Method; pass: () => void }> = [];
   readonly #lose = new Map<Method, number>();
   readonly #fail = new Map<Method, number>();
   /** How many calls of each method were failed by `failNext`. */
@@ -36,17 +36,25 @@ export class FaultyBackend implements SessionBackend {
     this.#inner = inner;
   }
 
-  /** From now on replies wait until `releaseHeld()`. */
-  hold(): void {
-    this.#holding = true;
+  /**
+   * From now on replies (the backend has each call, the caller hears nothing), or calls (the
+   * backend has nothing yet), wait until `releaseHeld()`.
+   */
+  hold(what: "replies" | "calls" = "replies"): void {
+    this.#holding = what;
   }
 
-  /** Hands back every held reply, in call order or reversed, and stops holding. */
+  /** How many replies or calls are held now (of `method`, if given). */
+  heldCount(method?: Method): number {
+    return this.#held.filter((held) => method === undefined || held.method === method).length;
+  }
+
+  /** Hands on everything held, in call order or reversed, and stops holding. */
   releaseHeld(order: "in-order" | "reversed" = "in-order"): void {
-    this.#holding = false;
+    this.#holding = undefined;
     const held = order === "reversed" ? this.#held.reverse() : this.#held;
     this.#held = [];
-    for (const deliver of held) deliver();
+    for (const { pass } of held) pass();
   }
 
   /** The next `count` replies of `method` are lost: the call runs, the caller gets `LostReplyError`. */
@@ -109,6 +117,10 @@ export class FaultyBackend implements SessionBackend {
     return this.#spoil("admit", () => this.#inner.admit(id, seq, serverId));
   }
 
+  withdraw(id: string, seq: number, serverId: string): Promise<void> {
+    return this.#spoil("withdraw", () => this.#inner.withdraw(id, seq, serverId));
+  }
+
   complete(
     id: string,
     response: ResponseMessage,
@@ -140,17 +152,19 @@ export class FaultyBackend implements SessionBackend {
       return Promise.reject(new LostReplyError(`${method}: the call was dropped`));
     }
     const lost = take(this.#lose, method);
-    const reply = call();
     return new Promise<T>((resolve, reject) => {
       const settle = (deliver: () => void) => {
-        if (this.#holding) this.#held.push(deliver);
+        if (this.#holding === "replies") this.#held.push({ method, pass: deliver });
         else deliver();
       };
-      reply.then(
-        (value) =>
-          settle(() => (lost ? reject(new LostReplyError(`${method}: reply lost`)) : resolve(value))),
-        (error: unknown) => settle(() => reject(error)),
-      );
+      const send = () =>
+        call().then(
+          (value) =>
+            settle(() => (lost ? reject(new LostReplyError(`${method}: reply lost`)) : resolve(value))),
+          (error: unknown) => settle(() => reject(error)),
+        );
+      if (this.#holding === "calls") this.#held.push({ method, pass: send });
+      else send();
     });
   }
 }

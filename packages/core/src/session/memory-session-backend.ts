@@ -183,6 +183,11 @@ export class MemorySessionBackend implements SessionBackend {
     return { kind: "run" };
   }
 
+  async withdraw(id: string, seq: number, serverId: string): Promise<void> {
+    const record = this.#records.get(id);
+    if (record?.running.get(seq) === serverId) record.running.delete(seq);
+  }
+
   async complete(
     id: string,
     response: ResponseMessage,

@@ -3,7 +3,13 @@ import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
-import { AuthenticationError, FrameTooLargeError, ProtocolError, TooManySessionsError } from "../errors.js";
+import {
+  AuthenticationError,
+  FrameTooLargeError,
+  ProtocolError,
+  SessionMovedError,
+  TooManySessionsError,
+} from "../errors.js";
 import type { MetricsRecorder } from "../server-metrics.js";
 import { ServerPipeline } from "../server-pipeline.js";
 import { type CloseInfo, DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
@@ -210,7 +216,11 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
         this.#state = "authenticating";
         found.then(
           (session) => this.#onResume(session, hello),
-          (error: unknown) => this.#storeFailed(error),
+          (error: unknown) => {
+            if (this.#state === "ended") return;
+            if (error instanceof SessionMovedError) this.end(CloseCode.SessionMoved, error.message);
+            else this.#storeFailed(error);
+          },
         );
       } else {
         this.#onResume(found, hello);

@@ -265,6 +265,11 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#link === link) this.#link = undefined;
   }
 
+  /** @internal The store's side of this session. */
+  get host(): SessionHost {
+    return this.#host;
+  }
+
   /** @internal */
   get link(): SessionLink | undefined {
     return this.#link;

@@ -118,8 +118,17 @@ export interface SessionBackend {
    * live, `"full"` if `maxReplay` pushes wait unacknowledged (nothing is added).
    */
   appendPush(id: string, topic: string, body: unknown, maxReplay: number): Promise<number | "gone" | "full">;
-  /** Decides whether request `seq` runs on `serverId`. */
+  /**
+   * Decides whether request `seq` runs on `serverId`. Asked again by the same server, it says
+   * `run` again while that server is still its runner.
+   */
   admit(id: string, seq: number, serverId: string): Promise<RequestAdmission>;
+  /**
+   * Takes back an admission whose answer this server never heard (a timeout): the request
+   * is no longer `serverId`'s to run, if it was. Calls from one store reach the backend in the
+   * order they are made, so this follows the admission it takes back.
+   */
+  withdraw(id: string, seq: number, serverId: string): Promise<void>;
   /**
    * Keeps the answer of a request `runner` ran (only if it is still its runner) and sends it to
    * the carrier if that is another server: `"kept"`, `"refused"`, or `"full"` over `maxResponses`.

@@ -1,7 +1,8 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
-import { SessionExpiredError } from "../errors.js";
+import { SessionExpiredError, SessionMovedError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { IncomingRequest } from "./incoming-request.js";
 import { CloseCode, MessageType, RequestErrorCode } from "./protocol.js";
 import {
   type PushMessage,
@@ -11,7 +12,13 @@ import {
   type SessionBounds,
   type SessionHost,
 } from "./server-session.js";
-import type { BackendMessage, ClaimedSession, ResumedSession, SessionBackend } from "./session-backend.js";
+import type {
+  BackendMessage,
+  ClaimedSession,
+  RequestAdmission,
+  ResumedSession,
+  SessionBackend,
+} from "./session-backend.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 import { SESSION_PASSWORD_BYTES } from "./session-tracker.js";
@@ -28,13 +35,28 @@ export interface SharedSessionStoreOptions {
   claimBatch?: number;
 }
 
+/** A request another server runs, and how to settle its admission here once that changes. */
+interface Waiting {
+  runner: string;
+  /** Settles the admission: true if the request is this server's to run after all. */
+  decide(run: boolean): void;
+}
+
 /** What `open` makes: 96 random bits as 24 hex digits. */
 const SESSION_ID = /^[0-9a-f]{24}$/;
 
-/** This server's bookkeeping for one session it carries; the session's data is in the backend. */
-class Carried {
+/**
+ * This server's bookkeeping for one session it carries (the session's data is in the backend),
+ * and that session's host: a touch finds it from the session with no lookup.
+ */
+class Carried implements SessionHost {
+  readonly keepsEveryAnswer = true;
+  /** The session; set once, right after it is made with this as its host. */
+  session!: ServerSession;
   /** Ending has begun here (the store is claiming it): its frames no longer count. */
   closing = false;
+  /** No longer carried here (it moved, or ended): its frames no longer count. */
+  letGo = false;
   /** Which resume of the session this server carries (0: opened here, not resumed). */
   epoch = 0;
   /** When its latest frame arrived, on the store's clock. */
@@ -49,10 +71,31 @@ class Carried {
   writtenResponseAck = 0;
   /** The last flush found it gone from the backend, record and all (see `#endVanished`). */
   suspectedLost = false;
-  /** Requests the client waits on that another server runs: seq → that server's id. */
-  readonly waiting = new Map<number, string>();
+  /** Requests the client waits on that another server runs, asked about again each tick. */
+  readonly waiting = new Map<number, Waiting>();
 
-  constructor(readonly session: ServerSession) {}
+  /** `store` is what every session of one store does (the store's own host). */
+  constructor(readonly store: SessionHost) {}
+
+  end(session: ServerSession, reason: ServerSessionEndReason): void {
+    this.store.end(session, reason);
+  }
+
+  push(session: ServerSession, message: PushMessage, frame: Uint8Array): void {
+    this.store.push(session, message, frame);
+  }
+
+  admit(session: ServerSession, request: IncomingRequest): boolean | Promise<boolean> {
+    return this.store.admit(session, request);
+  }
+
+  answered(session: ServerSession, response: ResponseMessage): void {
+    this.store.answered(session, response);
+  }
+
+  acknowledged(session: ServerSession, pushAck: number, responseAck: number): void {
+    this.store.acknowledged(session, pushAck, responseAck);
+  }
 }
 
 /**
@@ -66,6 +109,11 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   readonly minSessionTimeout: number;
   readonly maxSessionTimeout: number;
   readonly serverId: string;
+  /**
+   * This run of the server as the backend knows it: `serverId` and a random part, so a server
+   * restarted under the same id is not taken for the one that died (its requests are lost).
+   */
+  readonly instanceId: string;
   /** Resolves once this server hears from the backend about the sessions it carries. */
   readonly ready: Promise<void>;
   readonly #backend: SessionBackend;
@@ -86,6 +134,12 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   #vanishing = new Set<Carried>();
   /** Sessions whose pushes are being re-read after a gap. */
   readonly #refilling = new Set<Carried>();
+  /**
+   * Admissions whose answer never came (a timeout): the backend may have made this server the
+   * request's runner after all. Each is taken back (`withdraw`) until that succeeds, so the
+   * request can run on the server its client moves to. Keyed `id seq`.
+   */
+  readonly #doubtful = new Map<string, { id: string; seq: number }>();
   readonly #inFlight = new Set<Promise<unknown>>();
   #timer: TimerHandle | undefined;
   #ticking: Promise<void> | undefined;
@@ -109,7 +163,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     this.#bounds = context.bounds;
     this.#claimBatch = options.claimBatch ?? 1000;
     this.serverId = options.serverId ?? randomHex(8);
-    this.ready = backend.subscribe(this.serverId, {
+    this.instanceId = `${this.serverId}/${randomHex(4)}`;
+    this.ready = backend.subscribe(this.instanceId, {
       message: (message) => this.#onMessage(message),
       resync: () => {
         for (const carried of this.#carried.values()) void this.#resync(carried);
@@ -132,7 +187,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       const password = crypto.getRandomValues(new Uint8Array(SESSION_PASSWORD_BYTES));
       const passwordHash = await hashPassword(password);
       const record = { id, passwordHash, timeout, principal, deadline };
-      if (!(await this.#track(this.#backend.create(record, this.serverId)))) continue; // 96 bits collided
+      if (!(await this.#track(this.#backend.create(record, this.instanceId)))) continue; // 96 bits collided
       const carried = this.#carry(id, timeout, password, principal);
       carried.lastTouch = now;
       carried.flushedDeadline = deadline;
@@ -150,7 +205,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
         this.#backend.resume(
           id,
           await hashPassword(password),
-          this.serverId,
+          this.instanceId,
           this.#clock.now(),
           this.tickTime,
         ),
@@ -162,6 +217,11 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       }
       this.#restore(carried, resumed);
       for (const message of early) this.#apply(carried, message);
+      if (carried.letGo) {
+        // Overtaken: ended meanwhile, or resumed on another server after this resume ran.
+        if (carried.session.ended) return undefined;
+        throw new SessionMovedError(`session ${id} was resumed on another server meanwhile`);
+      }
       return carried.session;
     } finally {
       if (this.#resuming.get(id) === early) this.#resuming.delete(id);
@@ -169,9 +229,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   touch(session: ServerSession): boolean {
-    const carried = this.#carried.get(session.id);
-    if (carried === undefined || carried.session !== session || carried.closing || session.ended)
-      return false;
+    const carried = session.host;
+    if (!(carried instanceof Carried) || carried.store !== this.#host) return false;
+    if (carried.closing || carried.letGo || session.ended) return false;
     carried.lastTouch = this.#clock.now();
     this.#touched.add(carried);
     return true;
@@ -237,7 +297,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     await this.#flush().catch((error: unknown) => this.#logger.warn({ err: error }, "last flush failed"));
     // Operations finishing may start others (a claim is followed by a release): drain them all.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    await this.#backend.close(this.serverId);
+    // This server carries none of them any more: they wait in the backend for their clients.
+    for (const id of [...this.#carried.keys()]) this.#forget(id);
+    await this.#backend.close(this.instanceId);
   }
 
   /** What every session object of this store calls back into. */
@@ -253,7 +315,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     },
     admit: (session, request) => this.#admit(session, request.seq),
     answered: (session, response) => {
-      void this.#complete(session.id, response, this.serverId).then((kept) => {
+      void this.#complete(session.id, response, this.instanceId).then((kept) => {
         if (kept === "full") this.end(session, "buffer-overflow");
       });
     },
@@ -280,21 +342,33 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   };
 
   async #admit(session: ServerSession, seq: number): Promise<boolean> {
-    let admission: Awaited<ReturnType<SessionBackend["admit"]>>;
+    const key = `${session.id} ${seq}`;
+    this.#doubtful.delete(key); // asked again: whatever the backend says now stands
+    let admission: RequestAdmission;
     try {
-      admission = await this.#track(this.#backend.admit(session.id, seq, this.serverId));
+      admission = await this.#track(this.#backend.admit(session.id, seq, this.instanceId));
     } catch (error) {
+      // The backend may have made this server the runner all the same: take that back.
+      this.#doubtful.set(key, { id: session.id, seq });
       session.withdraw(seq);
       throw error;
     }
     if (admission.kind === "run") return true;
-    session.withdraw(seq);
     const carried = this.#carried.get(session.id);
-    if (admission.kind === "answered") this.#deliverResponse(session, carried, admission.response);
-    else if (admission.kind === "elsewhere") carried?.waiting.set(seq, admission.server);
+    if (admission.kind === "elsewhere" && carried !== undefined && carried.session === session) {
+      // Settled when its answer comes, or when it turns out to be this server's to run.
+      return new Promise((decide) => carried.waiting.set(seq, { runner: admission.server, decide }));
+    }
+    session.withdraw(seq);
+    this.#refused(session, carried, admission);
+    return false;
+  }
+
+  /** A request this server will not run: deliver its answer if it has one. */
+  #refused(session: ServerSession, carried: Carried | undefined, admission: RequestAdmission): void {
+    if (admission.kind === "answered") session.deliverResponse(admission.response);
     else if (admission.kind === "gone" && carried !== undefined && !carried.closing)
       this.#letGo(carried, "expired");
-    return false;
   }
 
   #complete(id: string, response: ResponseMessage, runner: string): Promise<"kept" | "refused" | "full"> {
@@ -306,13 +380,19 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   #deliverResponse(session: ServerSession, carried: Carried | undefined, response: ResponseMessage): void {
-    carried?.waiting.delete(response.seq);
+    const waiting = carried?.waiting.get(response.seq);
+    if (waiting !== undefined) {
+      carried?.waiting.delete(response.seq);
+      session.withdraw(response.seq);
+      waiting.decide(false);
+    }
     session.deliverResponse(response);
   }
 
   #carry(id: string, timeout: number, password: Uint8Array, principal: unknown): Carried {
     const tracked = { id, timeout, password, state: "live" as const };
-    const carried = new Carried(new ServerSession(tracked, principal, this.#bounds, this.#host));
+    const carried = new Carried(this.#host);
+    carried.session = new ServerSession(tracked, principal, this.#bounds, carried);
     this.#carried.set(id, carried);
     return carried;
   }
@@ -353,7 +433,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       if (took > this.tickTime) this.#stalled(took);
       // Touches up to the snapshot are in the backend; those of other servers up to a tick before it.
       if (this.#clock.now() >= this.#claimsFrom) await this.#claimDue(snapshot - this.tickTime);
-      await this.#settleLostRequests();
+      await Promise.all([this.#settleWaiting(), this.#withdrawDoubtful()]);
     } catch (error) {
       this.#stalled(0);
       this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
@@ -388,7 +468,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       deadlines.push([carried.session.id, deadline]);
       written.push([carried, deadline]);
     }
-    const moved = this.#backend.flushDeadlines(deadlines, this.serverId, 3 * this.tickTime);
+    const moved = this.#backend.flushDeadlines(deadlines, this.instanceId, 3 * this.tickTime);
     try {
       await this.#track(Promise.all([moved, ...acked.map((carried) => this.#writeAck(carried))]));
       // What was written, not what the session reads now: touches during the write go next time.
@@ -434,7 +514,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       }
       const { id, timeout, principal } = carried.session;
       this.#logger.warn({ session: id }, "the backend lost a live session; it ends here");
-      this.#ended({ id, owner: this.serverId, timeout, principal }, "expired");
+      this.#ended({ id, owner: this.instanceId, timeout, principal }, "expired");
     });
   }
 
@@ -458,27 +538,54 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     }
   }
 
-  /** Answers requests whose runner died with `server-lost` (at most once: never run again). */
-  async #settleLostRequests(): Promise<void> {
+  /**
+   * Asks again about each request the client waits on that another server runs: it may have
+   * been answered, its runner may have died (it is answered `server-lost`: at most once, never
+   * run again), or its runner may have taken its admission back (it runs here).
+   */
+  async #settleWaiting(): Promise<void> {
     const checks: Promise<void>[] = [];
     for (const carried of this.#carried.values()) {
-      for (const [seq, runner] of carried.waiting) {
-        checks.push(
-          this.#backend.alive(runner).then(async (alive) => {
-            if (alive) return;
-            const lost: ResponseMessage = {
-              type: MessageType.ErrorResponse,
-              seq,
-              code: RequestErrorCode.ServerLost,
-              message: `the server running this request (${runner}) died before answering`,
-            };
-            if ((await this.#complete(carried.session.id, lost, runner)) === "kept")
-              this.#deliverResponse(carried.session, carried, lost);
-          }),
-        );
-      }
+      for (const [seq, waiting] of carried.waiting) checks.push(this.#askAgain(carried, seq, waiting));
     }
     await Promise.all(checks);
+  }
+
+  async #askAgain(carried: Carried, seq: number, waiting: Waiting): Promise<void> {
+    const session = carried.session;
+    const admission = await this.#track(this.#backend.admit(session.id, seq, this.instanceId));
+    if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
+    if (admission.kind === "elsewhere") {
+      waiting.runner = admission.server;
+      if (await this.#track(this.#backend.alive(admission.server))) return;
+      const lost: ResponseMessage = {
+        type: MessageType.ErrorResponse,
+        seq,
+        code: RequestErrorCode.ServerLost,
+        message: `the server running this request (${admission.server}) died before answering`,
+      };
+      if ((await this.#complete(session.id, lost, admission.server)) === "kept")
+        this.#deliverResponse(session, carried, lost);
+      return;
+    }
+    carried.waiting.delete(seq);
+    if (admission.kind === "run") {
+      waiting.decide(true);
+      return;
+    }
+    session.withdraw(seq);
+    waiting.decide(false);
+    this.#refused(session, carried, admission);
+  }
+
+  /** Takes back the admissions whose answer never came, until the backend confirms each. */
+  async #withdrawDoubtful(): Promise<void> {
+    const withdrawals = [...this.#doubtful].map(async ([key, entry]) => {
+      await this.#track(this.#backend.withdraw(entry.id, entry.seq, this.instanceId));
+      if (this.#doubtful.get(key) === entry) this.#doubtful.delete(key);
+    });
+    // One that fails is tried again next tick; the others stand.
+    await Promise.allSettled(withdrawals);
   }
 
   /** This server claimed the session: end it here, run expire listeners once, release it. */
@@ -502,7 +609,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       if (!this.emit("error", error))
         this.#logger.error({ err: error, session: id }, "an expire listener threw");
     }
-    void this.#track(this.#backend.release(claimed, reason, this.serverId)).catch((error: unknown) =>
+    void this.#track(this.#backend.release(claimed, reason, this.instanceId)).catch((error: unknown) =>
       this.#logger.warn({ err: error, session: id }, "could not release an ended session"),
     );
   }
@@ -580,7 +687,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     const session = carried.session;
     const snapshot = await this.#backend.read(session.id, session.deliveredPushSeq).catch(() => null);
     if (snapshot === null || !this.#isCarried(carried)) return;
-    if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.serverId) {
+    if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.instanceId) {
       // Ended, or moved, while we were not listening.
       this.#letGo(carried, snapshot?.live === true ? "moved" : "expired");
       return;
@@ -596,6 +703,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   #forget(id: string): void {
     const carried = this.#carried.get(id);
     if (carried === undefined) return;
+    carried.letGo = true;
+    for (const waiting of carried.waiting.values()) waiting.decide(false);
+    carried.waiting.clear();
     this.#carried.delete(id);
     this.#touched.delete(carried);
     this.#acked.delete(carried);

@@ -1,0 +1,150 @@
+import type { SharedSessionStore } from "@tether/core";
+import { describe, expect, it } from "vitest";
+import { redisForTests } from "../../../test/support/redis-for-tests.js";
+import {
+  type Cluster,
+  carrier,
+  clusterHarness,
+  connected,
+  connectedClient,
+  T,
+  TICK,
+} from "./cluster-harness.js";
+
+// Cluster mode when the store misbehaves: replies that never come (a command timeout),
+// resumes that overtake each other, a server restarted under the id of one that died. Each
+// runs on Redis and on the in-process backend, through the fault wrapper.
+
+const env = redisForTests();
+const { startCluster } = clusterHarness(env);
+
+const storeOf = (cluster: Cluster, i: number) => cluster.servers[i]?.store as SharedSessionStore;
+const faultsOf = (cluster: Cluster, i: number) => {
+  const faults = cluster.faults[i];
+  if (faults === undefined) throw new Error(`server ${i} has no fault wrapper`);
+  return faults;
+};
+
+/** Runs the clock until `settled` reports true, or `ms` have passed. */
+async function until(cluster: Cluster, settled: () => boolean, ms: number): Promise<void> {
+  for (let t = 0; t < ms && !settled(); t += 10) await cluster.run(10);
+}
+
+describe.each(["memory-faulty", "redis-faulty"] as const)(
+  "cluster mode under store faults (%s)",
+  (backend) => {
+    it("an admission whose answer is lost still gives its request one outcome: it runs once, where the client went", async () => {
+      const cluster = await startCluster(2, { backend });
+      let runs = 0;
+      for (const server of cluster.servers) server.handle("count", () => ++runs);
+      const { client } = await connectedClient(cluster, 0);
+      // The admission runs in the backend (s0 becomes the runner), but s0 never hears so: as
+      // with a command timeout, s0 gives the connection up (4007) without running it.
+      faultsOf(cluster, 0).loseNextReply("admit");
+      let outcome: unknown;
+      client.request("count").then(
+        (value) => {
+          outcome = value;
+        },
+        (error: unknown) => {
+          outcome = error;
+        },
+      );
+      await cluster.run(20);
+      // The client cannot come back to s0: it resumes on s1 and sends the request again there.
+      cluster.network.partition("s0");
+      await connected(cluster, client);
+      expect(carrier(cluster, client)).toBe(1);
+      await until(cluster, () => outcome !== undefined, 4 * T);
+      expect(outcome).toBe(1);
+      expect(runs).toBe(1);
+      expect(cluster.expired.flat()).toEqual([]);
+    });
+
+    it("a resume overtaken by a later resume elsewhere hands back no session its server no longer carries", async () => {
+      const cluster = await startCluster(2, { backend });
+      const s0 = storeOf(cluster, 0);
+      const s1 = storeOf(cluster, 1);
+      const session = await s0.open(T, null);
+      const password = session.tracked.password;
+      // s1's resume runs first but its answer is slow; s0's runs second, and tells s1 "moved"
+      // while s1 is still inside its resume.
+      faultsOf(cluster, 0).hold("calls");
+      faultsOf(cluster, 1).hold("replies");
+      const late = s0.resume(session.id, password);
+      const overtaken = s1.resume(session.id, password).then(
+        (resumed) => ({ resumed }),
+        (error: unknown) => ({ error }),
+      );
+      await cluster.run(20);
+      faultsOf(cluster, 0).releaseHeld();
+      await cluster.run(20);
+      faultsOf(cluster, 1).releaseHeld();
+      const first = await overtaken;
+      expect("error" in first && (first.error as Error).name).toBe("SessionMovedError");
+      expect(s1.get(session.id)).toBeUndefined();
+      const resumed = await late;
+      expect(resumed?.id).toBe(session.id);
+      expect(s0.get(session.id)).toBe(resumed);
+    });
+
+    it("a client whose resume was overtaken is sent on (4006) and ends up served: pushes reach it", async () => {
+      const cluster = await startCluster(2, { backend });
+      const { client, id, pushes } = await connectedClient(cluster, 0);
+      // Its connection drops. Its resume on the first server it tries (x) is slow to run, so it
+      // gives up and tries the other (y), whose answer is slow; then x's resume runs too, after y's.
+      for (const faults of cluster.faults) faults.hold("calls");
+      for (const link of cluster.network.links("s0")) link.reset();
+      await until(cluster, () => cluster.faults.some((faults) => faults.heldCount("resume") > 0), 2 * T);
+      const x = cluster.faults.findIndex((faults) => faults.heldCount("resume") > 0);
+      const [fx, fy] = [faultsOf(cluster, x), faultsOf(cluster, 1 - x)];
+      fy.releaseHeld();
+      fy.hold("replies");
+      await until(cluster, () => fy.heldCount("resume") > 0, 2 * T);
+      expect(fx.heldCount("resume")).toBe(1);
+      fx.releaseHeld();
+      await cluster.run(20);
+      fy.releaseHeld();
+      await cluster.run(50);
+      await connected(cluster, client);
+      await until(cluster, () => carrier(cluster, client) !== -1, T);
+      await cluster.servers[x]?.push(id, "news", "after the race");
+      await until(cluster, () => pushes.length > 0, T);
+      expect(client.sessionId).toBe(id);
+      expect(pushes).toEqual(["after the race"]);
+      expect(cluster.expired.flat()).toEqual([]);
+    });
+
+    it("a server restarted under the id of one that died does not inherit its running requests", async () => {
+      const cluster = await startCluster(2, { backend });
+      let runs = 0;
+      cluster.servers[0]?.handle("slow", () => {
+        runs++;
+        return new Promise(() => {}); // s0 dies before it answers
+      });
+      cluster.servers[1]?.handle("slow", () => ++runs);
+      const { client } = await connectedClient(cluster, 0);
+      let outcome: unknown;
+      client.request("slow").then(
+        (value) => {
+          outcome = value;
+        },
+        (error: unknown) => {
+          outcome = (error as { code?: string }).code;
+        },
+      );
+      await cluster.run(20);
+      expect(runs).toBe(1);
+      // s0 dies: it is cut off from its clients and from the backend, and never says goodbye.
+      cluster.network.partition("s0");
+      faultsOf(cluster, 0).failNext("flushDeadlines", 1_000_000);
+      await cluster.run(4 * TICK); // its liveness lapses
+      // A new process comes up as "s0".
+      const restarted = await cluster.addServer("s0-again", { serverId: "s0" });
+      restarted.handle("slow", () => ++runs);
+      await until(cluster, () => outcome !== undefined, 4 * T);
+      expect(outcome).toBe("server-lost");
+      expect(runs).toBe(1);
+    });
+  },
+);
