@@ -185,6 +185,25 @@ describe("server authentication", () => {
   });
 });
 
+describe("abandoned handshakes", () => {
+  it("a session opened for a client that gave up before its Welcome ends without an expire event", async () => {
+    let letIn: (principal: unknown) => void = () => {};
+    await start({ authenticate: () => new Promise((resolve) => (letIn = resolve)) });
+    const expired: string[] = [];
+    server.on("expire", (session) => expired.push(session.id));
+    const raw = await RawSession.dial(network.transport(), "s1");
+    raw.hello({ timeout: T });
+    await advance(10);
+    raw.connection.abort(); // the client gives up while authenticate runs
+    await advance(10);
+    letIn({ user: "ann" });
+    await advance(3 * TICK);
+    expect(server.store.size).toBe(0); // the session it made is gone...
+    expect(expired).toEqual([]); // ...and no client ever held it, so nobody is told it expired
+    expect(server.metrics().sessions).toBe(0);
+  });
+});
+
 describe("session store failures", () => {
   it("send a client that could not open its session away (4007) to retry, not auth-failed", async () => {
     let failures = 1;

@@ -7,7 +7,7 @@ describeStoreConformance({
   name: "shared store on the in-process backend",
   setup: () => {
     const clock = new ManualClock();
-    const backend = new MemorySessionBackend(clock);
+    const backend = new MemorySessionBackend();
     const faults = new FaultyBackend(backend);
     return {
       clock,

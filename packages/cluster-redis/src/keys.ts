@@ -1,6 +1,7 @@
 /**
  * Where a cluster keeps things in Redis, under one prefix shared by every server of it:
- * `expiry` (sorted set: session id → deadline bucket), `srv:<server>` (liveness), and per
+ * `expiry` (sorted set: session id → deadline bucket), `claims` (sorted set: claimed session id
+ * → end of its claim's lease), `srv:<server>` (liveness), and per
  * session `s:<id>` (record hash), `p:<id>` (push stream), `r:<id>` (kept answers) and `q:<id>`
  * (running requests); pub/sub channel `c:<server>` per server.
  */
@@ -10,6 +11,11 @@ export class ClusterKeys {
   /** The sorted set of every session's deadline bucket. */
   get expiry(): string {
     return `${this.prefix}expiry`;
+  }
+
+  /** The sorted set of claimed, unreleased sessions: session id → when the claim's lease ends. */
+  get claims(): string {
+    return `${this.prefix}claims`;
   }
 
   /** A server's liveness key (set with an expiry each tick). */

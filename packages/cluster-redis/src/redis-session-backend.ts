@@ -2,6 +2,7 @@ import {
   type BackendListener,
   type BackendMessage,
   type ClaimedSession,
+  type ClaimLease,
   encodeFrame,
   type Logger,
   MessageType,
@@ -135,9 +136,10 @@ export class RedisSessionBackend implements SessionBackend {
   async flushDeadlines(
     deadlines: ReadonlyArray<readonly [string, number]>,
     serverId: string,
-    aliveMs: number,
+    aliveUntil: number,
   ): Promise<number> {
-    const alive = this.#redis.set(this.#keys.liveness(serverId), "1", "PX", aliveMs);
+    // The time is the value (compared on the stores' clock); the key's own expiry only tidies up.
+    const alive = this.#redis.set(this.#keys.liveness(serverId), aliveUntil, "PX", LINGER_MS);
     if (deadlines.length === 0) {
       await alive;
       return 0;
@@ -160,39 +162,53 @@ export class RedisSessionBackend implements SessionBackend {
     );
   }
 
-  async claimDue(upTo: number, limit: number): Promise<ClaimedSession[]> {
+  async claimDue(upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]> {
     const claimed = (await runScript(
       this.#redis,
       "tetherClaim",
       this.#keys.expiry,
+      this.#keys.claims,
       upTo,
       limit,
       this.#keys.prefix,
       LINGER_MS,
-    )) as [Buffer, Buffer, Buffer, Buffer][];
-    return claimed.map(([id, owner, timeout, principal]) => ({
+      lease.claimer,
+      lease.now,
+      lease.until,
+    )) as [Buffer, Buffer, Buffer, Buffer, Buffer][];
+    return claimed.map(([id, owner, timeout, principal, reason]) => ({
       id: id.toString(),
+      reason: reason.toString() as ServerSessionEndReason,
       owner: owner.toString(),
       timeout: Number(timeout.toString()),
       principal: unpackPrincipal(principal),
     }));
   }
 
-  async claim(id: string): Promise<ClaimedSession | undefined> {
+  async claim(
+    id: string,
+    reason: ServerSessionEndReason,
+    lease: ClaimLease,
+  ): Promise<ClaimedSession | undefined> {
     const [s] = this.#keys.session(id);
     const claimed = await runScript(
       this.#redis,
       "tetherClaimOne",
       s,
       this.#keys.expiry,
+      this.#keys.claims,
       id,
       this.#keys.prefix,
       LINGER_MS,
+      lease.claimer,
+      reason,
+      lease.until,
     );
     if (claimed === null) return undefined;
     const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
     return {
       id,
+      reason,
       owner: owner.toString(),
       timeout: Number(timeout.toString()),
       principal: unpackPrincipal(principal),
@@ -204,7 +220,11 @@ export class RedisSessionBackend implements SessionBackend {
       session.owner === serverId
         ? undefined
         : this.#redis.publish(this.#keys.channel(session.owner), packMessage("ended", session.id, reason));
-    await Promise.all([told, this.#redis.del(...this.#keys.session(session.id))]);
+    await Promise.all([
+      told,
+      this.#redis.del(...this.#keys.session(session.id)),
+      this.#redis.zrem(this.#keys.claims, session.id),
+    ]);
   }
 
   async appendPush(
@@ -265,8 +285,8 @@ export class RedisSessionBackend implements SessionBackend {
     return { live: state === "live", owner, pushes, responses };
   }
 
-  async alive(serverId: string): Promise<boolean> {
-    return (await this.#redis.exists(this.#keys.liveness(serverId))) === 1;
+  async alive(serverId: string, now: number): Promise<boolean> {
+    return Number((await this.#redis.get(this.#keys.liveness(serverId))) ?? 0) > now;
   }
 
   async close(serverId: string): Promise<void> {

@@ -29,9 +29,14 @@ export interface RedisSessionStoreOptions {
   claimBatch?: number;
 }
 
-/** Wall-clock milliseconds (comparable between processes), with the process's timers. */
+/**
+ * Wall-clock milliseconds, with the process's timers: what every server of a cluster reads
+ * alike. `Date.now()`, not `timeOrigin + performance.now()`: the latter keeps the offset the
+ * clock had when the process started, so processes started on either side of a clock step
+ * (NTP) would disagree by the step.
+ */
 export const wallClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: () => Date.now(),
   setTimeout: systemClock.setTimeout,
   clearTimeout: systemClock.clearTimeout,
 };

@@ -157,38 +157,62 @@ end
 return 1`,
   },
   /**
-   * KEYS expiry. ARGV upTo, limit, key prefix, linger ms. Claims sessions whose deadline is
-   * at or before upTo: each leaves the queue and goes live → closing here, atomically, so
-   * exactly one server ends it. Returns {id, owner, timeout, principal} per claimed session.
+   * KEYS expiry, claims. ARGV upTo, limit, key prefix, linger ms, claimer, now, lease end.
+   * Claims sessions whose deadline is at or before upTo: each leaves the queue and goes
+   * live → closing, atomically, so one server ends it; the claim holds a lease (claims). Then
+   * takes over claims never released whose lease ran out by now, if their claimer is alive
+   * until no later than now (its liveness key holds that time) or is this one (it lost the reply). Returns {id, owner, timeout,
+   * principal, reason} per claimed session.
    */
   tetherClaim: {
-    keys: 1,
+    keys: 2,
     lua: `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local limit = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, limit)
 local claimed = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[3] .. 's:' .. id
   local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal')
   if rec[1] == 'live' then
-    redis.call('HSET', key, 'state', 'closing')
+    redis.call('HSET', key, 'state', 'closing', 'claimer', ARGV[5], 'reason', 'expired')
+    redis.call('ZADD', KEYS[2], ARGV[7], id)
     for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[3] .. part .. id, ARGV[4]) end
-    claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4]}
+    claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], 'expired'}
+  end
+end
+if #claimed < limit then
+  local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[6], 'LIMIT', 0, limit - #claimed)
+  for _, id in ipairs(stale) do
+    local key = ARGV[3] .. 's:' .. id
+    local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal', 'claimer', 'reason')
+    if rec[1] ~= 'closing' then
+      redis.call('ZREM', KEYS[2], id)
+    elseif rec[5] == ARGV[5] or tonumber(redis.call('GET', ARGV[3] .. 'srv:' .. rec[5]) or 0) <= tonumber(ARGV[6]) then
+      redis.call('HSET', key, 'claimer', ARGV[5])
+      redis.call('ZADD', KEYS[2], ARGV[7], id)
+      for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[3] .. part .. id, ARGV[4]) end
+      claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], rec[6]}
+    else
+      redis.call('ZADD', KEYS[2], ARGV[7], id)
+    end
   end
 end
 return claimed`,
   },
   /**
-   * KEYS s, expiry. ARGV id, key prefix, linger ms. Claims one live session to end it now
-   * (closed, or a bound overflowed); returns {owner, timeout, principal} or nil.
+   * KEYS s, expiry, claims. ARGV id, key prefix, linger ms, claimer, reason, lease end.
+   * Claims one live session to end it now (closed, or a bound overflowed), with a lease;
+   * returns {owner, timeout, principal} or nil.
    */
   tetherClaimOne: {
-    keys: 2,
+    keys: 3,
     lua: `
 local rec = redis.call('HMGET', KEYS[1], 'state', 'owner', 'timeout', 'principal')
 if rec[1] ~= 'live' then return nil end
-redis.call('HSET', KEYS[1], 'state', 'closing')
+redis.call('HSET', KEYS[1], 'state', 'closing', 'claimer', ARGV[4], 'reason', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[2] .. part .. ARGV[1], ARGV[3]) end
 return {rec[2], rec[3], rec[4]}`,
   },

@@ -9,6 +9,7 @@ import {
   type SessionBackend,
   type SessionStoreFactory,
   SharedSessionStore,
+  silentLogger,
   type TetherClient,
   type TetherServer,
 } from "@tether/core";
@@ -79,7 +80,7 @@ export function clusterHarness(redis: RedisForTests) {
     const servers: TetherServer[] = [];
     const faults: FaultyBackend[] = [];
     const expired: [string, ServerSessionEndReason, number][][] = [];
-    const shared = new MemorySessionBackend(clock);
+    const shared = new MemorySessionBackend();
     const storeOf = (serverId: string): SessionStoreFactory => {
       if (backend === "redis")
         return redisSessionStore({ redis: { path: redis.server.path }, prefix, serverId });
@@ -94,9 +95,12 @@ export function clusterHarness(redis: RedisForTests) {
       };
     };
     const addServer = async (address: string, { serverId = address }: { serverId?: string } = {}) => {
+      // Faults injected on purpose make the servers log warnings each tick: not shown.
+      const logger = backend === "redis" ? {} : { logger: silentLogger };
       const server = createServer({
         clock,
         tickTime: TICK,
+        ...logger,
         ...serverOptions,
         sessionStore: storeOf(serverId),
       });

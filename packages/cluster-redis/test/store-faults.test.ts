@@ -25,6 +25,11 @@ const faultsOf = (cluster: Cluster, i: number) => {
   return faults;
 };
 
+/** When a session opened now, and silent since, is first claimed: a tick after its deadline bucket. */
+function claimTime(cluster: Cluster): number {
+  return (Math.floor((cluster.clock.now() + T) / TICK) + 2) * TICK;
+}
+
 /** Runs the clock until `settled` reports true, or `ms` have passed. */
 async function until(cluster: Cluster, settled: () => boolean, ms: number): Promise<void> {
   for (let t = 0; t < ms && !settled(); t += 10) await cluster.run(10);
@@ -145,6 +150,39 @@ describe.each(["memory-faulty", "redis-faulty"] as const)(
       await until(cluster, () => outcome !== undefined, 4 * T);
       expect(outcome).toBe("server-lost");
       expect(runs).toBe(1);
+    });
+
+    it("an expiry whose claim reply was lost still fires once, when the claim's lease runs out", async () => {
+      const cluster = await startCluster(1, { backend });
+      const due = claimTime(cluster);
+      const session = await storeOf(cluster, 0).open(T, null);
+      // The claim runs in the backend; the server never hears of it.
+      await cluster.run(due - TICK / 2 - cluster.clock.now());
+      faultsOf(cluster, 0).loseNextReply("claimDue");
+      await cluster.run(TICK + 3 * TICK + 2 * TICK);
+      expect(faultsOf(cluster, 0).lost.get("claimDue")).toBe(1);
+      expect(cluster.expired.flat().map(([id, reason]) => [id, reason])).toEqual([[session.id, "expired"]]);
+      await cluster.run(4 * TICK);
+      expect(cluster.expired.flat()).toHaveLength(1);
+    });
+
+    it("an expiry claimed by a server that dies before its listeners run fires once, on another server", async () => {
+      const cluster = await startCluster(2, { backend });
+      const due = claimTime(cluster);
+      const session = await storeOf(cluster, 0).open(T, null);
+      // s1 cannot claim for a while; s0 claims, and dies before it hears back.
+      faultsOf(cluster, 1).failNext("claimDue", 1_000_000);
+      await cluster.run(due - TICK / 2 - cluster.clock.now());
+      faultsOf(cluster, 0).loseNextReply("claimDue");
+      await until(cluster, () => (faultsOf(cluster, 0).lost.get("claimDue") ?? 0) > 0, 2 * T);
+      for (const method of ["flushDeadlines", "claimDue", "claim", "release"] as const)
+        faultsOf(cluster, 0).failNext(method, 1_000_000);
+      faultsOf(cluster, 1).heal();
+      await cluster.run(12 * TICK);
+      expect(cluster.expired[0]).toEqual([]);
+      expect(cluster.expired[1]?.map(([id, reason]) => [id, reason])).toEqual([[session.id, "expired"]]);
+      await cluster.run(4 * TICK);
+      expect(cluster.expired.flat()).toHaveLength(1);
     });
   },
 );

@@ -113,6 +113,7 @@ export type {
   BackendListener,
   BackendMessage,
   ClaimedSession,
+  ClaimLease,
   NewSessionRecord,
   RequestAdmission,
   ResumedSession,

@@ -183,6 +183,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     );
     this.store.on("expire", (session, reason) => {
       this.#limits.sessionEnded(session);
+      if (session.abandoned) return; // opened for a handshake given up before its Welcome
       this.logger.info({ session: session.id, reason }, "session ended");
       this.#metrics.sessionsEnded[reason]++;
       this.emit("expire", session, reason);

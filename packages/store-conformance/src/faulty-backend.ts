@@ -1,6 +1,7 @@
 import type {
   BackendListener,
   ClaimedSession,
+  ClaimLease,
   NewSessionRecord,
   RequestAdmission,
   ResponseMessage,
@@ -31,6 +32,8 @@ export class FaultyBackend implements SessionBackend {
   readonly #fail = new Map<Method, number>();
   /** How many calls of each method were failed by `failNext`. */
   readonly failed = new Map<Method, number>();
+  /** How many replies of each method were lost by `loseNextReply`. */
+  readonly lost = new Map<Method, number>();
 
   constructor(inner: SessionBackend) {
     this.#inner = inner;
@@ -67,6 +70,12 @@ export class FaultyBackend implements SessionBackend {
     this.#fail.set(method, (this.#fail.get(method) ?? 0) + count);
   }
 
+  /** Forgets the failures and losses still to come (what is held stays held). */
+  heal(): void {
+    this.#fail.clear();
+    this.#lose.clear();
+  }
+
   subscribe(serverId: string, listener: BackendListener): Promise<void> {
     return this.#inner.subscribe(serverId, listener);
   }
@@ -88,21 +97,21 @@ export class FaultyBackend implements SessionBackend {
   flushDeadlines(
     deadlines: ReadonlyArray<readonly [string, number]>,
     serverId: string,
-    aliveMs: number,
+    aliveUntil: number,
   ): Promise<number> {
-    return this.#spoil("flushDeadlines", () => this.#inner.flushDeadlines(deadlines, serverId, aliveMs));
+    return this.#spoil("flushDeadlines", () => this.#inner.flushDeadlines(deadlines, serverId, aliveUntil));
   }
 
   vanished(ids: readonly string[]): Promise<boolean[]> {
     return this.#spoil("vanished", () => this.#inner.vanished(ids));
   }
 
-  claimDue(upTo: number, limit: number): Promise<ClaimedSession[]> {
-    return this.#spoil("claimDue", () => this.#inner.claimDue(upTo, limit));
+  claimDue(upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]> {
+    return this.#spoil("claimDue", () => this.#inner.claimDue(upTo, limit, lease));
   }
 
-  claim(id: string): Promise<ClaimedSession | undefined> {
-    return this.#spoil("claim", () => this.#inner.claim(id));
+  claim(id: string, reason: ServerSessionEndReason, lease: ClaimLease): Promise<ClaimedSession | undefined> {
+    return this.#spoil("claim", () => this.#inner.claim(id, reason, lease));
   }
 
   release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void> {
@@ -138,8 +147,8 @@ export class FaultyBackend implements SessionBackend {
     return this.#spoil("read", () => this.#inner.read(id, afterPushSeq));
   }
 
-  alive(serverId: string): Promise<boolean> {
-    return this.#spoil("alive", () => this.#inner.alive(serverId));
+  alive(serverId: string, now: number): Promise<boolean> {
+    return this.#spoil("alive", () => this.#inner.alive(serverId, now));
   }
 
   close(serverId: string): Promise<void> {
@@ -152,6 +161,7 @@ export class FaultyBackend implements SessionBackend {
       return Promise.reject(new LostReplyError(`${method}: the call was dropped`));
     }
     const lost = take(this.#lose, method);
+    if (lost) this.lost.set(method, (this.lost.get(method) ?? 0) + 1);
     return new Promise<T>((resolve, reject) => {
       const settle = (deliver: () => void) => {
         if (this.#holding === "replies") this.#held.push({ method, pass: deliver });

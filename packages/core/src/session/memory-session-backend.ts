@@ -1,11 +1,11 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
-import type { Clock } from "../clock.js";
 import { MessageType } from "./protocol.js";
 import type { PushMessage, ResponseMessage, ServerSessionEndReason } from "./server-session.js";
 import type {
   BackendListener,
   BackendMessage,
   ClaimedSession,
+  ClaimLease,
   NewSessionRecord,
   RequestAdmission,
   ResumedSession,
@@ -21,6 +21,8 @@ interface SessionRecord {
   readonly principal: unknown;
   owner: string;
   live: boolean;
+  /** Once claimed: by whom, why, and until when the claim holds. */
+  claim?: { claimer: string; reason: ServerSessionEndReason; until: number };
   epoch: number;
   deadline: number;
   pushSeq: number;
@@ -40,18 +42,14 @@ interface SessionRecord {
  * server arrive on a later microtask, as they would over a bus. Nothing survives the process.
  */
 export class MemorySessionBackend implements SessionBackend {
-  readonly #clock: Clock;
   readonly #records = new Map<string, SessionRecord>();
   /** Deadline bucket → ids due then. */
   readonly #due = new Map<number, Set<string>>();
   readonly #listeners = new Map<string, BackendListener>();
+  /** Claimed and not yet released. */
+  readonly #claimed = new Set<string>();
   /** Server → until when it counts as alive. */
   readonly #aliveUntil = new Map<string, number>();
-
-  /** `clock` is the one every store sharing this backend reads (liveness is judged on it). */
-  constructor(clock: Clock) {
-    this.#clock = clock;
-  }
 
   /** Sessions kept, live or ending. */
   get size(): number {
@@ -62,6 +60,7 @@ export class MemorySessionBackend implements SessionBackend {
   wipe(): void {
     this.#records.clear();
     this.#due.clear();
+    this.#claimed.clear();
   }
 
   async subscribe(serverId: string, listener: BackendListener): Promise<void> {
@@ -116,9 +115,9 @@ export class MemorySessionBackend implements SessionBackend {
   async flushDeadlines(
     deadlines: ReadonlyArray<readonly [string, number]>,
     serverId: string,
-    aliveMs: number,
+    aliveUntil: number,
   ): Promise<number> {
-    this.#aliveUntil.set(serverId, this.#clock.now() + aliveMs);
+    this.#aliveUntil.set(serverId, aliveUntil);
     let moved = 0;
     for (const [id, deadline] of deadlines) {
       const record = this.#records.get(id);
@@ -133,26 +132,44 @@ export class MemorySessionBackend implements SessionBackend {
     return ids.map((id) => !this.#records.has(id));
   }
 
-  async claimDue(upTo: number, limit: number): Promise<ClaimedSession[]> {
+  async claimDue(upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]> {
     const claimed: ClaimedSession[] = [];
     const buckets = [...this.#due.keys()].filter((time) => time <= upTo).sort((a, b) => a - b);
     for (const time of buckets) {
       for (const id of this.#due.get(time) ?? []) {
         if (claimed.length === limit) return claimed;
-        const session = this.#claimRecord(id);
+        const session = this.#claimRecord(id, "expired", lease);
         if (session !== undefined) claimed.push(session);
       }
+    }
+    // Claims never released: their claimer died, or lost the reply.
+    for (const id of this.#claimed) {
+      if (claimed.length === limit) break;
+      const record = this.#records.get(id);
+      const claim = record?.claim;
+      if (record === undefined || claim === undefined || claim.until > lease.now) continue;
+      if (claim.claimer !== lease.claimer && (await this.alive(claim.claimer, lease.now))) {
+        claim.until = lease.until; // its claimer lives: look again after another lease
+        continue;
+      }
+      record.claim = { ...claim, claimer: lease.claimer, until: lease.until };
+      claimed.push(claimedOf(record, claim.reason));
     }
     return claimed;
   }
 
-  async claim(id: string): Promise<ClaimedSession | undefined> {
-    return this.#claimRecord(id);
+  async claim(
+    id: string,
+    reason: ServerSessionEndReason,
+    lease: ClaimLease,
+  ): Promise<ClaimedSession | undefined> {
+    return this.#claimRecord(id, reason, lease);
   }
 
   async release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void> {
     if (session.owner !== serverId) this.#tell(session.owner, { kind: "ended", id: session.id, reason });
     this.#records.delete(session.id);
+    this.#claimed.delete(session.id);
   }
 
   async appendPush(
@@ -224,8 +241,8 @@ export class MemorySessionBackend implements SessionBackend {
     };
   }
 
-  async alive(serverId: string): Promise<boolean> {
-    return (this.#aliveUntil.get(serverId) ?? Number.NEGATIVE_INFINITY) > this.#clock.now();
+  async alive(serverId: string, now: number): Promise<boolean> {
+    return (this.#aliveUntil.get(serverId) ?? Number.NEGATIVE_INFINITY) > now;
   }
 
   async close(serverId: string): Promise<void> {
@@ -251,12 +268,14 @@ export class MemorySessionBackend implements SessionBackend {
   }
 
   /** Live → ending, off the deadline queue: only one claim of a session succeeds. */
-  #claimRecord(id: string): ClaimedSession | undefined {
+  #claimRecord(id: string, reason: ServerSessionEndReason, lease: ClaimLease): ClaimedSession | undefined {
     const record = this.#records.get(id);
     if (record === undefined || !record.live) return undefined;
     record.live = false;
+    record.claim = { claimer: lease.claimer, reason, until: lease.until };
+    this.#claimed.add(id);
     this.#unschedule(record);
-    return { id, owner: record.owner, timeout: record.timeout, principal: record.principal };
+    return claimedOf(record, reason);
   }
 
   /** A message to a server, on a later microtask (as over a bus; never inside the caller's call). */
@@ -264,4 +283,8 @@ export class MemorySessionBackend implements SessionBackend {
     const listener = this.#listeners.get(serverId);
     if (listener !== undefined) queueMicrotask(() => listener.message(message));
   }
+}
+
+function claimedOf(record: SessionRecord, reason: ServerSessionEndReason): ClaimedSession {
+  return { id: record.id, reason, owner: record.owner, timeout: record.timeout, principal: record.principal };
 }

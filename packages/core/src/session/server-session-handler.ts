@@ -236,7 +236,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.host.open(hello, connection).then(
       (session) => {
         if (this.#state !== "authenticating") {
-          session.close(); // the connection went away while authenticating
+          session.abandon(); // the connection went away while authenticating
           return;
         }
         this.#bind(session, hello, false);

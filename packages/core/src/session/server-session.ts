@@ -119,6 +119,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Every request below this was answered and the client has the answer. */
   #responseAck = 1;
   #ended: ServerSessionEndReason | undefined;
+  #abandoned = false;
 
   constructor(
     readonly tracked: TrackedSession,
@@ -250,6 +251,20 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Ends the session now, from the server side. */
   close(): void {
     if (this.#ended === undefined) this.#host.end(this, "closed");
+  }
+
+  /**
+   * @internal Ends a session no client ever held (its handshake was given up before the
+   * Welcome): it goes like a closed one, but the server tells no `expire` listener of it.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.close();
+  }
+
+  /** @internal Ended by `abandon()`. */
+  get abandoned(): boolean {
+    return this.#abandoned;
   }
 
   /** @internal A connection carries the session from now on; replays what it missed. */

@@ -42,10 +42,20 @@ export interface ResumedSession {
 /** A session this server won the right to end: it is no longer live in the backend. */
 export interface ClaimedSession {
   readonly id: string;
+  /** Why it ends: `expired` for a deadline, else what the claim that ended it said. */
+  readonly reason: ServerSessionEndReason;
   /** The server that carried it, told of the end by `release`. */
   readonly owner: string;
   readonly timeout: number;
   readonly principal: unknown;
+}
+
+/** Who holds a claim, and until when, so another server takes it over if its holder dies. */
+export interface ClaimLease {
+  readonly claimer: string;
+  /** The backend's time now (leases that ran out by then are taken over). */
+  readonly now: number;
+  readonly until: number;
 }
 
 /** A carried session as the backend has it now, read after messages may have been missed. */
@@ -97,20 +107,26 @@ export interface SessionBackend {
   ): Promise<ResumedSession | undefined>;
   /**
    * Moves deadlines later (never earlier, never reviving a claimed session) and marks `serverId`
-   * alive for `aliveMs`. Resolves to how many deadlines moved: fewer than given means some
-   * sessions are missing.
+   * alive until `aliveUntil` (the stores' shared time, as deadlines are). Resolves to how many
+   * deadlines moved: fewer than given means some sessions are missing.
    */
   flushDeadlines(
     deadlines: ReadonlyArray<readonly [id: string, deadline: number]>,
     serverId: string,
-    aliveMs: number,
+    aliveUntil: number,
   ): Promise<number>;
   /** For each id: true if the backend has no trace of it (no deadline, no record). */
   vanished(ids: readonly string[]): Promise<boolean[]>;
-  /** Claims up to `limit` live sessions whose deadline is at or before `upTo`. */
-  claimDue(upTo: number, limit: number): Promise<ClaimedSession[]>;
-  /** Claims one live session to end it now; `undefined` if it is not live. */
-  claim(id: string): Promise<ClaimedSession | undefined>;
+  /**
+   * Claims up to `limit` sessions to end: live ones whose deadline is at or before `upTo`, and
+   * claimed ones never released whose lease ran out, if their claimer is no longer alive (it
+   * died before its listeners ran: alive until no later than `lease.now`) or is this claimer
+   * (it lost the reply). Each claim holds a
+   * lease until `lease.until`.
+   */
+  claimDue(upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]>;
+  /** Claims one live session to end it now, for `reason`; `undefined` if it is not live. */
+  claim(id: string, reason: ServerSessionEndReason, lease: ClaimLease): Promise<ClaimedSession | undefined>;
   /** Finishes an end this server claimed: tells its carrier (if another server) and deletes it. */
   release(session: ClaimedSession, reason: ServerSessionEndReason, serverId: string): Promise<void>;
   /**
@@ -143,8 +159,8 @@ export interface SessionBackend {
   acknowledge(id: string, pushAck: number, responseAck: number): Promise<void>;
   /** The session as kept now, with its pushes after `afterPushSeq`; `undefined` if unknown. */
   read(id: string, afterPushSeq: number): Promise<SessionSnapshot | undefined>;
-  /** Whether server `serverId` marked itself alive within its last `aliveMs`. */
-  alive(serverId: string): Promise<boolean>;
+  /** Whether server `serverId` marked itself alive until later than `now`. */
+  alive(serverId: string, now: number): Promise<boolean>;
   /** Marks `serverId` gone (its running requests are lost at once) and releases connections. */
   close(serverId: string): Promise<void>;
 }

@@ -15,6 +15,7 @@ import {
 import type {
   BackendMessage,
   ClaimedSession,
+  ClaimLease,
   RequestAdmission,
   ResumedSession,
   SessionBackend,
@@ -140,6 +141,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * request can run on the server its client moves to. Keyed `id seq`.
    */
   readonly #doubtful = new Map<string, { id: string; seq: number }>();
+  /** Sessions this server ended (their listeners ran) whose release has not succeeded yet. */
+  readonly #unreleased = new Map<string, ClaimedSession>();
+  readonly #releasing = new Set<string>();
   readonly #inFlight = new Set<Promise<unknown>>();
   #timer: TimerHandle | undefined;
   #ticking: Promise<void> | undefined;
@@ -433,6 +437,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       if (took > this.tickTime) this.#stalled(took);
       // Touches up to the snapshot are in the backend; those of other servers up to a tick before it.
       if (this.#clock.now() >= this.#claimsFrom) await this.#claimDue(snapshot - this.tickTime);
+      for (const claimed of this.#unreleased.values()) this.#release(claimed);
       await Promise.all([this.#settleWaiting(), this.#withdrawDoubtful()]);
     } catch (error) {
       this.#stalled(0);
@@ -468,7 +473,11 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       deadlines.push([carried.session.id, deadline]);
       written.push([carried, deadline]);
     }
-    const moved = this.#backend.flushDeadlines(deadlines, this.instanceId, 3 * this.tickTime);
+    const moved = this.#backend.flushDeadlines(
+      deadlines,
+      this.instanceId,
+      this.#clock.now() + 3 * this.tickTime,
+    );
     try {
       await this.#track(Promise.all([moved, ...acked.map((carried) => this.#writeAck(carried))]));
       // What was written, not what the session reads now: touches during the write go next time.
@@ -514,7 +523,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       }
       const { id, timeout, principal } = carried.session;
       this.#logger.warn({ session: id }, "the backend lost a live session; it ends here");
-      this.#ended({ id, owner: this.instanceId, timeout, principal }, "expired");
+      this.#ended({ id, reason: "expired", owner: this.instanceId, timeout, principal });
     });
   }
 
@@ -532,8 +541,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    */
   async #claimDue(upTo: number): Promise<void> {
     for (;;) {
-      const claimed = await this.#track(this.#backend.claimDue(upTo, this.#claimBatch));
-      for (const session of claimed) this.#ended(session, "expired");
+      const claimed = await this.#track(this.#backend.claimDue(upTo, this.#claimBatch, this.#lease()));
+      for (const session of claimed) this.#ended(session);
       if (claimed.length < this.#claimBatch) return;
     }
   }
@@ -557,7 +566,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
     if (admission.kind === "elsewhere") {
       waiting.runner = admission.server;
-      if (await this.#track(this.#backend.alive(admission.server))) return;
+      if (await this.#track(this.#backend.alive(admission.server, this.#clock.now()))) return;
       const lost: ResponseMessage = {
         type: MessageType.ErrorResponse,
         seq,
@@ -588,9 +597,25 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     await Promise.allSettled(withdrawals);
   }
 
-  /** This server claimed the session: end it here, run expire listeners once, release it. */
-  #ended(claimed: ClaimedSession, reason: ServerSessionEndReason): void {
-    const { id, owner, timeout, principal } = claimed;
+  /**
+   * A claim this server holds lasts three ticks (as its liveness does): one it has not
+   * released by then is taken over if this server has died, or taken back if it lost the reply.
+   */
+  #lease(): ClaimLease {
+    const now = this.#clock.now();
+    return { claimer: this.instanceId, now, until: now + 3 * this.tickTime };
+  }
+
+  /**
+   * This server claimed the session: end it here, run expire listeners once, release it. A
+   * claim it had already acted on (its release failed, and the lease ran out) is released again.
+   */
+  #ended(claimed: ClaimedSession): void {
+    const { id, reason, owner, timeout, principal } = claimed;
+    if (this.#unreleased.has(id)) {
+      this.#release(claimed);
+      return;
+    }
     let session = this.#carried.get(id)?.session;
     if (session === undefined) {
       const password = new Uint8Array(SESSION_PASSWORD_BYTES); // never sent: nobody can resume it
@@ -609,9 +634,22 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       if (!this.emit("error", error))
         this.#logger.error({ err: error, session: id }, "an expire listener threw");
     }
-    void this.#track(this.#backend.release(claimed, reason, this.instanceId)).catch((error: unknown) =>
-      this.#logger.warn({ err: error, session: id }, "could not release an ended session"),
-    );
+    this.#release(claimed);
+  }
+
+  /** Releases a claim this server acted on; one that fails is tried again each tick. */
+  #release(claimed: ClaimedSession): void {
+    if (this.#releasing.has(claimed.id)) return;
+    this.#unreleased.set(claimed.id, claimed);
+    this.#releasing.add(claimed.id);
+    const done = () => this.#releasing.delete(claimed.id);
+    this.#track(this.#backend.release(claimed, claimed.reason, this.instanceId))
+      .finally(done)
+      .then(
+        () => this.#unreleased.delete(claimed.id),
+        (error: unknown) =>
+          this.#logger.warn({ err: error, session: claimed.id }, "could not release an ended session"),
+      );
   }
 
   /**
@@ -619,8 +657,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * server that did claim it ends it (and tells its carrier).
    */
   async #claimOne(id: string, reason: ServerSessionEndReason): Promise<void> {
-    const claimed = await this.#track(this.#backend.claim(id));
-    if (claimed !== undefined) this.#ended(claimed, reason);
+    const claimed = await this.#track(this.#backend.claim(id, reason, this.#lease()));
+    if (claimed !== undefined) this.#ended(claimed);
   }
 
   #onMessage(message: BackendMessage): void {
