@@ -31,7 +31,13 @@ const context: SessionStoreContext = {
   tickTime: TICK,
   minSessionTimeout: 2 * TICK,
   maxSessionTimeout: TIMEOUT,
-  bounds: { maxReplay: 1024, maxReplayBytes: 4 << 20, maxResponses: 1024, maxResponseBytes: 4 << 20 },
+  bounds: {
+    maxReplay: 1024,
+    maxReplayBytes: 4 << 20,
+    maxResponses: 1024,
+    maxResponseBytes: 4 << 20,
+    maxDataBytes: 64 << 10,
+  },
 };
 
 interface Result {

@@ -118,9 +118,9 @@ export class RedisSessionBackend implements SessionBackend {
       this.#keys.channel(""),
       now,
       tickTime,
-    )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer, number] | null;
+    )) as [Buffer, Buffer, Buffer, Buffer[], Buffer[], number, Buffer, number, Buffer | null] | null;
     if (reply === null) return undefined;
-    const [timeout, responseAck, principal, pushList, responseList, epoch, pushSeq, deadline] = reply;
+    const [timeout, responseAck, principal, pushList, responseList, epoch, pushSeq, deadline, data] = reply;
     return {
       timeout: Number(timeout.toString()),
       principal: packr.unpack(principal),
@@ -130,6 +130,7 @@ export class RedisSessionBackend implements SessionBackend {
       responseAck: Number(responseAck.toString()),
       pushes: pushesOf(pushList),
       responses: responsesOf(responseList),
+      data: data ?? undefined,
     };
   }
 
@@ -175,13 +176,14 @@ export class RedisSessionBackend implements SessionBackend {
       lease.claimer,
       lease.now,
       lease.until,
-    )) as [Buffer, Buffer, Buffer, Buffer, Buffer][];
-    return claimed.map(([id, owner, timeout, principal, reason]) => ({
+    )) as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer | null][];
+    return claimed.map(([id, owner, timeout, principal, reason, data]) => ({
       id: id.toString(),
       reason: reason.toString() as ServerSessionEndReason,
       owner: owner.toString(),
       timeout: Number(timeout.toString()),
       principal: unpackPrincipal(principal),
+      data: data ?? undefined,
     }));
   }
 
@@ -205,13 +207,14 @@ export class RedisSessionBackend implements SessionBackend {
       lease.until,
     );
     if (claimed === null) return undefined;
-    const [owner, timeout, principal] = claimed as [Buffer, Buffer, Buffer];
+    const [owner, timeout, principal, data] = claimed as [Buffer, Buffer, Buffer, Buffer | null];
     return {
       id,
       reason,
       owner: owner.toString(),
       timeout: Number(timeout.toString()),
       principal: unpackPrincipal(principal),
+      data: data ?? undefined,
     };
   }
 
@@ -265,6 +268,10 @@ export class RedisSessionBackend implements SessionBackend {
   ): Promise<"kept" | "refused" | "full"> {
     const kept = await this.#answers.load({ id, response, runner, maxResponses });
     return kept === 1 ? "kept" : kept === -2 ? "full" : "refused";
+  }
+
+  async writeData(id: string, data: Uint8Array): Promise<void> {
+    await runScript(this.#redis, "tetherData", this.#keys.session(id)[0], asBuffer(data));
   }
 
   async acknowledge(id: string, pushAck: number, responseAck: number): Promise<void> {

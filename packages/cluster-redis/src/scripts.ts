@@ -26,12 +26,12 @@ return 1`,
    * frame, so its deadline moves to now's bucket at once (a claim may not wait for the next
    * batch). Returns nil (unknown, ending or wrong password)
    * or {timeout, responseAck, principal, pushes (flat id/fields list), responses (flat hash),
-   * epoch, pushSeq, deadline}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
+   * epoch, pushSeq, deadline, data}. The epoch counts resumes: a "moved" message older than a server's own resume is stale.
    */
   tetherResume: {
     keys: 4,
     lua: `
-local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal', 'pushSeq')
+local rec = redis.call('HMGET', KEYS[1], 'pw', 'state', 'owner', 'timeout', 'responseAck', 'principal', 'pushSeq', 'data')
 if rec[1] ~= ARGV[2] or rec[2] ~= 'live' then return nil end
 local tick = tonumber(ARGV[6])
 local deadline = (math.floor((tonumber(ARGV[5]) + tonumber(rec[4])) / tick) + 1) * tick
@@ -46,7 +46,7 @@ for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do
   pushes[#pushes + 1] = entry[1]
   pushes[#pushes + 1] = entry[2][2]
 end
-return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch, rec[7], deadline}`,
+return {rec[4], rec[5], rec[6], pushes, redis.call('HGETALL', KEYS[3]), epoch, rec[7], deadline, rec[8]}`,
   },
   /**
    * KEYS s, p. ARGV id, payload (msgpack [topic, body]), maxReplay, channel prefix. Appends a
@@ -89,6 +89,13 @@ for i = 3, #ARGV, 2 do
   end
 end
 return out`,
+  },
+  /** KEYS s. ARGV data. Keeps a live session's `data`. */
+  tetherData: {
+    keys: 1,
+    lua: `
+if redis.call('HGET', KEYS[1], 'state') == 'live' then redis.call('HSET', KEYS[1], 'data', ARGV[1]) end
+return 1`,
   },
   /** KEYS q. ARGV seq, server. Takes back the request's running mark if it is that server's. */
   tetherWithdraw: {
@@ -162,7 +169,7 @@ return 1`,
    * live → closing, atomically, so one server ends it; the claim holds a lease (claims). Then
    * takes over claims never released whose lease ran out by now, if their claimer is alive
    * until no later than now (its liveness key holds that time) or is this one (it lost the reply). Returns {id, owner, timeout,
-   * principal, reason} per claimed session.
+   * principal, reason, data} per claimed session.
    */
   tetherClaim: {
     keys: 2,
@@ -173,26 +180,26 @@ local claimed = {}
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[3] .. 's:' .. id
-  local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal')
+  local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal', 'data')
   if rec[1] == 'live' then
     redis.call('HSET', key, 'state', 'closing', 'claimer', ARGV[5], 'reason', 'expired')
     redis.call('ZADD', KEYS[2], ARGV[7], id)
     for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[3] .. part .. id, ARGV[4]) end
-    claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], 'expired'}
+    claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], 'expired', rec[5]}
   end
 end
 if #claimed < limit then
   local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[6], 'LIMIT', 0, limit - #claimed)
   for _, id in ipairs(stale) do
     local key = ARGV[3] .. 's:' .. id
-    local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal', 'claimer', 'reason')
+    local rec = redis.call('HMGET', key, 'state', 'owner', 'timeout', 'principal', 'claimer', 'reason', 'data')
     if rec[1] ~= 'closing' then
       redis.call('ZREM', KEYS[2], id)
     elseif rec[5] == ARGV[5] or tonumber(redis.call('GET', ARGV[3] .. 'srv:' .. rec[5]) or 0) <= tonumber(ARGV[6]) then
       redis.call('HSET', key, 'claimer', ARGV[5])
       redis.call('ZADD', KEYS[2], ARGV[7], id)
       for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[3] .. part .. id, ARGV[4]) end
-      claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], rec[6]}
+      claimed[#claimed + 1] = {id, rec[2], rec[3], rec[4], rec[6], rec[7]}
     else
       redis.call('ZADD', KEYS[2], ARGV[7], id)
     end
@@ -203,18 +210,18 @@ return claimed`,
   /**
    * KEYS s, expiry, claims. ARGV id, key prefix, linger ms, claimer, reason, lease end.
    * Claims one live session to end it now (closed, or a bound overflowed), with a lease;
-   * returns {owner, timeout, principal} or nil.
+   * returns {owner, timeout, principal, data} or nil.
    */
   tetherClaimOne: {
     keys: 3,
     lua: `
-local rec = redis.call('HMGET', KEYS[1], 'state', 'owner', 'timeout', 'principal')
+local rec = redis.call('HMGET', KEYS[1], 'state', 'owner', 'timeout', 'principal', 'data')
 if rec[1] ~= 'live' then return nil end
 redis.call('HSET', KEYS[1], 'state', 'closing', 'claimer', ARGV[4], 'reason', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
 for _, part in ipairs({'s:', 'p:', 'r:', 'q:'}) do redis.call('PEXPIRE', ARGV[2] .. part .. ARGV[1], ARGV[3]) end
-return {rec[2], rec[3], rec[4]}`,
+return {rec[2], rec[3], rec[4], rec[5]}`,
   },
 } as const;
 

@@ -45,7 +45,8 @@ export interface Cluster {
   run(ms: number, step?: number): Promise<void>;
 }
 
-export interface ClusterOptions extends Pick<ServerOptions, "maxReplay" | "maxResponses" | "authenticate"> {
+export interface ClusterOptions
+  extends Pick<ServerOptions, "maxReplay" | "maxResponses" | "maxSessionDataBytes" | "authenticate"> {
   /**
    * Where the sessions live: `redis` (the `redisSessionStore` factory, as users write it; the
    * default), `redis-faulty` (the engine on a `FaultyBackend` around Redis) or `memory-faulty`

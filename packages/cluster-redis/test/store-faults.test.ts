@@ -184,5 +184,49 @@ describe.each(["memory-faulty", "redis-faulty"] as const)(
       await cluster.run(4 * TICK);
       expect(cluster.expired.flat()).toHaveLength(1);
     });
+
+    it("session.data moves with the session: there on the server it resumes on, and in expire listeners", async () => {
+      const cluster = await startCluster(2, { backend });
+      const seen: unknown[] = [];
+      for (const server of cluster.servers) {
+        server.handle("remember", (body, { session }) => {
+          session.data.note = body;
+          return "kept";
+        });
+        server.handle("recall", (_body, { session }) => session.data.note ?? null);
+        server.on("expire", (session) => seen.push(session.data.note));
+      }
+      const { client } = await connectedClient(cluster, 0);
+      await expect(client.request("remember", { text: "hi" })).resolves.toBe("kept");
+      await cluster.run(2 * TICK); // written with a tick's batch
+      cluster.network.partition("s0");
+      for (const link of cluster.network.links("s0")) link.reset();
+      await until(cluster, () => client.state !== "connected", T);
+      await connected(cluster, client);
+      await cluster.run(50);
+      expect(carrier(cluster, client)).toBe(1);
+      await expect(client.request("recall")).resolves.toEqual({ text: "hi" });
+      // Its client gone too, the session expires on whichever server claims it: data and all.
+      cluster.network.partition("s1");
+      await until(cluster, () => seen.length > 0, 3 * T);
+      expect(seen).toEqual([{ text: "hi" }]);
+    });
+
+    it("a session whose data outgrows maxSessionDataBytes ends with buffer-overflow, once", async () => {
+      const cluster = await startCluster(2, { backend, maxSessionDataBytes: 1000 });
+      for (const server of cluster.servers) {
+        server.handle("hoard", (body, { session }) => {
+          session.data.blob = body;
+          return "kept";
+        });
+      }
+      const { client, id } = await connectedClient(cluster, 0);
+      await expect(client.request("hoard", "x".repeat(900))).resolves.toBe("kept");
+      await cluster.run(2 * TICK);
+      expect(cluster.expired.flat()).toEqual([]);
+      await expect(client.request("hoard", "x".repeat(1100))).resolves.toBe("kept");
+      await until(cluster, () => cluster.expired.flat().length > 0, 3 * TICK);
+      expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "buffer-overflow"]]);
+    });
   },
 );

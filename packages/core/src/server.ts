@@ -64,6 +64,11 @@ export interface ServerOptions {
   maxResponses?: number;
   /** Bytes of unacknowledged responses kept per session (encoded). Default 4 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Bytes of `session.data` (encoded) a shared store keeps so that it moves with the session;
+   * a session whose data outgrows it ends with `buffer-overflow`. Default 64 KiB.
+   */
+  maxSessionDataBytes?: number;
   /** Requests running per connection above which reading pauses. Default 64. */
   maxInFlightPerConnection?: number;
   /**
@@ -169,6 +174,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
         maxReplayBytes: options.maxReplayBytes ?? 4 * 1024 * 1024,
         maxResponses: options.maxResponses ?? 1024,
         maxResponseBytes: options.maxResponseBytes ?? 4 * 1024 * 1024,
+        maxDataBytes: options.maxSessionDataBytes ?? 64 * 1024,
       },
     });
     this.#limits = new PeerLimits(

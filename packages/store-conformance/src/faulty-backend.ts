@@ -139,6 +139,10 @@ export class FaultyBackend implements SessionBackend {
     return this.#spoil("complete", () => this.#inner.complete(id, response, runner, maxResponses));
   }
 
+  writeData(id: string, data: Uint8Array): Promise<void> {
+    return this.#spoil("writeData", () => this.#inner.writeData(id, data));
+  }
+
   acknowledge(id: string, pushAck: number, responseAck: number): Promise<void> {
     return this.#spoil("acknowledge", () => this.#inner.acknowledge(id, pushAck, responseAck));
   }

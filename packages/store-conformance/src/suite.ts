@@ -66,7 +66,13 @@ export function describeStoreConformance(target: StoreConformanceTarget): void {
         tickTime: TICK,
         minSessionTimeout: MIN_TIMEOUT,
         maxSessionTimeout: MAX_TIMEOUT,
-        bounds: { maxReplay: 64, maxReplayBytes: 1 << 20, maxResponses: 64, maxResponseBytes: 1 << 20 },
+        bounds: {
+          maxReplay: 64,
+          maxReplayBytes: 1 << 20,
+          maxResponses: 64,
+          maxResponseBytes: 1 << 20,
+          maxDataBytes: 1 << 16,
+        },
       });
       ended = [];
       store.on("expire", (session, reason) => ended.push({ id: session.id, reason, at: env.clock.now() }));

@@ -33,6 +33,7 @@ interface SessionRecord {
   /** Running requests: seq → the server running it. */
   readonly running: Map<number, string>;
   responseAck: number;
+  data?: Uint8Array;
 }
 
 /**
@@ -109,6 +110,7 @@ export class MemorySessionBackend implements SessionBackend {
       responseAck: record.responseAck,
       pushes: [...record.pushes],
       responses: [...record.responses.values()],
+      data: record.data,
     };
   }
 
@@ -220,6 +222,11 @@ export class MemorySessionBackend implements SessionBackend {
     return "kept";
   }
 
+  async writeData(id: string, data: Uint8Array): Promise<void> {
+    const record = this.#records.get(id);
+    if (record?.live) record.data = data;
+  }
+
   async acknowledge(id: string, pushAck: number, responseAck: number): Promise<void> {
     const record = this.#records.get(id);
     if (record === undefined) return;
@@ -286,5 +293,6 @@ export class MemorySessionBackend implements SessionBackend {
 }
 
 function claimedOf(record: SessionRecord, reason: ServerSessionEndReason): ClaimedSession {
-  return { id: record.id, reason, owner: record.owner, timeout: record.timeout, principal: record.principal };
+  const { id, owner, timeout, principal, data } = record;
+  return { id, reason, owner, timeout, principal, data };
 }

@@ -75,6 +75,8 @@ export interface SessionBounds {
   maxResponses: number;
   /** Bytes of responses kept until the client acknowledges them (encoded size). */
   maxResponseBytes: number;
+  /** Bytes of `data` (encoded) a shared store keeps for the session. */
+  maxDataBytes: number;
 }
 
 /**

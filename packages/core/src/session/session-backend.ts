@@ -37,6 +37,8 @@ export interface ResumedSession {
   readonly responseAck: number;
   readonly pushes: readonly PushMessage[];
   readonly responses: readonly ResponseMessage[];
+  /** `session.data` as last written (plain MessagePack), if ever. */
+  readonly data?: Uint8Array | undefined;
 }
 
 /** A session this server won the right to end: it is no longer live in the backend. */
@@ -48,6 +50,8 @@ export interface ClaimedSession {
   readonly owner: string;
   readonly timeout: number;
   readonly principal: unknown;
+  /** `session.data` as last written, for the expire listeners of the server that ends it. */
+  readonly data?: Uint8Array | undefined;
 }
 
 /** Who holds a claim, and until when, so another server takes it over if its holder dies. */
@@ -155,6 +159,8 @@ export interface SessionBackend {
     runner: string,
     maxResponses: number,
   ): Promise<"kept" | "refused" | "full">;
+  /** Keeps `data` (the session's `data`, plain MessagePack) for a live session, replacing what was. */
+  writeData(id: string, data: Uint8Array): Promise<void>;
   /** Drops pushes up to `pushAck` and answers (and running marks) below `responseAck`. */
   acknowledge(id: string, pushAck: number, responseAck: number): Promise<void>;
   /** The session as kept now, with its pushes after `afterPushSeq`; `undefined` if unknown. */

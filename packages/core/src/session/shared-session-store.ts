@@ -1,4 +1,5 @@
 import { EventEmitter } from "eventemitter3";
+import { decodeFrame, encodeFrame } from "../channel/msgpack-codec.js";
 import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { SessionExpiredError, SessionMovedError } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -64,6 +65,8 @@ class Carried implements SessionHost {
   lastTouch = 0;
   /** The deadline bucket last written to the backend. */
   flushedDeadline = 0;
+  /** `session.data` as last written to the backend (undefined: never). */
+  writtenData: Uint8Array | undefined;
   /** The client's latest acknowledgements, written at the next flush... */
   pushAck = 0;
   responseAck = 0;
@@ -218,6 +221,11 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       let carried = this.#carried.get(id);
       if (carried === undefined || carried.session.ended) {
         carried = this.#carry(id, resumed.timeout, password, resumed.principal);
+        // Carried here already, its data is this process's, the latest; else the backend's.
+        if (resumed.data !== undefined) {
+          Object.assign(carried.session.data, decodeData(resumed.data, this.#logger));
+          carried.writtenData = resumed.data;
+        }
       }
       this.#restore(carried, resumed);
       for (const message of early) this.#apply(carried, message);
@@ -478,8 +486,13 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       this.instanceId,
       this.#clock.now() + 3 * this.tickTime,
     );
+    const writes: Promise<unknown>[] = [moved, ...acked.map((carried) => this.#writeAck(carried))];
+    for (const carried of touched) {
+      const data = carried.closing || carried.session.ended ? undefined : this.#dataToWrite(carried);
+      if (data !== undefined) writes.push(this.#writeData(carried, data));
+    }
     try {
-      await this.#track(Promise.all([moved, ...acked.map((carried) => this.#writeAck(carried))]));
+      await this.#track(Promise.all(writes));
       // What was written, not what the session reads now: touches during the write go next time.
       for (const [carried, deadline] of written) {
         carried.flushedDeadline = Math.max(carried.flushedDeadline, deadline);
@@ -525,6 +538,42 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       this.#logger.warn({ session: id }, "the backend lost a live session; it ends here");
       this.#ended({ id, reason: "expired", owner: this.instanceId, timeout, principal });
     });
+  }
+
+  /**
+   * The session's `data`, encoded, if it changed since it was last written (checked for the
+   * sessions whose frames arrived this tick: a change made between frames goes with the next).
+   * Data plain MessagePack cannot carry is not written (and logged); data over the bound ends
+   * the session, as the replay bound does.
+   */
+  #dataToWrite(carried: Carried): Uint8Array | undefined {
+    const data = carried.session.data;
+    if (carried.writtenData === undefined && isEmpty(data)) return undefined;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(data).slice(); // a copy: the encoder's buffer is reused
+    } catch (error) {
+      this.#logger.error(
+        { err: error, session: carried.session.id },
+        "session.data cannot be encoded; not written",
+      );
+      return undefined;
+    }
+    if (carried.writtenData !== undefined && sameBytes(bytes, carried.writtenData)) return undefined;
+    if (bytes.byteLength > this.#bounds.maxDataBytes) {
+      this.#logger.error(
+        { session: carried.session.id, bytes: bytes.byteLength, limit: this.#bounds.maxDataBytes },
+        "session.data outgrew maxSessionDataBytes; the session ends",
+      );
+      this.end(carried.session, "buffer-overflow");
+      return undefined;
+    }
+    return bytes;
+  }
+
+  async #writeData(carried: Carried, data: Uint8Array): Promise<void> {
+    await this.#backend.writeData(carried.session.id, data);
+    carried.writtenData = data;
   }
 
   /** Drops from the backend what the client confirmed having. */
@@ -625,6 +674,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
         this.#bounds,
         this.#host,
       );
+      if (claimed.data !== undefined) Object.assign(session.data, decodeData(claimed.data, this.#logger));
     }
     this.#forget(id);
     session.end(reason);
@@ -788,6 +838,29 @@ export function formatDump<T>(
 export async function hashPassword(password: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", password as Uint8Array<ArrayBuffer>));
   return toHex(digest);
+}
+
+function isEmpty(data: Record<string, unknown>): boolean {
+  for (const _ in data) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Stored data as an object; anything else (a backend's corruption) as nothing. */
+function decodeData(bytes: Uint8Array, logger: Logger): Record<string, unknown> {
+  try {
+    const data = decodeFrame(bytes);
+    if (typeof data === "object" && data !== null && !Array.isArray(data))
+      return data as Record<string, unknown>;
+  } catch (error) {
+    logger.warn({ err: error }, "stored session.data does not decode");
+  }
+  return {};
 }
 
 function randomHex(bytes: number): string {
