@@ -3,6 +3,7 @@ import {
   type BackendMessage,
   type ClaimedSession,
   type ClaimLease,
+  ConfigurationError,
   encodeFrame,
   type Logger,
   MessageType,
@@ -38,6 +39,12 @@ export class RedisSessionBackend implements SessionBackend {
   readonly #logger: Logger;
 
   constructor(redis: string | RedisOptions | Redis | undefined, prefix: string, logger: Logger) {
+    if ((redis as { isCluster?: unknown } | undefined)?.isCluster === true) {
+      // Taken as options, it would connect to 127.0.0.1:6379 without a word.
+      throw new ConfigurationError(
+        "Redis Cluster is not supported: the store's scripts touch keys of several sessions; use one Redis (with replicas and Sentinel)",
+      );
+    }
     this.#ownsRedis = !(redis instanceof RedisClient);
     this.#redis = redis instanceof RedisClient ? redis : connect(redis);
     this.#keys = new ClusterKeys(prefix);
