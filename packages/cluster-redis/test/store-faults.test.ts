@@ -228,5 +228,22 @@ describe.each(["memory-faulty", "redis-faulty"] as const)(
       await until(cluster, () => cluster.expired.flat().length > 0, 3 * TICK);
       expect(cluster.expired.flat().map(([sid, reason]) => [sid, reason])).toEqual([[id, "buffer-overflow"]]);
     });
+
+    it("a client whose resumes meet a store that cannot answer (4007) keeps its session past 4T/3", async () => {
+      const cluster = await startCluster(2, { backend });
+      const { client, id } = await connectedClient(cluster, 0);
+      // The store is out of reach for every server; the client's connection drops.
+      for (const faults of cluster.faults) faults.cutOff();
+      for (const link of cluster.network.links("s0")) link.reset();
+      const states: string[] = [];
+      client.on("state", (state) => states.push(state));
+      await cluster.run(2 * T); // longer than the client's own expiry, 4T/3
+      expect(states).not.toContain("expired");
+      expect(cluster.expired.flat()).toEqual([]);
+      // The store is back: the client resumes the same session.
+      for (const faults of cluster.faults) faults.heal();
+      await connected(cluster, client);
+      expect(client.sessionId).toBe(id);
+    });
   },
 );

@@ -27,6 +27,7 @@ type Method = Exclude<keyof SessionBackend, "subscribe" | "close">;
 export class FaultyBackend implements SessionBackend {
   readonly #inner: SessionBackend;
   #holding: "replies" | "calls" | undefined;
+  #cutOff = false;
   #held: Array<{ method: Method; pass: () => void }> = [];
   readonly #lose = new Map<Method, number>();
   readonly #fail = new Map<Method, number>();
@@ -70,8 +71,14 @@ export class FaultyBackend implements SessionBackend {
     this.#fail.set(method, (this.#fail.get(method) ?? 0) + count);
   }
 
-  /** Forgets the failures and losses still to come (what is held stays held). */
+  /** Every call fails at once (`LostReplyError`) until `heal()`: a backend out of reach. */
+  cutOff(): void {
+    this.#cutOff = true;
+  }
+
+  /** Ends `cutOff()` and forgets the failures and losses still to come (what is held stays held). */
   heal(): void {
+    this.#cutOff = false;
     this.#fail.clear();
     this.#lose.clear();
   }
@@ -160,7 +167,7 @@ export class FaultyBackend implements SessionBackend {
   }
 
   #spoil<T>(method: Method, call: () => Promise<T>): Promise<T> {
-    if (take(this.#fail, method)) {
+    if (this.#cutOff || take(this.#fail, method)) {
       this.failed.set(method, (this.failed.get(method) ?? 0) + 1);
       return Promise.reject(new LostReplyError(`${method}: the call was dropped`));
     }

@@ -285,7 +285,11 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       }
       if (++failures >= servers.length) {
         failures = 0;
-        await this.#sleep(backoffDelay(round++, this.#options.backoff ?? {}, this.#random));
+        // Never longer than a ping interval: a session waits for its client no longer than T.
+        const backoff = backoffDelay(round++, this.#options.backoff ?? {}, this.#random);
+        await this.#sleep(
+          this.#sessionId === null ? backoff : Math.min(backoff, this.#heartbeat.pingInterval),
+        );
       }
     }
     this.#clearExpiryTimer();
@@ -362,6 +366,14 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       if (result.code === CloseCode.AuthFailed) {
         this.#finish("auth-failed", new AuthenticationError(result.reason));
         return "final";
+      }
+      if (result.code === CloseCode.GoingAway && this.#sessionId !== null) {
+        // A server answered and could not say (its store is out, or it is shutting down):
+        // the cluster is there, and only it decides that the session ended. Client-side
+        // expiry counts from here, as it would from any word of a server.
+        this.#lastHeard = this.clock.now();
+        this.#clearExpiryTimer();
+        this.#armExpiryTimer();
       }
     }
     return "failed";

@@ -152,6 +152,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   #ticking: Promise<void> | undefined;
   /** No session is claimed before this time (set after a stall). */
   #claimsFrom = Number.NEGATIVE_INFINITY;
+  /** When the backend's current run of failed ticks began. */
+  #outageSince: number | undefined;
   #closed = false;
 
   constructor(
@@ -441,6 +443,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     try {
       const snapshot = this.#clock.now();
       await this.#flush();
+      this.#outageSince = undefined;
       const took = this.#clock.now() - snapshot;
       if (took > this.tickTime) this.#stalled(took);
       // Touches up to the snapshot are in the backend; those of other servers up to a tick before it.
@@ -448,9 +451,24 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       for (const claimed of this.#unreleased.values()) this.#release(claimed);
       await Promise.all([this.#settleWaiting(), this.#withdrawDoubtful()]);
     } catch (error) {
-      this.#stalled(0);
+      this.#unreachable();
       this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
     }
+  }
+
+  /**
+   * The backend refused or failed this tick's writes: an outage, during which clients could not
+   * resume (they were answered 4007). Claims wait until as long after it as it lasted (at most
+   * a maximum session timeout), plus the two ticks of a stall, so the clients that backed off
+   * meanwhile get back to their sessions first (ZooKeeper renews every session after a leader
+   * election for the same reason).
+   */
+  #unreachable(): void {
+    const now = this.#clock.now();
+    this.#outageSince ??= now;
+    const grace = Math.min(now - this.#outageSince, this.maxSessionTimeout);
+    this.#stalled(0);
+    this.#claimsFrom = Math.max(this.#claimsFrom, now + grace + 2 * this.tickTime);
   }
 
   /**
