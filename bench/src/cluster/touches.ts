@@ -10,35 +10,17 @@
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { RedisSessionStore, wallClock } from "@tether/cluster-redis";
-import {
-  MemorySessionStore,
-  type ServerSession,
-  type SessionStore,
-  type SessionStoreContext,
-  silentLogger,
-} from "@tether/core";
+import { MemorySessionStore, type ServerSession, type SessionStore } from "@tether/core";
 import { startRedis } from "../../../test/support/redis-server.js";
 import { fmt } from "../stats.js";
+import { storeContext } from "./store-context.js";
 
 const SESSIONS = Number(process.env.SESSIONS ?? 20_000);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const TICK = Number(process.env.TICK ?? 200);
 const TIMEOUT = 30_000;
 
-const context: SessionStoreContext = {
-  clock: wallClock,
-  logger: silentLogger,
-  tickTime: TICK,
-  minSessionTimeout: 2 * TICK,
-  maxSessionTimeout: TIMEOUT,
-  bounds: {
-    maxReplay: 1024,
-    maxReplayBytes: 4 << 20,
-    maxResponses: 1024,
-    maxResponseBytes: 4 << 20,
-    maxDataBytes: 64 << 10,
-  },
-};
+const context = storeContext(TICK, TIMEOUT);
 
 interface Result {
   touchesPerSecond: number;

@@ -678,7 +678,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * claim it had already acted on (its release failed, and the lease ran out) is released again.
    */
   #ended(claimed: ClaimedSession): void {
-    const { id, reason, owner, timeout, principal } = claimed;
+    const { id, reason, timeout, principal } = claimed;
     if (this.#unreleased.has(id)) {
       this.#release(claimed);
       return;
