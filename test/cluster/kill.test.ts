@@ -25,7 +25,7 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step();
 });
 
-async function startNode(redis: RedisUnderTest, serverId: string): Promise<Node> {
+async function startNode(redis: RedisUnderTest, serverId: string, at?: string): Promise<Node> {
   const child = fork(fileURLToPath(new URL("../support/cluster-node.ts", import.meta.url)), [], {
     execArgv: ["--import", "tsx", "--conditions=tether-source"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -35,7 +35,7 @@ async function startNode(redis: RedisUnderTest, serverId: string): Promise<Node>
   child.on("message", (message: { expired?: [string, string, number] }) => {
     if (message.expired) expired.push(message.expired);
   });
-  child.send({ start: { redisPath: redis.path, prefix: PREFIX, serverId, tickTime: TICK } });
+  child.send({ start: { redisPath: redis.path, prefix: PREFIX, serverId, tickTime: TICK, address: at } });
   const { address } = await reply<{ address: string }>(child, "address");
   return { child, address, expired };
 }
@@ -209,4 +209,35 @@ describe("cluster mode: a server killed with SIGKILL", () => {
       by: "s0-again",
     });
   }, 30_000);
+
+  it("a server restarted under the same id inherits none of its predecessor's running requests", async () => {
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    const probe = redis.client();
+    cleanup.push(() => probe.disconnect());
+    const victim = await startNode(redis, "s0");
+    // Its replacement is up before it dies (a supervisor's overlap), under the same serverId.
+    const replacement = await startNode(redis, "s0");
+    const servers = [victim, replacement].map((node) => ({ transport: tcp(), address: node.address }));
+    // Two clients on the victim, each with a request running there when it dies.
+    const outcomes: Promise<unknown>[] = [];
+    for (const rid of ["first", "second"]) {
+      const client = createClient({ servers, timeout: T, random: () => 0.999 });
+      cleanup.push(() => client.close());
+      await client.connected({ timeout: 5000 });
+      outcomes.push(
+        client.request("work", { rid, delay: 60_000 }).then(
+          () => "answered",
+          (error: unknown) => (error instanceof RequestError ? error.code : String(error)),
+        ),
+      );
+    }
+    for (let i = 0; i < 100 && Object.keys(await probe.hgetall(`${PREFIX}runs`)).length < 2; i++)
+      await sleep(20);
+    victim.child.kill("SIGKILL");
+    const settled = await Promise.race([Promise.all(outcomes), sleep(8 * T).then(() => "still waiting")]);
+    // Both resumed on the replacement: their requests are lost, and each ran once.
+    expect(settled).toEqual(["server-lost", "server-lost"]);
+    expect(await probe.hgetall(`${PREFIX}runs`)).toEqual({ first: "1", second: "1" });
+  });
 });

@@ -1,6 +1,6 @@
 // One Tether server of a test cluster, in its own process (so a test can SIGKILL it), sharing
 // sessions through Redis. Driven over IPC by test/cluster/kill.test.ts:
-//   { start }  → listens on 127.0.0.1:0, answers { address }
+//   { start }  → listens on 127.0.0.1:0 (or the address given), answers { address }
 //   { ghosts } → opens clients in this process (they die with it), answers { ghosts: ids }
 //   { pushTo } → pushes a counter to those sessions every few ms until { stopPushing }, which
 //                answers { pushed: id → counters whose push() resolved }
@@ -16,6 +16,8 @@ interface Start {
   prefix: string;
   serverId: string;
   tickTime: number;
+  /** Where to listen (a restarted server takes its predecessor's port). Default 127.0.0.1:0. */
+  address?: string;
 }
 
 const send = (message: unknown) => process.send?.(message);
@@ -51,7 +53,7 @@ process.on("message", async (message: Record<string, unknown>) => {
     config = message.start as Start;
     redis = new Redis({ path: config.redisPath, enableAutoPipelining: true });
     tether = server(config);
-    const listener = await tether.listen(tcp(), "127.0.0.1:0");
+    const listener = await tether.listen(tcp(), config.address ?? "127.0.0.1:0");
     send({ address: listener.address });
   } else if ("ghosts" in message) {
     const { addresses, timeout } = message.ghosts as { addresses: string[]; timeout: number };
