@@ -120,6 +120,8 @@ export type {
   SessionBackend,
   SessionSnapshot,
 } from "./session/session-backend.js";
+export { formatDump } from "./session/session-dump.js";
+export { hashPassword } from "./session/session-secrets.js";
 export type {
   SessionStore,
   SessionStoreContext,
@@ -136,12 +138,7 @@ export {
   type SessionTrackerOptions,
   type TrackedSession,
 } from "./session/session-tracker.js";
-export {
-  formatDump,
-  hashPassword,
-  SharedSessionStore,
-  type SharedSessionStoreOptions,
-} from "./session/shared-session-store.js";
+export { SharedSessionStore, type SharedSessionStoreOptions } from "./session/shared-session-store.js";
 export {
   formatHostPort,
   hostOf,

@@ -1,12 +1,11 @@
 import { EventEmitter } from "eventemitter3";
-import { decodeFrame, encodeFrame } from "../channel/msgpack-codec.js";
+import { encodeFrame } from "../channel/msgpack-codec.js";
 import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { SessionExpiredError, SessionMovedError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { IncomingRequest } from "./incoming-request.js";
+import { CarriedSession, type Waiting } from "./carried-session.js";
 import { CloseCode, MessageType, RequestErrorCode } from "./protocol.js";
 import {
-  type PushMessage,
   type ResponseMessage,
   ServerSession,
   type ServerSessionEndReason,
@@ -21,6 +20,9 @@ import type {
   ResumedSession,
   SessionBackend,
 } from "./session-backend.js";
+import { decodeData, isEmpty, sameBytes } from "./session-data.js";
+import { formatDump } from "./session-dump.js";
+import { hashPassword, randomHex } from "./session-secrets.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 import { SESSION_PASSWORD_BYTES } from "./session-tracker.js";
@@ -37,70 +39,8 @@ export interface SharedSessionStoreOptions {
   claimBatch?: number;
 }
 
-/** A request another server runs, and how to settle its admission here once that changes. */
-interface Waiting {
-  runner: string;
-  /** Settles the admission: true if the request is this server's to run after all. */
-  decide(run: boolean): void;
-}
-
 /** What `open` makes: 96 random bits as 24 hex digits. */
 const SESSION_ID = /^[0-9a-f]{24}$/;
-
-/**
- * This server's bookkeeping for one session it carries (the session's data is in the backend),
- * and that session's host: a touch finds it from the session with no lookup.
- */
-class Carried implements SessionHost {
-  readonly keepsEveryAnswer = true;
-  /** The session; set once, right after it is made with this as its host. */
-  session!: ServerSession;
-  /** Ending has begun here (the store is claiming it): its frames no longer count. */
-  closing = false;
-  /** No longer carried here (it moved, or ended): its frames no longer count. */
-  letGo = false;
-  /** Which resume of the session this server carries (0: opened here, not resumed). */
-  epoch = 0;
-  /** When its latest frame arrived, on the store's clock. */
-  lastTouch = 0;
-  /** The deadline bucket last written to the backend. */
-  flushedDeadline = 0;
-  /** `session.data` as last written to the backend (undefined: never). */
-  writtenData: Uint8Array | undefined;
-  /** The client's latest acknowledgements, written at the next flush... */
-  pushAck = 0;
-  responseAck = 0;
-  /** ...and those last written. */
-  writtenPushAck = 0;
-  writtenResponseAck = 0;
-  /** The last flush found it gone from the backend, record and all (see `#endVanished`). */
-  suspectedLost = false;
-  /** Requests the client waits on that another server runs, asked about again each tick. */
-  readonly waiting = new Map<number, Waiting>();
-
-  /** `store` is what every session of one store does (the store's own host). */
-  constructor(readonly store: SessionHost) {}
-
-  end(session: ServerSession, reason: ServerSessionEndReason): void {
-    this.store.end(session, reason);
-  }
-
-  push(session: ServerSession, message: PushMessage, frame: Uint8Array): void {
-    this.store.push(session, message, frame);
-  }
-
-  admit(session: ServerSession, request: IncomingRequest): boolean | Promise<boolean> {
-    return this.store.admit(session, request);
-  }
-
-  answered(session: ServerSession, response: ResponseMessage): void {
-    this.store.answered(session, response);
-  }
-
-  acknowledged(session: ServerSession, pushAck: number, responseAck: number): void {
-    this.store.acknowledged(session, pushAck, responseAck);
-  }
-}
 
 /**
  * A session store whose sessions live in a {@link SessionBackend} that several servers share:
@@ -125,19 +65,19 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   readonly #logger: Logger;
   readonly #bounds: SessionBounds;
   readonly #claimBatch: number;
-  readonly #carried = new Map<string, Carried>();
+  readonly #carried = new Map<string, CarriedSession>();
   /** Messages for sessions being resumed here, applied once their state has loaded. */
   readonly #resuming = new Map<string, BackendMessage[]>();
-  readonly #touched = new Set<Carried>();
-  readonly #acked = new Set<Carried>();
+  readonly #touched = new Set<CarriedSession>();
+  readonly #acked = new Set<CarriedSession>();
   /**
    * Sessions the last flush found with neither a deadline nor a record: lost by the backend
    * (a restart without persistence, a flush), unless an "ended" message for them is still on
    * its way. Found so twice in a row, they end here.
    */
-  #vanishing = new Set<Carried>();
+  #vanishing = new Set<CarriedSession>();
   /** Sessions whose pushes are being re-read after a gap. */
-  readonly #refilling = new Set<Carried>();
+  readonly #refilling = new Set<CarriedSession>();
   /**
    * Admissions whose answer never came (a timeout): the backend may have made this server the
    * request's runner after all. Each is taken back (`withdraw`) until that succeeds, so the
@@ -223,7 +163,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       let carried = this.#carried.get(id);
       if (carried === undefined || carried.session.ended) {
         carried = this.#carry(id, resumed.timeout, password, resumed.principal);
-        // Carried here already, its data is this process's, the latest; else the backend's.
+        // CarriedSession here already, its data is this process's, the latest; else the backend's.
         if (resumed.data !== undefined) {
           Object.assign(carried.session.data, decodeData(resumed.data, this.#logger));
           carried.writtenData = resumed.data;
@@ -244,7 +184,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
 
   touch(session: ServerSession): boolean {
     const carried = session.host;
-    if (!(carried instanceof Carried) || carried.store !== this.#host) return false;
+    if (!(carried instanceof CarriedSession) || carried.store !== this.#host) return false;
     if (carried.closing || carried.letGo || session.ended) return false;
     carried.lastTouch = this.#clock.now();
     this.#touched.add(carried);
@@ -379,7 +319,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   /** A request this server will not run: deliver its answer if it has one. */
-  #refused(session: ServerSession, carried: Carried | undefined, admission: RequestAdmission): void {
+  #refused(session: ServerSession, carried: CarriedSession | undefined, admission: RequestAdmission): void {
     if (admission.kind === "answered") session.deliverResponse(admission.response);
     else if (admission.kind === "gone" && carried !== undefined && !carried.closing)
       this.#letGo(carried, "expired");
@@ -393,7 +333,11 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     });
   }
 
-  #deliverResponse(session: ServerSession, carried: Carried | undefined, response: ResponseMessage): void {
+  #deliverResponse(
+    session: ServerSession,
+    carried: CarriedSession | undefined,
+    response: ResponseMessage,
+  ): void {
     const waiting = carried?.waiting.get(response.seq);
     if (waiting !== undefined) {
       carried?.waiting.delete(response.seq);
@@ -403,15 +347,15 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     session.deliverResponse(response);
   }
 
-  #carry(id: string, timeout: number, password: Uint8Array, principal: unknown): Carried {
+  #carry(id: string, timeout: number, password: Uint8Array, principal: unknown): CarriedSession {
     const tracked = { id, timeout, password, state: "live" as const };
-    const carried = new Carried(this.#host);
+    const carried = new CarriedSession(this.#host);
     carried.session = new ServerSession(tracked, principal, this.#bounds, carried);
     this.#carried.set(id, carried);
     return carried;
   }
 
-  #restore(carried: Carried, resumed: ResumedSession): void {
+  #restore(carried: CarriedSession, resumed: ResumedSession): void {
     carried.session.restore(resumed.pushes, resumed.responses, resumed.responseAck, resumed.lastPushSeq);
     carried.epoch = resumed.epoch;
     carried.flushedDeadline = Math.max(carried.flushedDeadline, resumed.deadline);
@@ -491,7 +435,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     this.#touched.clear();
     this.#acked.clear();
     const deadlines: [string, number][] = [];
-    const written: [Carried, number][] = [];
+    const written: [CarriedSession, number][] = [];
     for (const carried of touched) {
       if (carried.closing || carried.session.ended) continue;
       const deadline = this.#bucket(carried.lastTouch + carried.session.timeout);
@@ -535,15 +479,15 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * else can claim them, so without this they would live on here, deaf, and their listeners
    * would never run. One tick of grace first, for an "ended" message from whoever claimed it.
    */
-  async #endVanished(touched: readonly Carried[]): Promise<void> {
+  async #endVanished(touched: readonly CarriedSession[]): Promise<void> {
     const candidates = [...new Set([...touched, ...this.#vanishing])].filter(
-      (carried) => this.#isCarried(carried) && !carried.closing,
+      (carried) => this.#isCarriedSession(carried) && !carried.closing,
     );
     this.#vanishing = new Set();
     if (candidates.length === 0) return;
     const gone = await this.#track(this.#backend.vanished(candidates.map((carried) => carried.session.id)));
     candidates.forEach((carried, i) => {
-      if (!gone[i] || carried.closing || !this.#isCarried(carried)) {
+      if (!gone[i] || carried.closing || !this.#isCarriedSession(carried)) {
         carried.suspectedLost = false;
         return;
       }
@@ -564,7 +508,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * Data plain MessagePack cannot carry is not written (and logged); data over the bound ends
    * the session, as the replay bound does.
    */
-  #dataToWrite(carried: Carried): Uint8Array | undefined {
+  #dataToWrite(carried: CarriedSession): Uint8Array | undefined {
     const data = carried.session.data;
     if (carried.writtenData === undefined && isEmpty(data)) return undefined;
     let bytes: Uint8Array;
@@ -589,13 +533,13 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     return bytes;
   }
 
-  async #writeData(carried: Carried, data: Uint8Array): Promise<void> {
+  async #writeData(carried: CarriedSession, data: Uint8Array): Promise<void> {
     await this.#backend.writeData(carried.session.id, data);
     carried.writtenData = data;
   }
 
   /** Drops from the backend what the client confirmed having. */
-  async #writeAck(carried: Carried): Promise<void> {
+  async #writeAck(carried: CarriedSession): Promise<void> {
     const { pushAck, responseAck } = carried;
     await this.#track(this.#backend.acknowledge(carried.session.id, pushAck, responseAck));
     carried.writtenPushAck = Math.max(carried.writtenPushAck, pushAck);
@@ -627,7 +571,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     await Promise.all(checks);
   }
 
-  async #askAgain(carried: Carried, seq: number, waiting: Waiting): Promise<void> {
+  async #askAgain(carried: CarriedSession, seq: number, waiting: Waiting): Promise<void> {
     const session = carried.session;
     const admission = await this.#track(this.#backend.admit(session.id, seq, this.instanceId));
     if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
@@ -740,7 +684,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   /** A message from another server (or from the backend) about a session carried here. */
-  #apply(carried: Carried, message: BackendMessage): void {
+  #apply(carried: CarriedSession, message: BackendMessage): void {
     const session = carried.session;
     switch (message.kind) {
       case "push": {
@@ -767,15 +711,15 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * running here still answer, through the backend), or it ended elsewhere (or vanished), and
    * its end runs here without expire listeners (those ran where it was claimed).
    */
-  #letGo(carried: Carried, why: "moved" | ServerSessionEndReason): void {
-    if (this.#isCarried(carried)) this.#forget(carried.session.id);
+  #letGo(carried: CarriedSession, why: "moved" | ServerSessionEndReason): void {
+    if (this.#isCarriedSession(carried)) this.#forget(carried.session.id);
     if (why === "moved")
       carried.session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
     else carried.session.end(why);
   }
 
   /** Re-reads pushes after a gap (a missed message), in order. */
-  async #refill(carried: Carried): Promise<void> {
+  async #refill(carried: CarriedSession): Promise<void> {
     if (this.#refilling.has(carried)) return;
     this.#refilling.add(carried);
     try {
@@ -789,10 +733,10 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   /** After the subscription came back: pushes, answers and ends that may have been missed. */
-  async #resync(carried: Carried): Promise<void> {
+  async #resync(carried: CarriedSession): Promise<void> {
     const session = carried.session;
     const snapshot = await this.#backend.read(session.id, session.deliveredPushSeq).catch(() => null);
-    if (snapshot === null || !this.#isCarried(carried)) return;
+    if (snapshot === null || !this.#isCarriedSession(carried)) return;
     if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.instanceId) {
       // Ended, or moved, while we were not listening.
       this.#letGo(carried, snapshot?.live === true ? "moved" : "expired");
@@ -802,7 +746,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     for (const response of snapshot.responses) this.#deliverResponse(session, carried, response);
   }
 
-  #isCarried(carried: Carried): boolean {
+  #isCarriedSession(carried: CarriedSession): boolean {
     return this.#carried.get(carried.session.id) === carried;
   }
 
@@ -829,64 +773,4 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     operation.then(done, done);
     return operation;
   }
-}
-
-/** ZooKeeper's `dump` layout: each deadline bucket, then its sessions. */
-export function formatDump<T>(
-  where: string,
-  now: number,
-  buckets: Map<number, T[]>,
-  line: (item: T) => string,
-): string {
-  const sorted = [...buckets].sort(([a], [b]) => a - b);
-  let count = 0;
-  for (const [, items] of sorted) count += items.length;
-  const lines = [`Session Sets (${sorted.length})/(${count}) ${where}:`];
-  for (const [time, items] of sorted) {
-    lines.push(`${time} (in ${Math.round(time - now)} ms): ${items.length} sessions`);
-    for (const item of items) lines.push(`\t${line(item)}`);
-  }
-  return lines.join("\n");
-}
-
-/**
- * SHA-256 of the password, as hex. A backend keeps only this and compares digests: timing can
- * reveal at most a matching prefix of a digest, which says nothing about the password.
- */
-export async function hashPassword(password: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", password as Uint8Array<ArrayBuffer>));
-  return toHex(digest);
-}
-
-function isEmpty(data: Record<string, unknown>): boolean {
-  for (const _ in data) return false;
-  return true;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Stored data as an object; anything else (a backend's corruption) as nothing. */
-function decodeData(bytes: Uint8Array, logger: Logger): Record<string, unknown> {
-  try {
-    const data = decodeFrame(bytes);
-    if (typeof data === "object" && data !== null && !Array.isArray(data))
-      return data as Record<string, unknown>;
-  } catch (error) {
-    logger.warn({ err: error }, "stored session.data does not decode");
-  }
-  return {};
-}
-
-function randomHex(bytes: number): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
 }
