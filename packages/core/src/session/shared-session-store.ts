@@ -3,10 +3,9 @@ import { encodeFrame } from "../channel/msgpack-codec.js";
 import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { SessionExpiredError, SessionMovedError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { CarriedSession, type Waiting } from "./carried-session.js";
-import { CloseCode, MessageType, RequestErrorCode } from "./protocol.js";
+import { CarriedSession } from "./carried-session.js";
+import { CloseCode } from "./protocol.js";
 import {
-  type ResponseMessage,
   ServerSession,
   type ServerSessionEndReason,
   type SessionBounds,
@@ -16,7 +15,6 @@ import type {
   BackendMessage,
   ClaimedSession,
   ClaimLease,
-  RequestAdmission,
   ResumedSession,
   SessionBackend,
 } from "./session-backend.js";
@@ -26,6 +24,7 @@ import { hashPassword, randomHex } from "./session-secrets.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 import { SESSION_PASSWORD_BYTES } from "./session-tracker.js";
+import { SharedRequests } from "./shared-requests.js";
 
 export interface SharedSessionStoreOptions {
   /** This server's name in the backend and in logs. Default: random. */
@@ -78,12 +77,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   #vanishing = new Set<CarriedSession>();
   /** Sessions whose pushes are being re-read after a gap. */
   readonly #refilling = new Set<CarriedSession>();
-  /**
-   * Admissions whose answer never came (a timeout): the backend may have made this server the
-   * request's runner after all. Each is taken back (`withdraw`) until that succeeds, so the
-   * request can run on the server its client moves to. Keyed `id seq`.
-   */
-  readonly #doubtful = new Map<string, { id: string; seq: number }>();
+  readonly #requests: SharedRequests;
   /** Sessions this server ended (their listeners ran) whose release has not succeeded yet. */
   readonly #unreleased = new Map<string, ClaimedSession>();
   readonly #releasing = new Set<string>();
@@ -113,6 +107,18 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     this.#claimBatch = options.claimBatch ?? 1000;
     this.serverId = options.serverId ?? randomHex(8);
     this.instanceId = `${this.serverId}/${randomHex(4)}`;
+    this.#requests = new SharedRequests({
+      backend,
+      serverId: this.instanceId,
+      clock: this.#clock,
+      logger: this.#logger,
+      maxResponses: this.#bounds.maxResponses,
+      track: (operation) => this.#track(operation),
+      carried: (id) => this.#carried.get(id),
+      gone: (carried) => {
+        if (!carried.closing) this.#letGo(carried, "expired");
+      },
+    });
     this.ready = backend.subscribe(this.instanceId, {
       message: (message) => this.#onMessage(message),
       resync: () => {
@@ -267,9 +273,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
         this.#logger.debug({ err: error, session: session.id }, "push refused"),
       );
     },
-    admit: (session, request) => this.#admit(session, request.seq),
+    admit: (session, request) => this.#requests.admit(session, request.seq),
     answered: (session, response) => {
-      void this.#complete(session.id, response, this.instanceId).then((kept) => {
+      void this.#requests.complete(session.id, response, this.instanceId).then((kept) => {
         if (kept === "full") this.end(session, "buffer-overflow");
       });
     },
@@ -294,58 +300,6 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       }
     },
   };
-
-  async #admit(session: ServerSession, seq: number): Promise<boolean> {
-    const key = `${session.id} ${seq}`;
-    this.#doubtful.delete(key); // asked again: whatever the backend says now stands
-    let admission: RequestAdmission;
-    try {
-      admission = await this.#track(this.#backend.admit(session.id, seq, this.instanceId));
-    } catch (error) {
-      // The backend may have made this server the runner all the same: take that back.
-      this.#doubtful.set(key, { id: session.id, seq });
-      session.withdraw(seq);
-      throw error;
-    }
-    if (admission.kind === "run") return true;
-    const carried = this.#carried.get(session.id);
-    if (admission.kind === "elsewhere" && carried !== undefined && carried.session === session) {
-      // Settled when its answer comes, or when it turns out to be this server's to run.
-      return new Promise((decide) => carried.waiting.set(seq, { runner: admission.server, decide }));
-    }
-    session.withdraw(seq);
-    this.#refused(session, carried, admission);
-    return false;
-  }
-
-  /** A request this server will not run: deliver its answer if it has one. */
-  #refused(session: ServerSession, carried: CarriedSession | undefined, admission: RequestAdmission): void {
-    if (admission.kind === "answered") session.deliverResponse(admission.response);
-    else if (admission.kind === "gone" && carried !== undefined && !carried.closing)
-      this.#letGo(carried, "expired");
-  }
-
-  #complete(id: string, response: ResponseMessage, runner: string): Promise<"kept" | "refused" | "full"> {
-    const kept = this.#backend.complete(id, response, runner, this.#bounds.maxResponses);
-    return this.#track(kept).catch((error: unknown) => {
-      this.#logger.error({ err: error, session: id, seq: response.seq }, "could not keep an answer");
-      return "refused" as const;
-    });
-  }
-
-  #deliverResponse(
-    session: ServerSession,
-    carried: CarriedSession | undefined,
-    response: ResponseMessage,
-  ): void {
-    const waiting = carried?.waiting.get(response.seq);
-    if (waiting !== undefined) {
-      carried?.waiting.delete(response.seq);
-      session.withdraw(response.seq);
-      waiting.decide(false);
-    }
-    session.deliverResponse(response);
-  }
 
   #carry(id: string, timeout: number, password: Uint8Array, principal: unknown): CarriedSession {
     const tracked = { id, timeout, password, state: "live" as const };
@@ -393,7 +347,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       // Touches up to the snapshot are in the backend; those of other servers up to a tick before it.
       if (this.#clock.now() >= this.#claimsFrom) await this.#claimDue(snapshot - this.tickTime);
       for (const claimed of this.#unreleased.values()) this.#release(claimed);
-      await Promise.all([this.#settleWaiting(), this.#withdrawDoubtful()]);
+      await this.#requests.settle(this.#carried.values());
     } catch (error) {
       this.#unreachable();
       this.#logger.warn({ err: error }, "expiry tick failed; retrying next tick");
@@ -559,56 +513,6 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   /**
-   * Asks again about each request the client waits on that another server runs: it may have
-   * been answered, its runner may have died (it is answered `server-lost`: at most once, never
-   * run again), or its runner may have taken its admission back (it runs here).
-   */
-  async #settleWaiting(): Promise<void> {
-    const checks: Promise<void>[] = [];
-    for (const carried of this.#carried.values()) {
-      for (const [seq, waiting] of carried.waiting) checks.push(this.#askAgain(carried, seq, waiting));
-    }
-    await Promise.all(checks);
-  }
-
-  async #askAgain(carried: CarriedSession, seq: number, waiting: Waiting): Promise<void> {
-    const session = carried.session;
-    const admission = await this.#track(this.#backend.admit(session.id, seq, this.instanceId));
-    if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
-    if (admission.kind === "elsewhere") {
-      waiting.runner = admission.server;
-      if (await this.#track(this.#backend.alive(admission.server, this.#clock.now()))) return;
-      const lost: ResponseMessage = {
-        type: MessageType.ErrorResponse,
-        seq,
-        code: RequestErrorCode.ServerLost,
-        message: `the server running this request (${admission.server}) died before answering`,
-      };
-      if ((await this.#complete(session.id, lost, admission.server)) === "kept")
-        this.#deliverResponse(session, carried, lost);
-      return;
-    }
-    carried.waiting.delete(seq);
-    if (admission.kind === "run") {
-      waiting.decide(true);
-      return;
-    }
-    session.withdraw(seq);
-    waiting.decide(false);
-    this.#refused(session, carried, admission);
-  }
-
-  /** Takes back the admissions whose answer never came, until the backend confirms each. */
-  async #withdrawDoubtful(): Promise<void> {
-    const withdrawals = [...this.#doubtful].map(async ([key, entry]) => {
-      await this.#track(this.#backend.withdraw(entry.id, entry.seq, this.instanceId));
-      if (this.#doubtful.get(key) === entry) this.#doubtful.delete(key);
-    });
-    // One that fails is tried again next tick; the others stand.
-    await Promise.allSettled(withdrawals);
-  }
-
-  /**
    * A claim this server holds lasts three ticks (as its liveness does): one it has not
    * released by then is taken over if this server has died, or taken back if it lost the reply.
    */
@@ -694,7 +598,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
         return;
       }
       case "response":
-        this.#deliverResponse(session, carried, message.response);
+        this.#requests.deliver(session, carried, message.response);
         return;
       case "moved":
         // Resumed on another server after this one's own resume (an older move is stale).
@@ -743,7 +647,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       return;
     }
     for (const push of snapshot.pushes) session.deliverPush(push);
-    for (const response of snapshot.responses) this.#deliverResponse(session, carried, response);
+    for (const response of snapshot.responses) this.#requests.deliver(session, carried, response);
   }
 
   #isCarriedSession(carried: CarriedSession): boolean {
