@@ -12,7 +12,12 @@ const say = (line: string) => {
 
 const url = new URL("/tether", location.href);
 url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-const client = createClient({ servers: [{ transport: webSocket(), address: url.href }], timeout: 3000 });
+// serverPings: a tab in the background fires timers late; the server pings it instead.
+const client = createClient({
+  servers: [{ transport: webSocket(), address: url.href }],
+  timeout: 3000,
+  serverPings: true,
+});
 
 const report = {
   states: [] as string[],

@@ -11,6 +11,8 @@ export interface ServerCounters {
   requests: number;
   /** Pings received. */
   pings: number;
+  /** Pings sent to quiet clients that asked for them (Hello `serverPings`). */
+  pingsSent: number;
   /** Frames received. */
   framesIn: number;
   /** Frames sent. */
@@ -50,6 +52,11 @@ export const SERVER_COUNTERS = [
   },
   { series: "requests_total", help: "Requests received.", fields: { requests: {} } },
   { series: "pings_total", help: "Pings received.", fields: { pings: {} } },
+  {
+    series: "pings_sent_total",
+    help: "Pings sent to quiet clients that asked for them.",
+    fields: { pingsSent: {} },
+  },
   {
     series: "frames_total",
     help: "Frames, by direction.",

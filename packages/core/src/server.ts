@@ -23,6 +23,7 @@ import {
   type RequestContext,
   RequestDispatcher,
 } from "./session/request-dispatcher.js";
+import { ServerPinger } from "./session/server-pinger.js";
 import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
@@ -143,6 +144,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
   readonly #listeners = new Set<Listener>();
   readonly #channels = new Set<Channel>();
   readonly #host: SessionHost;
+  readonly #pinger: ServerPinger;
   readonly #metrics = new MetricsRecorder();
   /**
    * Handlers that keep no per-connection state, one instance in every connection's pipeline
@@ -202,6 +204,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
         "event loop stalled: expiry waits a tick to read input first",
       );
     });
+    this.#pinger = new ServerPinger(this.clock, tickTime);
     this.#host = this.#createHost();
     this.admission = {
       handshakeTimeout: this.#host.handshakeTimeout,
@@ -373,6 +376,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
     }
     const listeners = [...this.#listeners].map((l) => l.close());
     await Promise.all([...listeners, ...channels.map((c) => c.connection.closed)]);
+    this.#pinger.close();
     await this.store.close();
   }
 
@@ -414,6 +418,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
       },
       now: () => this.clock.now(),
       metrics: this.#metrics,
+      pinger: this.#pinger,
       onSessionOpened: (session, resumed) => {
         if (resumed) this.#metrics.counts.sessionsResumed++;
         else this.#metrics.counts.sessionsOpened++;

@@ -60,6 +60,13 @@ export interface ClientOptions {
    * be reached to say so. Default true.
    */
   clientExpiry?: boolean;
+  /**
+   * Ask the server to Ping this client when it has been quiet for T/3, and answer each Ping
+   * at once: for clients whose timers run late (a browser tab in the background fires them at
+   * most once a minute), since their own Pings would come too late to keep the session. The
+   * network still wakes such a client at once, so answering costs no timer. Default false.
+   */
+  serverPings?: boolean;
   /** Delay between rounds of failed attempts. */
   backoff?: BackoffOptions;
   /** Send a standalone acknowledgement after this many unacknowledged pushes. Default 32. */
@@ -333,6 +340,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
       lastPushSeq: this.#lastPushSeq,
       credentials: this.#options.credentials ?? null,
       maxFrameBytes: connection.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      serverPings: this.#options.serverPings === true,
     });
     const timer = this.clock.setTimeout(() => handshake.fail("timeout"), Math.max(0, deadline - helloSentAt));
     const result = await handshake.result;
@@ -410,6 +418,9 @@ export class TetherClient extends EventEmitter<ClientEvents> {
   #onMessage(message: ServerMessage): void {
     switch (message.type) {
       case MessageType.Pong:
+        return;
+      case MessageType.Ping:
+        this.#sendAcks(MessageType.Ack); // any frame answers it; this one also acknowledges
         return;
       case MessageType.Response:
         this.#pending.settle(message.seq, undefined, message.body);

@@ -81,6 +81,11 @@ export interface Hello {
   credentials: unknown;
   /** The largest frame the client takes in; absent from clients before it was added. */
   maxFrameBytes?: number | undefined;
+  /**
+   * The client asks the server to Ping it when it has been quiet for T/3 (its own timers may
+   * be throttled: a hidden browser tab); it answers each with any frame. Absent: false.
+   */
+  serverPings?: boolean | undefined;
 }
 
 export interface Welcome {
@@ -93,6 +98,8 @@ export interface Welcome {
   maxFrameBytes?: number | undefined;
   /** The server takes Cancel messages; absent (false) from servers before they were added. */
   cancels?: boolean | undefined;
+  /** The server will Ping this session when it is quiet, as its Hello asked. Absent: false. */
+  serverPings?: boolean | undefined;
 }
 
 /** Acknowledgements piggybacked on client messages. */
@@ -114,6 +121,7 @@ export type ClientMessage =
 export type ServerMessage =
   | Welcome
   | { type: typeof MessageType.Pong }
+  | { type: typeof MessageType.Ping }
   | { type: typeof MessageType.Response; seq: number; body: unknown }
   | { type: typeof MessageType.ErrorResponse; seq: number; code: string; message: string }
   | { type: typeof MessageType.Push; seq: number; topic: string; body: unknown }
@@ -133,6 +141,7 @@ export function encodeClientMessage(m: ClientMessage): unknown[] {
         m.lastPushSeq,
         m.credentials,
         m.maxFrameBytes ?? null,
+        m.serverPings ?? false,
       ];
     case MessageType.Ping:
     case MessageType.Ack:
@@ -166,8 +175,10 @@ export function encodeServerMessage(m: ServerMessage): unknown[] {
         m.resumed,
         m.maxFrameBytes ?? null,
         m.cancels ?? false,
+        m.serverPings ?? false,
       ];
     case MessageType.Pong:
+    case MessageType.Ping:
       return [m.type];
     case MessageType.Response:
       return responseWire(m.seq, m.body);
@@ -209,13 +220,24 @@ export function decodeClientMessage(value: unknown): ClientMessage {
         password = value[4],
         lastPushSeq = value[5],
         credentials = value[6],
-        maxFrameBytes = frameLimit(value[7], "Hello");
+        maxFrameBytes = frameLimit(value[7], "Hello"),
+        serverPings = value[8] === true;
       if (typeof version !== "number") fail("Hello: version");
       if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) fail("Hello: timeout");
       if (sessionId !== null && !isString(sessionId)) fail("Hello: sessionId");
       if (password !== null && !isBytes(password)) fail("Hello: password");
       if (!isSeq(lastPushSeq)) fail("Hello: lastPushSeq");
-      return { type, version, timeout, sessionId, password, lastPushSeq, credentials, maxFrameBytes };
+      return {
+        type,
+        version,
+        timeout,
+        sessionId,
+        password,
+        lastPushSeq,
+        credentials,
+        maxFrameBytes,
+        serverPings,
+      };
     }
     case MessageType.Ping:
     case MessageType.Ack: {
@@ -259,7 +281,8 @@ export function decodeServerMessage(value: unknown): ServerMessage {
         timeout = value[3],
         resumed = value[4],
         maxFrameBytes = frameLimit(value[5], "Welcome"),
-        cancels = value[6] === true;
+        cancels = value[6] === true,
+        serverPings = value[7] === true;
       if (
         !isString(sessionId) ||
         !isBytes(password) ||
@@ -268,9 +291,10 @@ export function decodeServerMessage(value: unknown): ServerMessage {
       ) {
         fail("Welcome");
       }
-      return { type, sessionId, password, timeout, resumed, maxFrameBytes, cancels };
+      return { type, sessionId, password, timeout, resumed, maxFrameBytes, cancels, serverPings };
     }
     case MessageType.Pong:
+    case MessageType.Ping:
       return { type };
     case MessageType.Response: {
       const seq = value[1],

@@ -26,6 +26,7 @@ import {
   RequestErrorCode,
   type ServerMessage,
 } from "./protocol.js";
+import type { PingTarget, ServerPinger } from "./server-pinger.js";
 import type { ResponseMessage, ServerSession, SessionLink } from "./server-session.js";
 
 /** What the per-connection handler needs from the server. */
@@ -59,6 +60,8 @@ export interface SessionHost {
   onSessionOpened(session: ServerSession, resumed: boolean): void;
   /** The server's counters (`server.metrics()`): incremented in place, nothing allocated per frame. */
   readonly metrics: MetricsRecorder;
+  /** Pings the connections whose Hello asked for it (`serverPings`) when they are quiet. */
+  readonly pinger: ServerPinger;
   readonly now: () => number;
 }
 
@@ -69,6 +72,8 @@ type State = "handshake" | "authenticating" | "open" | "ended";
  * codec passes ready frames through. (Plain MessagePack, as the codec writes.)
  */
 const PONG_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageType.Pong })).slice();
+/** The server's own Ping (for clients that asked), encoded once as well. */
+const PING_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageType.Ping })).slice();
 
 /**
  * The server's session protocol on one connection: handshake (new session, resume, auth),
@@ -93,6 +98,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
    * frame touched the session (`#batchLive` says if it was live).
    */
   #inBatch = false;
+  /** Set when the client asked for server Pings: what the pinger watches for this connection. */
+  #pingTarget: PingTarget | undefined;
   #batchLive = false;
   /** The server clock, read at most once per batch. */
   #batchTime: number | undefined;
@@ -155,6 +162,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
 
   channelInactive(ctx: HandlerContext, info: CloseInfo): void {
     this.#state = "ended";
+    if (this.#pingTarget !== undefined) this.host.pinger.forget(this.#pingTarget);
     this.#clearHandshakeTimer(ctx);
     this.#session?.detach(this);
     ctx.fireInactive(info);
@@ -286,7 +294,18 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
       resumed,
       maxFrameBytes: ownLimit,
       cancels: true,
+      serverPings: hello.serverPings === true,
     });
+    if (hello.serverPings === true) {
+      this.#pingTarget = {
+        quietMs: timeout / 3,
+        ping: () => {
+          this.host.metrics.counts.pingsSent++;
+          this.sendFrame(PING_FRAME);
+        },
+      };
+      this.host.pinger.heard(this.#pingTarget);
+    }
     session.attach(this, hello.lastPushSeq);
     this.#applyReadBackpressure(); // a resumed session may still run requests an earlier connection sent
     this.host.onSessionOpened(session, resumed);
@@ -359,6 +378,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     this.#inBatch = true;
     this.#batchTime = undefined;
     this.#batchLive = this.host.touch(this.#session as ServerSession);
+    if (this.#pingTarget !== undefined) this.host.pinger.heard(this.#pingTarget);
   }
 
   channelReadComplete(ctx: HandlerContext): void {

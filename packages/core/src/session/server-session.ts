@@ -95,7 +95,8 @@ const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encode
 /**
  * A session as server code sees it: identity, user data and pushes. It outlives connections;
  * the buffers that make a resume lossless (unacknowledged pushes, unacknowledged responses,
- * requests still running) live here.
+ * requests still running) live here, for every store. One class, not meant to be subclassed:
+ * what differs between stores goes through the `SessionHost` its store gives it.
  */
 export class ServerSession extends EventEmitter<ServerSessionEvents> {
   /** Application state for this session (lock ownership, presence, ...). */
