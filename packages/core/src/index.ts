@@ -2,6 +2,16 @@
  * Tether core: clock, expiry queue, session tracker, channel pipeline and session protocol.
  * @module @tether/core
  */
+export type {
+  AnswerOf,
+  BodyOf,
+  OpName,
+  OpTypes,
+  PushArgs,
+  TetherApi,
+  TopicOf,
+  UntypedApi,
+} from "./api.js";
 export {
   Channel,
   type ChannelEvents,
@@ -32,6 +42,7 @@ export {
   type ClientState,
   type ConnectedOptions,
   createClient,
+  type RequestArgs,
   type RequestOptions,
   type ServerAddress,
   type StateCause,
@@ -139,6 +150,7 @@ export {
   type TrackedSession,
 } from "./session/session-tracker.js";
 export { SharedSessionStore, type SharedSessionStoreOptions } from "./session/shared-session-store.js";
+export type { StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from "./standard-schema.js";
 export {
   formatHostPort,
   hostOf,

@@ -1,4 +1,5 @@
 import { EventEmitter } from "eventemitter3";
+import type { AnswerOf, BodyOf, OpName, TetherApi, TopicOf, UntypedApi } from "./api.js";
 import { Channel } from "./channel/channel.js";
 import { MessagePackCodec } from "./channel/msgpack-codec.js";
 import type { Pipeline } from "./channel/pipeline.js";
@@ -22,6 +23,7 @@ import {
   type RegisteredHandler,
   type RequestContext,
   RequestDispatcher,
+  type RequestHandler,
 } from "./session/request-dispatcher.js";
 import { ServerPinger } from "./session/server-pinger.js";
 import type { ServerSession, ServerSessionEndReason } from "./session/server-session.js";
@@ -134,7 +136,7 @@ export interface CloseOptions {
  * A Tether server: one session table shared by any number of listeners, on any transports
  * (a session opened over WebSocket can resume over TCP).
  */
-export class TetherServer extends EventEmitter<ServerEvents> {
+export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitter<ServerEvents> {
   /** Where sessions live: in this process by default, or shared (`sessionStore` option). */
   readonly store: SessionStore;
   readonly clock: Clock;
@@ -216,13 +218,17 @@ export class TetherServer extends EventEmitter<ServerEvents> {
    * Registers the handler for requests with this `op`. Its result (or promise) is the reply.
    * Each request runs at most once, unless the op is registered `idempotent` (see `HandleOptions`).
    */
-  handle(
-    op: string,
-    handler: (body: unknown, context: RequestContext) => unknown,
-    options: HandleOptions = {},
+  handle<Op extends OpName<Api>, Body = BodyOf<Api, Op>>(
+    op: Op,
+    handler: (body: Body, context: RequestContext) => AnswerOf<Api, Op> | Promise<AnswerOf<Api, Op>>,
+    options: HandleOptions<Body> = {},
   ): this {
     if (this.#handlers.has(op)) throw new InvalidArgumentError(`a handler for "${op}" is already registered`);
-    this.#handlers.set(op, { run: handler, idempotent: options.idempotent ?? false });
+    this.#handlers.set(op, {
+      run: handler as RequestHandler,
+      idempotent: options.idempotent ?? false,
+      schema: options.body,
+    });
     return this;
   }
 
@@ -353,7 +359,7 @@ export class TetherServer extends EventEmitter<ServerEvents> {
    * Pushes to session `id` wherever it is carried (another server, in cluster mode). Resolves
    * once the push is recorded; rejects with `SessionExpiredError` if the session is not live.
    */
-  push(id: string, topic: string, body: unknown): Promise<void> {
+  push<Topic extends TopicOf<Api>>(id: string, topic: Topic, body: Api["pushes"][Topic]): Promise<void> {
     return this.store.push(id, topic, body);
   }
 
@@ -433,6 +439,8 @@ export class TetherServer extends EventEmitter<ServerEvents> {
 }
 
 /** Creates a server. Add listeners with `listen(transport, address)` or `accept(connection)`. */
-export function createServer(options: ServerOptions = {}): TetherServer {
-  return new TetherServer(options);
+export function createServer<Api extends TetherApi = UntypedApi>(
+  options: ServerOptions = {},
+): TetherServer<Api> {
+  return new TetherServer<Api>(options);
 }

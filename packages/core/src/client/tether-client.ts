@@ -1,4 +1,5 @@
 import { EventEmitter } from "eventemitter3";
+import type { AnswerOf, BodyOf, OpName, PushArgs, TetherApi, UntypedApi } from "../api.js";
 import { Channel } from "../channel/channel.js";
 import { IdleStateHandler } from "../channel/idle-state-handler.js";
 import { encodeFrame, MessagePackCodec } from "../channel/msgpack-codec.js";
@@ -91,7 +92,7 @@ export interface ConnectedOptions {
   timeout?: number;
 }
 
-export interface ClientEvents {
+export interface ClientEvents<Api extends TetherApi = UntypedApi> {
   /** Every change of state, never the same state twice in a row, with its cause. */
   state: (state: ClientState, previous: ClientState, cause: StateCause) => void;
   /**
@@ -100,8 +101,14 @@ export interface ClientEvents {
    */
   connectError: (error: Error, server: string) => void;
   /** A server push, in order, each once. */
-  push: (topic: string, body: unknown) => void;
+  push: (...args: PushArgs<Api>) => void;
 }
+
+/** A request's arguments after its op: the body (optional when the op takes none) and options. */
+export type RequestArgs<Api extends TetherApi, Op extends OpName<Api>> =
+  undefined extends BodyOf<Api, Op>
+    ? [body?: BodyOf<Api, Op>, options?: RequestOptions]
+    : [body: BodyOf<Api, Op>, options?: RequestOptions];
 
 type Outcome = "lost" | "failed" | "final";
 
@@ -111,7 +118,7 @@ type Outcome = "lost" | "failed" | "final";
  * state, the `PendingRequests` that survive reconnects, and a `ClientSessionHandler` in each
  * connection's pipeline.
  */
-export class TetherClient extends EventEmitter<ClientEvents> {
+export class TetherClient<Api extends TetherApi = UntypedApi> extends EventEmitter<ClientEvents<Api>> {
   readonly clock: Clock;
   readonly #options: ClientOptions;
   readonly #random: () => number;
@@ -236,7 +243,12 @@ export class TetherClient extends EventEmitter<ClientEvents> {
    * run at most once by the server) and ends in exactly one outcome: the reply, a
    * `RequestError`, the caller's `TimeoutError`/`AbortError`, or `SessionExpiredError`.
    */
-  request(op: string, body?: unknown, options: RequestOptions = {}): Promise<unknown> {
+  request<Op extends OpName<Api>>(op: Op, ...args: RequestArgs<Api, Op>): Promise<AnswerOf<Api, Op>> {
+    const [body, options = {}] = args as [unknown, RequestOptions?];
+    return this.#request(op, body, options) as Promise<AnswerOf<Api, Op>>;
+  }
+
+  #request(op: string, body: unknown, options: RequestOptions): Promise<unknown> {
     if (FINAL_STATES.has(this.#state)) return Promise.reject(this.#finalError());
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError("request aborted", { cause: signal.reason }));
@@ -538,6 +550,7 @@ export class TetherClient extends EventEmitter<ClientEvents> {
    * that event.
    */
   #tell<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    // Typed for the untyped API: a push's topic and body are whatever the server sent.
     try {
       (this.emit as (event: E, ...args: unknown[]) => boolean)(event, ...args);
     } catch (error) {
@@ -610,6 +623,6 @@ function refusalError(result: Exclude<HandshakeResult, { kind: "welcome" }>): Er
 }
 
 /** Creates a client and starts connecting at once. */
-export function createClient(options: ClientOptions): TetherClient {
-  return new TetherClient(options);
+export function createClient<Api extends TetherApi = UntypedApi>(options: ClientOptions): TetherClient<Api> {
+  return new TetherClient<Api>(options);
 }

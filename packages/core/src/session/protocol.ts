@@ -65,6 +65,8 @@ export const RequestErrorCode = {
   AnswerTooLarge: "answer-too-large",
   /** The client cancelled the request (it gave up: an abort or a timeout) while it ran. */
   Cancelled: "cancelled",
+  /** The body failed the op's schema (`handle(op, fn, { body: schema })`); the handler did not run. */
+  InvalidBody: "invalid-body",
 } as const;
 
 /** The longest `op` a Request may name, in UTF-16 code units; a longer one is a protocol error. */
