@@ -10,6 +10,7 @@ import {
 } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { z } from "zod";
 import { closeOnClock } from "../support/close-on-clock.js";
 
 interface ChatApi {
@@ -142,5 +143,16 @@ describe("Standard Schema at the handler boundary", () => {
     const refused = (await client.request("post", { text: "hi" }).catch((e: unknown) => e)) as RequestError;
     expect(refused.code).toBe("invalid-body");
     expect(refused.message.length).toBeLessThanOrEqual(515);
+  });
+
+  it("takes a zod schema as it is (zod implements Standard Schema)", async () => {
+    const { server, client } = await start();
+    server.handle("post", (body) => ({ id: body.text.length }), {
+      body: z.object({ text: z.string().min(1) }),
+    });
+    await expect(client.request("post", { text: "four" })).resolves.toEqual({ id: 4 });
+    const refused = (await client.request("post", { text: "" }).catch((e: unknown) => e)) as RequestError;
+    expect(refused.code).toBe("invalid-body");
+    expect(refused.message).toMatch(/^text: /);
   });
 });
