@@ -28,12 +28,43 @@ class Session implements TrackedSession {
   ending = false;
   /** Its slot in the tracker's ExpiryQueue, so a touch needs no lookup. */
   slot = -1;
+  /**
+   * The password as four 32-bit words, kept in the object itself: a `Uint8Array` per session
+   * (an object, an ArrayBuffer and its store) would weigh more than everything else here.
+   */
+  readonly #w0: number;
+  readonly #w1: number;
+  readonly #w2: number;
+  readonly #w3: number;
+
   constructor(
     readonly owner: SessionTracker,
     readonly id: string,
     readonly timeout: number,
-    readonly password: Uint8Array,
-  ) {}
+    words: Int32Array,
+  ) {
+    // Int32 words fit a small integer each: no number object per word.
+    this.#w0 = words[0] as number;
+    this.#w1 = words[1] as number;
+    this.#w2 = words[2] as number;
+    this.#w3 = words[3] as number;
+  }
+
+  /** A copy of the 16 bytes, for the Welcome that hands them to the client. */
+  get password(): Uint8Array {
+    const bytes = new Uint8Array(SESSION_PASSWORD_BYTES);
+    const view = new DataView(bytes.buffer);
+    view.setInt32(0, this.#w0);
+    view.setInt32(4, this.#w1);
+    view.setInt32(8, this.#w2);
+    view.setInt32(12, this.#w3);
+    return bytes;
+  }
+
+  /** Whether `password` is this session's, in time independent of where it differs. */
+  matches(password: Uint8Array): boolean {
+    return wordsEqual(this.#w0, this.#w1, this.#w2, this.#w3, password);
+  }
 
   toJSON(): object {
     // Keeps the password out of logs and JSON dumps.
@@ -103,8 +134,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     const timeout = this.negotiateTimeout(requestedTimeout);
     let id = randomId();
     while (this.#sessions.has(id)) id = randomId();
-    const password = crypto.getRandomValues(new Uint8Array(SESSION_PASSWORD_BYTES));
-    const session = new Session(this, id, timeout, password);
+    const words = crypto.getRandomValues(new Int32Array(SESSION_PASSWORD_BYTES / 4));
+    const session = new Session(this, id, timeout, words);
     this.#sessions.set(id, session);
     this.#queue.update(session, timeout);
     session.slot = this.#queue.slotOf(session);
@@ -122,8 +153,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
    */
   checkPassword(id: string, password: Uint8Array): TrackedSession | undefined {
     const session = this.#sessions.get(id);
-    const expected = session?.password ?? DUMMY_PASSWORD;
-    const matches = password.byteLength === SESSION_PASSWORD_BYTES && constantTimeEqual(expected, password);
+    // An unknown id is compared too (against nothing anyone holds): it costs what a wrong password does.
+    const matches = password.byteLength === SESSION_PASSWORD_BYTES && (session ?? DUMMY).matches(password);
     return matches && session?.state === "live" ? session : undefined;
   }
 
@@ -253,24 +284,30 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   }
 }
 
-/** Compared against when the id is unknown, so unknown ids cost the same as wrong passwords. */
-const DUMMY_PASSWORD = new Uint8Array(SESSION_PASSWORD_BYTES);
-
-/** 96 random bits as 24 hex digits (Web Crypto: core runs in browsers too, so no node:crypto). */
+/**
+ * 96 random bits as 24 hex digits (Web Crypto: core runs in browsers too, so no node:crypto),
+ * joined into one flat string: built with `+=` it would be a chain of string pieces until
+ * first hashed.
+ */
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
-  let id = "";
-  for (const byte of bytes) id += byte.toString(16).padStart(2, "0");
-  return id;
+  return Array.from(bytes, (byte) => HEX[byte] as string).join("");
 }
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 /**
- * Compares two equal-length byte arrays in time independent of where they differ: every byte
- * is visited and differences are OR-ed, with no early exit (the idiom of `timingSafeEqual`).
+ * Compares a password's four words with 16 bytes in time independent of where they differ:
+ * every word is visited and differences are OR-ed, with no early exit (the idiom of
+ * `timingSafeEqual`).
  */
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let difference = 0;
-  for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
+function wordsEqual(w0: number, w1: number, w2: number, w3: number, bytes: Uint8Array): boolean {
+  if (bytes.byteLength !== SESSION_PASSWORD_BYTES) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const difference =
+    (w0 ^ view.getInt32(0)) | (w1 ^ view.getInt32(4)) | (w2 ^ view.getInt32(8)) | (w3 ^ view.getInt32(12));
   return difference === 0;
 }
+
+/** Compared against when the id is unknown, so unknown ids cost the same as wrong passwords. */
+const DUMMY = { matches: (password: Uint8Array) => wordsEqual(0, 0, 0, 0, password) };
