@@ -435,13 +435,13 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    */
   async #endVanished(touched: readonly CarriedSession[]): Promise<void> {
     const candidates = [...new Set([...touched, ...this.#vanishing])].filter(
-      (carried) => this.#isCarriedSession(carried) && !carried.closing,
+      (carried) => this.#stillCarried(carried) && !carried.closing,
     );
     this.#vanishing = new Set();
     if (candidates.length === 0) return;
     const gone = await this.#track(this.#backend.vanished(candidates.map((carried) => carried.session.id)));
     candidates.forEach((carried, i) => {
-      if (!gone[i] || carried.closing || !this.#isCarriedSession(carried)) {
+      if (!gone[i] || carried.closing || !this.#stillCarried(carried)) {
         carried.suspectedLost = false;
         return;
       }
@@ -616,7 +616,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * its end runs here without expire listeners (those ran where it was claimed).
    */
   #letGo(carried: CarriedSession, why: "moved" | ServerSessionEndReason): void {
-    if (this.#isCarriedSession(carried)) this.#forget(carried.session.id);
+    if (this.#stillCarried(carried)) this.#forget(carried.session.id);
     if (why === "moved")
       carried.session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
     else carried.session.end(why);
@@ -640,7 +640,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   async #resync(carried: CarriedSession): Promise<void> {
     const session = carried.session;
     const snapshot = await this.#backend.read(session.id, session.deliveredPushSeq).catch(() => null);
-    if (snapshot === null || !this.#isCarriedSession(carried)) return;
+    if (snapshot === null || !this.#stillCarried(carried)) return;
     if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.instanceId) {
       // Ended, or moved, while we were not listening.
       this.#letGo(carried, snapshot?.live === true ? "moved" : "expired");
@@ -650,7 +650,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     for (const response of snapshot.responses) this.#requests.deliver(session, carried, response);
   }
 
-  #isCarriedSession(carried: CarriedSession): boolean {
+  #stillCarried(carried: CarriedSession): boolean {
     return this.#carried.get(carried.session.id) === carried;
   }
 
