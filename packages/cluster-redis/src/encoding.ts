@@ -1,8 +1,17 @@
+import { createHash } from "node:crypto";
 import type { RequestAdmission, ResponseMessage } from "@tether/core";
 import { Packr } from "msgpackr";
 
 /** How values are written in Redis: plain MessagePack, as the wire codec writes. */
 export const packr = new Packr({ useRecords: false });
+
+/**
+ * SHA-256 of the password. Redis keeps only this, and compares digests: timing can reveal at
+ * most a matching prefix of a digest, which says nothing about the password.
+ */
+export function hashPassword(password: Uint8Array): string {
+  return createHash("sha256").update(password).digest("hex");
+}
 
 /** What the admit script said about one request. */
 export function admissionOf([code, value]: [number, Buffer?]): RequestAdmission {

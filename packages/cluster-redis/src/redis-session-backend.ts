@@ -19,7 +19,7 @@ import {
 import DataLoader from "dataloader";
 import { type Redis, Redis as RedisClient, type RedisOptions } from "ioredis";
 import { unpackMultiple } from "msgpackr";
-import { admissionOf, packMessage, packr, streamSeq, unpackPrincipal } from "./encoding.js";
+import { admissionOf, hashPassword, packMessage, packr, streamSeq, unpackPrincipal } from "./encoding.js";
 import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 
@@ -95,7 +95,7 @@ export class RedisSessionBackend implements SessionBackend {
       s,
       this.#keys.expiry,
       record.id,
-      record.passwordHash,
+      hashPassword(record.password),
       record.timeout,
       owner,
       record.deadline,
@@ -106,7 +106,7 @@ export class RedisSessionBackend implements SessionBackend {
 
   async resume(
     id: string,
-    passwordHash: string,
+    password: Uint8Array,
     owner: string,
     now: number,
     tickTime: number,
@@ -120,7 +120,7 @@ export class RedisSessionBackend implements SessionBackend {
       r,
       this.#keys.expiry,
       id,
-      passwordHash,
+      hashPassword(password),
       owner,
       this.#keys.channel(""),
       now,

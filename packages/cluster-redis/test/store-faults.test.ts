@@ -58,6 +58,8 @@ describe.each(["memory-faulty", "redis-faulty"] as const)(
       await cluster.run(20);
       // The client cannot come back to s0: it resumes on s1 and sends the request again there.
       cluster.network.partition("s0");
+      for (const link of cluster.network.links("s0")) link.reset();
+      await until(cluster, () => client.state !== "connected", T);
       await connected(cluster, client);
       expect(carrier(cluster, client)).toBe(1);
       await until(cluster, () => outcome !== undefined, 4 * T);
@@ -135,13 +137,15 @@ describe.each(["memory-faulty", "redis-faulty"] as const)(
           outcome = value;
         },
         (error: unknown) => {
-          outcome = (error as { code?: string }).code;
+          outcome = (error as { code?: string }).code ?? (error as Error).name;
         },
       );
       await cluster.run(20);
       expect(runs).toBe(1);
-      // s0 dies: it is cut off from its clients and from the backend, and never says goodbye.
+      // s0 dies: it is cut off from its clients (whose connections drop at once, so the session
+      // is resumed well inside T) and from the backend, and never says goodbye.
       cluster.network.partition("s0");
+      for (const link of cluster.network.links("s0")) link.reset();
       faultsOf(cluster, 0).failNext("flushDeadlines", 1_000_000);
       await cluster.run(4 * TICK); // its liveness lapses
       // A new process comes up as "s0".

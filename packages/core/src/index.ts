@@ -132,7 +132,6 @@ export type {
   SessionSnapshot,
 } from "./session/session-backend.js";
 export { formatDump } from "./session/session-dump.js";
-export { hashPassword } from "./session/session-secrets.js";
 export type {
   SessionStore,
   SessionStoreContext,

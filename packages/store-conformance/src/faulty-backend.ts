@@ -93,12 +93,12 @@ export class FaultyBackend implements SessionBackend {
 
   resume(
     id: string,
-    passwordHash: string,
+    password: Uint8Array,
     owner: string,
     now: number,
     tickTime: number,
   ): Promise<ResumedSession | undefined> {
-    return this.#spoil("resume", () => this.#inner.resume(id, passwordHash, owner, now, tickTime));
+    return this.#spoil("resume", () => this.#inner.resume(id, password, owner, now, tickTime));
   }
 
   flushDeadlines(

@@ -16,7 +16,8 @@ import type {
 /** One session as the backend keeps it. */
 interface SessionRecord {
   readonly id: string;
-  readonly passwordHash: string;
+  /** In this process only, so the password itself (a copy), compared in constant time. */
+  readonly password: Uint8Array;
   readonly timeout: number;
   readonly principal: unknown;
   owner: string;
@@ -72,6 +73,7 @@ export class MemorySessionBackend implements SessionBackend {
     if (this.#records.has(record.id)) return false;
     this.#records.set(record.id, {
       ...record,
+      password: record.password.slice(),
       owner,
       live: true,
       epoch: 0,
@@ -87,13 +89,14 @@ export class MemorySessionBackend implements SessionBackend {
 
   async resume(
     id: string,
-    passwordHash: string,
+    password: Uint8Array,
     owner: string,
     now: number,
     tickTime: number,
   ): Promise<ResumedSession | undefined> {
     const record = this.#records.get(id);
-    if (record === undefined || !record.live || record.passwordHash !== passwordHash) return undefined;
+    const matches = sameSecret(record?.password ?? NO_PASSWORD, password);
+    if (record === undefined || !record.live || !matches) return undefined;
     const deadline = (Math.floor((now + record.timeout) / tickTime) + 1) * tickTime;
     if (deadline > record.deadline) this.#schedule(id, deadline);
     record.epoch++;
@@ -295,4 +298,15 @@ export class MemorySessionBackend implements SessionBackend {
 function claimedOf(record: SessionRecord, reason: ServerSessionEndReason): ClaimedSession {
   const { id, owner, timeout, principal, data } = record;
   return { id, reason, owner, timeout, principal, data };
+}
+
+/** Compared against for an unknown id, so that it costs what a wrong password does. */
+const NO_PASSWORD = new Uint8Array(16);
+
+/** Equal bytes, in time independent of where they differ (no early exit). */
+function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let difference = 0;
+  for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
+  return difference === 0;
 }

@@ -15,8 +15,11 @@ export type RequestAdmission =
 /** A session as `create` writes it. */
 export interface NewSessionRecord {
   readonly id: string;
-  /** SHA-256 of the password (hex): a backend never holds the password itself. */
-  readonly passwordHash: string;
+  /**
+   * The session's password. A backend outside this process keeps a digest of it (SHA-256), never
+   * the password itself, and compares digests.
+   */
+  readonly password: Uint8Array;
   readonly timeout: number;
   readonly principal: unknown;
   /** Its first deadline bucket. */
@@ -98,13 +101,14 @@ export interface SessionBackend {
   /** Writes a new live session owned by `owner`; false if the id is taken. */
   create(record: NewSessionRecord, owner: string): Promise<boolean>;
   /**
-   * Checks the password hash of a live session and makes `owner` its carrier (telling the
+   * Checks the password of a live session (in time that does not depend on where it differs)
+   * and makes `owner` its carrier (telling the
    * previous carrier `moved`, with the new epoch); its deadline moves to the bucket of `now`.
    * `undefined` for unknown, ending and wrong-password sessions alike.
    */
   resume(
     id: string,
-    passwordHash: string,
+    password: Uint8Array,
     owner: string,
     now: number,
     tickTime: number,

@@ -20,7 +20,7 @@ import type {
 } from "./session-backend.js";
 import { decodeData, isEmpty, sameBytes } from "./session-data.js";
 import { formatDump } from "./session-dump.js";
-import { hashPassword, randomHex } from "./session-secrets.js";
+import { randomHex } from "./session-secrets.js";
 import type { SessionStore, SessionStoreContext, SessionStoreEvents } from "./session-store.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 import { SESSION_PASSWORD_BYTES } from "./session-tracker.js";
@@ -140,8 +140,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     for (;;) {
       const id = randomHex(12);
       const password = crypto.getRandomValues(new Uint8Array(SESSION_PASSWORD_BYTES));
-      const passwordHash = await hashPassword(password);
-      const record = { id, passwordHash, timeout, principal, deadline };
+      const record = { id, password, timeout, principal, deadline };
       if (!(await this.#track(this.#backend.create(record, this.instanceId)))) continue; // 96 bits collided
       const carried = this.#carry(id, timeout, password, principal);
       carried.lastTouch = now;
@@ -157,13 +156,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     this.#resuming.set(id, early);
     try {
       const resumed = await this.#track(
-        this.#backend.resume(
-          id,
-          await hashPassword(password),
-          this.instanceId,
-          this.#clock.now(),
-          this.tickTime,
-        ),
+        this.#backend.resume(id, password, this.instanceId, this.#clock.now(), this.tickTime),
       );
       if (resumed === undefined) return undefined;
       let carried = this.#carried.get(id);
