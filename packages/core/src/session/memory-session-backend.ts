@@ -12,6 +12,7 @@ import type {
   SessionBackend,
   SessionSnapshot,
 } from "./session-backend.js";
+import { NO_PASSWORD, sameSecret } from "./session-secrets.js";
 
 /** One session as the backend keeps it. */
 interface SessionRecord {
@@ -52,11 +53,6 @@ export class MemorySessionBackend implements SessionBackend {
   readonly #claimed = new Set<string>();
   /** Server → until when it counts as alive. */
   readonly #aliveUntil = new Map<string, number>();
-
-  /** Sessions kept, live or ending. */
-  get size(): number {
-    return this.#records.size;
-  }
 
   /** Forgets every session, as a backend restarted without persistence would. */
   wipe(): void {
@@ -298,15 +294,4 @@ export class MemorySessionBackend implements SessionBackend {
 function claimedOf(record: SessionRecord, reason: ServerSessionEndReason): ClaimedSession {
   const { id, owner, timeout, principal, data } = record;
   return { id, reason, owner, timeout, principal, data };
-}
-
-/** Compared against for an unknown id, so that it costs what a wrong password does. */
-const NO_PASSWORD = new Uint8Array(16);
-
-/** Equal bytes, in time independent of where they differ (no early exit). */
-function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  let difference = 0;
-  for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
-  return difference === 0;
 }

@@ -8,3 +8,14 @@ function toHex(bytes: Uint8Array): string {
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
   return hex;
 }
+
+/** Compared against for an unknown id, so that it costs what a wrong password does. */
+export const NO_PASSWORD = new Uint8Array(16);
+
+/** Equal bytes, in time independent of where they differ (no early exit). */
+export function sameSecret(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let difference = 0;
+  for (let i = 0; i < a.byteLength; i++) difference |= (a[i] as number) ^ (b[i] as number);
+  return difference === 0;
+}
