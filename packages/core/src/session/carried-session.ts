@@ -7,9 +7,8 @@ import type {
   SessionHost,
 } from "./server-session.js";
 
-/** A request another server runs, and how to settle its admission here once that changes. */
+/** A request another server runs: how to settle its admission here once that changes. */
 export interface Waiting {
-  runner: string;
   /** Settles the admission: true if the request is this server's to run after all. */
   decide(run: boolean): void;
 }

@@ -1,13 +1,12 @@
-/** `bytes` random bytes as hex (Web Crypto: core runs in browsers too). */
+/**
+ * `bytes` random bytes as hex (Web Crypto: core runs in browsers too, so no node:crypto), joined
+ * into one flat string: built with `+=` it would be a chain of string pieces until first hashed.
+ */
 export function randomHex(bytes: number): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => HEX[byte] as string).join("");
 }
 
-function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
-}
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /** Compared against for an unknown id, so that it costs what a wrong password does. */
 export const NO_PASSWORD = new Uint8Array(16);

@@ -1,6 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
 import { ExpiryQueue } from "./expiry-queue.js";
+import { randomHex } from "./session-secrets.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
 /** Why a session ended: its deadline passed, or it was closed on purpose. */
@@ -132,8 +133,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   /** Opens a session with the negotiated timeout and starts its first deadline. */
   createSession(requestedTimeout: number): TrackedSession {
     const timeout = this.negotiateTimeout(requestedTimeout);
-    let id = randomId();
-    while (this.#sessions.has(id)) id = randomId();
+    let id = randomHex(SESSION_ID_BYTES); // 96 random bits
+    while (this.#sessions.has(id)) id = randomHex(SESSION_ID_BYTES);
     const words = crypto.getRandomValues(new Int32Array(SESSION_PASSWORD_BYTES / 4));
     const session = new Session(this, id, timeout, words);
     this.#sessions.set(id, session);
@@ -283,18 +284,6 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     if (this.#sessions.size === 0) this.#disarm();
   }
 }
-
-/**
- * 96 random bits as 24 hex digits (Web Crypto: core runs in browsers too, so no node:crypto),
- * joined into one flat string: built with `+=` it would be a chain of string pieces until
- * first hashed.
- */
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
-  return Array.from(bytes, (byte) => HEX[byte] as string).join("");
-}
-
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /**
  * Compares a password's four words with 16 bytes in time independent of where they differ:

@@ -58,7 +58,7 @@ export class SharedRequests {
     const carried = this.#context.carried(session.id);
     if (admission.kind === "elsewhere" && carried !== undefined && carried.session === session) {
       // Settled when its answer comes, or when it turns out to be this server's to run.
-      return new Promise((decide) => carried.waiting.set(seq, { runner: admission.server, decide }));
+      return new Promise((decide) => carried.waiting.set(seq, { decide }));
     }
     session.withdraw(seq);
     this.#refused(session, carried, admission);
@@ -105,7 +105,6 @@ export class SharedRequests {
     const admission = await track(backend.admit(session.id, seq, serverId));
     if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
     if (admission.kind === "elsewhere") {
-      waiting.runner = admission.server;
       if (await track(backend.alive(admission.server, clock.now()))) return;
       const lost: ResponseMessage = {
         type: MessageType.ErrorResponse,

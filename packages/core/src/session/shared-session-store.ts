@@ -428,13 +428,13 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    */
   async #endVanished(touched: readonly CarriedSession[]): Promise<void> {
     const candidates = [...new Set([...touched, ...this.#vanishing])].filter(
-      (carried) => this.#stillCarried(carried) && !carried.closing,
+      (carried) => !carried.letGo && !carried.closing,
     );
     this.#vanishing = new Set();
     if (candidates.length === 0) return;
     const gone = await this.#track(this.#backend.vanished(candidates.map((carried) => carried.session.id)));
     candidates.forEach((carried, i) => {
-      if (!gone[i] || carried.closing || !this.#stillCarried(carried)) {
+      if (!gone[i] || carried.closing || carried.letGo) {
         carried.suspectedLost = false;
         return;
       }
@@ -609,7 +609,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * its end runs here without expire listeners (those ran where it was claimed).
    */
   #letGo(carried: CarriedSession, why: "moved" | ServerSessionEndReason): void {
-    if (this.#stillCarried(carried)) this.#forget(carried.session.id);
+    if (!carried.letGo) this.#forget(carried.session.id);
     if (why === "moved")
       carried.session.link?.end(CloseCode.SessionMoved, "session resumed on another server");
     else carried.session.end(why);
@@ -633,7 +633,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   async #resync(carried: CarriedSession): Promise<void> {
     const session = carried.session;
     const snapshot = await this.#backend.read(session.id, session.deliveredPushSeq).catch(() => null);
-    if (snapshot === null || !this.#stillCarried(carried)) return;
+    if (snapshot === null || carried.letGo) return;
     if (snapshot === undefined || !snapshot.live || snapshot.owner !== this.instanceId) {
       // Ended, or moved, while we were not listening.
       this.#letGo(carried, snapshot?.live === true ? "moved" : "expired");
@@ -641,10 +641,6 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     }
     for (const push of snapshot.pushes) session.deliverPush(push);
     for (const response of snapshot.responses) this.#requests.deliver(session, carried, response);
-  }
-
-  #stillCarried(carried: CarriedSession): boolean {
-    return this.#carried.get(carried.session.id) === carried;
   }
 
   #forget(id: string): void {
