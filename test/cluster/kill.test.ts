@@ -4,7 +4,7 @@ import { wallClock } from "@tether/cluster-redis";
 import { type ClientState, createClient, RequestError, type TetherClient } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { afterAll, describe, expect, it } from "vitest";
-import { type RedisUnderTest, startRedis } from "../support/redis-server.js";
+import { type SingleRedis, startRedis } from "../support/redis-server.js";
 
 // Three Tether servers in three processes share sessions through one redis-server; one of
 // them is killed with SIGKILL under load. Real time, real TCP on 127.0.0.1.
@@ -25,7 +25,7 @@ afterAll(async () => {
   for (const step of cleanup.reverse()) await step();
 });
 
-async function startNode(redis: RedisUnderTest, serverId: string, at?: string): Promise<Node> {
+async function startNode(redis: SingleRedis, serverId: string, at?: string): Promise<Node> {
   const child = fork(fileURLToPath(new URL("../support/cluster-node.ts", import.meta.url)), [], {
     execArgv: ["--import", "tsx", "--conditions=tether-source"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],

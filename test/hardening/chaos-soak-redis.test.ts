@@ -21,7 +21,7 @@ describe("chaos soak with sessions in Redis (memory transport, ManualClock)", ()
     const summary = await chaosSoak({
       chaosMs: 20_000,
       serverOptions: () => ({
-        sessionStore: redisSessionStore({ redis: { path: redis.server.path }, prefix: "chaos:" }),
+        sessionStore: redisSessionStore({ redis: redis.server.connection, prefix: "chaos:" }),
       }),
       advance,
     });

@@ -12,5 +12,5 @@ fuzzOver(
   (maxFrameBytes) => network.transport({ maxFrameBytes }),
   () => `fuzz-redis-${++names}`,
   2_000,
-  () => ({ sessionStore: redisSessionStore({ redis: { path: redis.server.path }, prefix: "fuzz:" }) }),
+  () => ({ sessionStore: redisSessionStore({ redis: redis.server.connection, prefix: "fuzz:" }) }),
 );

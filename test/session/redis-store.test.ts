@@ -17,7 +17,7 @@ describeSessionSuite({
     return {
       ...env,
       serverOptions: () => ({
-        sessionStore: redisSessionStore({ redis: { path: redis.server.path }, prefix }),
+        sessionStore: redisSessionStore({ redis: redis.server.connection, prefix }),
       }),
       // One tick for touches batched elsewhere, plus a clock step: a session counts from when
       // Redis has created it, a round trip after its Hello.

@@ -2,22 +2,32 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { RedisClusterConnection } from "@tether/cluster-redis";
+import { type Cluster, Redis, type RedisOptions } from "ioredis";
 
 /** Debian's redis-server, installed by .ci/run. */
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH ?? "/usr/bin/redis-server";
 
 export interface RedisUnderTest {
-  /** The Unix socket it listens on (no TCP port: nothing to collide with). */
-  readonly path: string;
-  /** A new client connection (the caller closes it). */
-  client(): Redis;
-  /** Freezes the server (SIGSTOP): it accepts nothing and answers nothing until `resume()`. */
+  /** What a store's `redis` option takes to reach it (a Unix socket for one Redis: no port to collide with). */
+  readonly connection: RedisOptions | RedisClusterConnection;
+  /** A new client connection (the caller closes it): a `Cluster` for a Redis Cluster. */
+  client(): Redis | Cluster;
+  /** A new connection to each master (the caller closes them), for what is asked of every node. */
+  masters(): Redis[];
+  /** Freezes the server(s) (SIGSTOP): it accepts nothing and answers nothing until `resume()`. */
   pause(): void;
   resume(): void;
-  /** Kills the server (SIGKILL) and starts a new, empty one on the same socket. */
+  /** Kills the server(s) (SIGKILL) and starts new, empty ones where they were. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** One redis-server, on a Unix socket. */
+export interface SingleRedis extends RedisUnderTest {
+  /** The Unix socket it listens on. */
+  readonly path: string;
+  client(): Redis;
 }
 
 interface Running {
@@ -29,7 +39,7 @@ interface Running {
  * Starts a throwaway redis-server for one test file: in memory only, on a Unix socket in a
  * fresh temporary directory, killed (and the directory removed) by `stop()`.
  */
-export async function startRedis(): Promise<RedisUnderTest> {
+export async function startRedis(): Promise<SingleRedis> {
   const dir = mkdtempSync(join(tmpdir(), "tether-redis-"));
   const path = join(dir, "redis.sock");
   let running: Running | undefined;
@@ -53,7 +63,9 @@ export async function startRedis(): Promise<RedisUnderTest> {
   }
   return {
     path,
+    connection: { path },
     client: () => new Redis({ path, enableAutoPipelining: true }),
+    masters: () => [new Redis({ path })],
     pause: () => running?.child.kill("SIGSTOP"),
     resume: () => running?.child.kill("SIGCONT"),
     restart: async () => {

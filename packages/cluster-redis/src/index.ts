@@ -2,7 +2,12 @@
  * Cluster mode for Tether: several servers share sessions through Redis (ioredis).
  * @module @tether/cluster-redis
  */
-export { RedisSessionBackend } from "./redis-session-backend.js";
+export {
+  REDIS_CLUSTER_PARTITIONS,
+  type RedisClusterConnection,
+  type RedisConnection,
+  RedisSessionBackend,
+} from "./redis-session-backend.js";
 export {
   RedisSessionStore,
   type RedisSessionStoreOptions,

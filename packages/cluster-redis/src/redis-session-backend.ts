@@ -17,8 +17,16 @@ import {
   type SessionSnapshot,
 } from "@tether/core";
 import DataLoader from "dataloader";
-import { type Redis, Redis as RedisClient, type RedisOptions } from "ioredis";
+import {
+  Cluster,
+  type ClusterNode,
+  type ClusterOptions,
+  type Redis,
+  Redis as RedisClient,
+  type RedisOptions,
+} from "ioredis";
 import { unpackMultiple } from "msgpackr";
+import { ChannelSubscriber } from "./channel-subscriber.js";
 import { admissionOf, hashPassword, packMessage, packr, streamSeq, unpackPrincipal } from "./encoding.js";
 import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
@@ -27,64 +35,83 @@ import { defineScripts, runScript } from "./scripts.js";
 const LINGER_MS = 60_000;
 
 /**
- * The session backend on one Redis: each primitive is a Lua script (atomic), messages to a
- * server go over its pub/sub channel, and what one tick issues leaves in one write
- * (auto-pipelining; admissions and answers of a tick share a script call).
+ * Partitions on a Redis Cluster: enough hash slots that the partitions spread over the masters
+ * of a cluster of a few dozen (each partition's sets live on one). Every server of a cluster
+ * must agree on it, so it is not an option.
+ */
+export const REDIS_CLUSTER_PARTITIONS = 64;
+
+/** A Redis Cluster for the store to connect to (and close): its seed nodes and ioredis options. */
+export interface RedisClusterConnection {
+  cluster: ClusterNode[];
+  options?: ClusterOptions;
+}
+
+/** Where the sessions live: a Redis URL, options, a client, a Redis Cluster client or its nodes. */
+export type RedisConnection = string | RedisOptions | Redis | Cluster | RedisClusterConnection;
+
+/**
+ * The session backend on one Redis or a Redis Cluster: each primitive is a Lua script
+ * (atomic) on the keys of one partition, messages to a server go over its pub/sub channel, and
+ * what one tick issues leaves in one write per node (auto-pipelining; admissions and answers of
+ * a tick share a script call per partition).
  */
 export class RedisSessionBackend implements SessionBackend {
-  readonly #redis: Redis;
-  readonly #subscriber: Redis;
+  readonly #redis: Redis | Cluster;
+  readonly #subscriber: ChannelSubscriber;
   readonly #ownsRedis: boolean;
   readonly #keys: ClusterKeys;
   readonly #logger: Logger;
 
-  constructor(redis: string | RedisOptions | Redis | undefined, prefix: string, logger: Logger) {
-    if ((redis as { isCluster?: unknown } | undefined)?.isCluster === true) {
-      // Taken as options, it would connect to 127.0.0.1:6379 without a word.
+  constructor(redis: RedisConnection | undefined, prefix: string, logger: Logger) {
+    if (!(redis instanceof Cluster) && (redis as { isCluster?: unknown } | undefined)?.isCluster === true) {
+      // A Cluster from another copy of ioredis: taken as options, it would connect to 127.0.0.1:6379.
       throw new ConfigurationError(
-        "Redis Cluster is not supported: the store's scripts touch keys of several sessions; use one Redis (with replicas and Sentinel)",
+        "the Redis Cluster client comes from another copy of ioredis than @tether/cluster-redis uses; pass { cluster: nodes } instead",
       );
     }
-    this.#ownsRedis = !(redis instanceof RedisClient);
-    this.#redis = redis instanceof RedisClient ? redis : connect(redis);
-    this.#keys = new ClusterKeys(prefix);
+    const given = redis instanceof RedisClient || redis instanceof Cluster;
+    this.#ownsRedis = !given;
+    this.#redis = given ? redis : connect(redis);
+    this.#keys = new ClusterKeys(prefix, this.#redis instanceof Cluster ? REDIS_CLUSTER_PARTITIONS : 1);
     this.#logger = logger;
     defineScripts(this.#redis);
-    this.#subscriber = this.#redis.duplicate({ enableAutoPipelining: false });
+    this.#subscriber = new ChannelSubscriber(this.#redis, logger);
     this.#redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
-    this.#subscriber.on("error", (error) => logger.warn({ err: error }, "redis subscriber error"));
+  }
+
+  /** How many partitions the sessions are split into: 1 on one Redis, more on a Redis Cluster. */
+  get partitions(): number {
+    return this.#keys.partitions;
   }
 
   /** Every session of the cluster by deadline bucket (the first 10,000). */
   async deadlines(): Promise<Map<number, string[]>> {
-    const flat = await this.#redis.zrange(this.#keys.expiry, 0, 9_999, "WITHSCORES");
+    const limit = Math.ceil(10_000 / this.#keys.partitions);
+    const lists = await Promise.all(
+      this.#partitions().map((n) => this.#redis.zrange(this.#keys.expiry(n), 0, limit - 1, "WITHSCORES")),
+    );
     const buckets = new Map<number, string[]>();
-    for (let i = 0; i < flat.length; i += 2) {
-      const time = Number(flat[i + 1]);
-      const list = buckets.get(time) ?? [];
-      list.push(flat[i] as string);
-      buckets.set(time, list);
+    for (const flat of lists) {
+      for (let i = 0; i < flat.length; i += 2) {
+        const time = Number(flat[i + 1]);
+        const list = buckets.get(time) ?? [];
+        list.push(flat[i] as string);
+        buckets.set(time, list);
+      }
     }
-    return buckets;
+    return new Map([...buckets].sort(([a], [b]) => a - b));
   }
 
   async subscribe(serverId: string, listener: BackendListener): Promise<void> {
-    const channel = this.#keys.channel(serverId);
-    this.#subscriber.on("messageBuffer", (_channel: Buffer, raw: Buffer) => {
-      const message = this.#decode(raw);
-      if (message !== undefined) listener.message(message);
-    });
-    // Messages published while the subscriber was away are gone: after a reconnect, once the
-    // subscription is back (so nothing falls between), the store re-reads what it carries.
-    let connections = 0;
-    this.#subscriber.on("ready", () => {
-      if (connections++ === 0) return;
-      this.#subscriber.subscribe(channel).then(
-        () => listener.resync(),
-        (error: unknown) => this.#logger.warn({ err: error }, "could not subscribe again"),
-      );
-    });
-    await this.#subscriber.subscribe(channel);
+    await this.#subscriber.subscribe(
+      this.#keys.channel(serverId),
+      (raw) => {
+        const message = this.#decode(raw);
+        if (message !== undefined) listener.message(message);
+      },
+      () => listener.resync(),
+    );
   }
 
   async create(record: NewSessionRecord, owner: string): Promise<boolean> {
@@ -93,7 +120,7 @@ export class RedisSessionBackend implements SessionBackend {
       this.#redis,
       "tetherCreate",
       s,
-      this.#keys.expiry,
+      this.#keys.expiry(this.#keys.partitionOf(record.id)),
       record.id,
       hashPassword(record.password),
       record.timeout,
@@ -118,7 +145,7 @@ export class RedisSessionBackend implements SessionBackend {
       s,
       p,
       r,
-      this.#keys.expiry,
+      this.#keys.expiry(this.#keys.partitionOf(id)),
       id,
       hashPassword(password),
       owner,
@@ -146,39 +173,66 @@ export class RedisSessionBackend implements SessionBackend {
     serverId: string,
     aliveUntil: number,
   ): Promise<number> {
-    // The time is the value (compared on the stores' clock); the key's own expiry only tidies up.
-    const alive = this.#redis.set(this.#keys.liveness(serverId), aliveUntil, "PX", LINGER_MS);
-    if (deadlines.length === 0) {
-      await alive;
-      return 0;
-    }
+    // The time is the value (compared on the stores' clock); the key's own expiry only tidies
+    // up. Each partition has its own copy, so a claim script reads it beside the claims it takes over.
+    const alive = this.#partitions().map((n) =>
+      this.#redis.set(this.#keys.liveness(n, serverId), aliveUntil, "PX", LINGER_MS),
+    );
     // XX GT: never revives a claimed session, never moves a deadline back. CH: how many moved.
-    const scores = deadlines.flatMap(([id, deadline]) => [deadline, id]);
-    const [, moved] = await Promise.all([
-      alive,
-      this.#redis.call("ZADD", this.#keys.expiry, "XX", "GT", "CH", ...scores),
-    ]);
-    return moved as number;
+    const moves = [...this.#byPartition(deadlines, ([id]) => id)].map(([n, part]) =>
+      this.#redis.call(
+        "ZADD",
+        this.#keys.expiry(n),
+        "XX",
+        "GT",
+        "CH",
+        ...part.flatMap(([id, at]) => [at, id]),
+      ),
+    );
+    const [, moved] = await Promise.all([Promise.all(alive), Promise.all(moves)]);
+    return (moved as number[]).reduce((sum, count) => sum + count, 0);
   }
 
   async vanished(ids: readonly string[]): Promise<boolean[]> {
-    const scores = (await this.#redis.call("ZMSCORE", this.#keys.expiry, ...ids)) as unknown[];
+    const scores = new Map<string, unknown>();
+    await Promise.all(
+      [...this.#byPartition(ids, (id) => id)].map(async ([n, part]) => {
+        const found = (await this.#redis.call("ZMSCORE", this.#keys.expiry(n), ...part)) as unknown[];
+        part.forEach((id, i) => scores.set(id, found[i]));
+      }),
+    );
     return Promise.all(
-      ids.map(async (id, i) =>
-        scores[i] !== null ? false : (await this.#redis.exists(this.#keys.session(id)[0])) === 0,
+      ids.map(async (id) =>
+        scores.get(id) !== null ? false : (await this.#redis.exists(this.#keys.session(id)[0])) === 0,
       ),
     );
   }
 
   async claimDue(upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]> {
+    // Partitions are asked side by side for shares of `limit`; those that filled their share
+    // may hold more, and are asked again while the limit allows.
+    const claimed: ClaimedSession[] = [];
+    let open = this.#partitions();
+    while (open.length > 0 && claimed.length < limit) {
+      const left = limit - claimed.length;
+      const asked = open.slice(0, left);
+      const share = Math.floor(left / asked.length);
+      const results = await Promise.all(asked.map((n) => this.#claimIn(n, upTo, share, lease)));
+      for (const result of results) claimed.push(...result);
+      open = asked.filter((_, i) => (results[i] as ClaimedSession[]).length === share);
+    }
+    return claimed;
+  }
+
+  async #claimIn(n: number, upTo: number, limit: number, lease: ClaimLease): Promise<ClaimedSession[]> {
     const claimed = (await runScript(
       this.#redis,
       "tetherClaim",
-      this.#keys.expiry,
-      this.#keys.claims,
+      this.#keys.expiry(n),
+      this.#keys.claims(n),
       upTo,
       limit,
-      this.#keys.prefix,
+      this.#keys.tag(n),
       LINGER_MS,
       lease.claimer,
       lease.now,
@@ -200,14 +254,15 @@ export class RedisSessionBackend implements SessionBackend {
     lease: ClaimLease,
   ): Promise<ClaimedSession | undefined> {
     const [s] = this.#keys.session(id);
+    const n = this.#keys.partitionOf(id);
     const claimed = await runScript(
       this.#redis,
       "tetherClaimOne",
       s,
-      this.#keys.expiry,
-      this.#keys.claims,
+      this.#keys.expiry(n),
+      this.#keys.claims(n),
       id,
-      this.#keys.prefix,
+      this.#keys.tag(n),
       LINGER_MS,
       lease.claimer,
       reason,
@@ -233,7 +288,7 @@ export class RedisSessionBackend implements SessionBackend {
     await Promise.all([
       told,
       this.#redis.del(...this.#keys.session(session.id)),
-      this.#redis.zrem(this.#keys.claims, session.id),
+      this.#redis.zrem(this.#keys.claims(this.#keys.partitionOf(session.id)), session.id),
     ]);
   }
 
@@ -300,53 +355,106 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async alive(serverId: string, now: number): Promise<boolean> {
-    return Number((await this.#redis.get(this.#keys.liveness(serverId))) ?? 0) > now;
+    return Number((await this.#redis.get(this.#keys.liveness(0, serverId))) ?? 0) > now;
   }
 
   async close(serverId: string): Promise<void> {
-    await Promise.allSettled([this.#redis.del(this.#keys.liveness(serverId))]);
+    await Promise.allSettled(
+      this.#partitions().map((n) => this.#redis.del(this.#keys.liveness(n, serverId))),
+    );
     this.#subscriber.disconnect();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  /** Requests arriving in one tick are admitted by one script call (per server id). */
+  /** Requests arriving in one tick are admitted by one script call per partition (per server id). */
   readonly #admissions = new DataLoader<{ id: string; seq: number; serverId: string }, RequestAdmission>(
-    async (requests) => {
-      const serverId = (requests[0] as { serverId: string }).serverId;
-      const args = requests.flatMap(({ id, seq }) => [id, seq]);
-      const replies = (await runScript(this.#redis, "tetherAdmit", this.#keys.prefix, serverId, ...args)) as [
-        number,
-        Buffer?,
-      ][];
-      return replies.map(admissionOf);
-    },
+    (requests) =>
+      this.#perPartition(requests, async (part) => {
+        const serverId = (part[0] as { serverId: string }).serverId;
+        const keys = part.flatMap(({ id }) => this.#requestKeys(id));
+        const seqs = part.map(({ seq }) => seq);
+        const replies = (await runScript(
+          this.#redis,
+          "tetherAdmit",
+          keys.length,
+          ...keys,
+          serverId,
+          ...seqs,
+        )) as [number, Buffer?][];
+        return replies.map(admissionOf);
+      }),
     { cache: false, maxBatchSize: 1000 },
   );
 
-  /** Answers finished in one tick are kept by one script call: 1 kept, 0 not, -2 over the bound. */
+  /** Answers finished in one tick are kept by one script call per partition: 1 kept, 0 not, -2 over the bound. */
   readonly #answers = new DataLoader<
     { id: string; response: ResponseMessage; runner: string; maxResponses: number },
     number
   >(
-    async (answers) => {
-      const args = answers.flatMap(({ id, response, runner }) => [
-        id,
-        response.seq,
-        packr.pack(response),
-        runner,
-      ]);
-      const max = (answers[0] as { maxResponses: number }).maxResponses;
-      return (await runScript(
-        this.#redis,
-        "tetherComplete",
-        this.#keys.prefix,
-        max,
-        this.#keys.channel(""),
-        ...args,
-      )) as number[];
-    },
+    (answers) =>
+      this.#perPartition(answers, async (part) => {
+        const keys = part.flatMap(({ id }) => this.#requestKeys(id));
+        const args = part.flatMap(({ id, response, runner }) => [
+          id,
+          response.seq,
+          packr.pack(response),
+          runner,
+        ]);
+        const max = (part[0] as { maxResponses: number }).maxResponses;
+        return (await runScript(
+          this.#redis,
+          "tetherComplete",
+          keys.length,
+          ...keys,
+          max,
+          this.#keys.channel(""),
+          ...args,
+        )) as number[];
+      }),
     { cache: false, maxBatchSize: 1000 },
   );
+
+  /** The keys a request's admission and answer touch: the session's record, kept answers, running requests. */
+  #requestKeys(id: string): [string, string, string] {
+    const [s, , r, q] = this.#keys.session(id);
+    return [s, r, q];
+  }
+
+  /** Every partition's number. */
+  #partitions(): number[] {
+    return Array.from({ length: this.#keys.partitions }, (_, n) => n);
+  }
+
+  /** `items` grouped by the partition of the session each names, in their order. */
+  #byPartition<T>(items: readonly T[], idOf: (item: T) => string): Map<number, T[]> {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const n = this.#keys.partitionOf(idOf(item));
+      const group = groups.get(n);
+      if (group === undefined) groups.set(n, [item]);
+      else group.push(item);
+    }
+    return groups;
+  }
+
+  /** Runs `batch` once per partition among `items` and puts the replies back in the items' order. */
+  async #perPartition<T extends { id: string }, R>(
+    items: readonly T[],
+    batch: (part: T[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    if (this.#keys.partitions === 1) return batch([...items]);
+    const order = new Map<T, number>(items.map((item, i) => [item, i]));
+    const replies = new Array<R>(items.length);
+    await Promise.all(
+      [...this.#byPartition(items, (item) => item.id)].map(async ([, part]) => {
+        const answers = await batch(part);
+        part.forEach((item, i) => {
+          replies[order.get(item) as number] = answers[i] as R;
+        });
+      }),
+    );
+    return replies;
+  }
 
   #decode(raw: Buffer): BackendMessage | undefined {
     let message: unknown[];
@@ -375,9 +483,12 @@ export class RedisSessionBackend implements SessionBackend {
   }
 }
 
-function connect(redis: string | RedisOptions | undefined): Redis {
-  // Auto-pipelining sends every command issued in one tick in one write.
+function connect(redis: string | RedisOptions | RedisClusterConnection | undefined): Redis | Cluster {
+  // Auto-pipelining sends every command issued in one tick in one write. Not on a Cluster:
+  // ioredis follows a MOVED there only if every command of the pipeline got the same one, so
+  // after slots move, the rest would fail until its next slot refresh.
   if (typeof redis === "string") return new RedisClient(redis, { enableAutoPipelining: true });
+  if (redis !== undefined && "cluster" in redis) return new Cluster(redis.cluster, redis.options);
   return new RedisClient({ enableAutoPipelining: true, ...redis });
 }
 

@@ -6,16 +6,16 @@ import {
   SharedSessionStore,
   systemClock,
 } from "@tether/core";
-import type { Redis, RedisOptions } from "ioredis";
-import { RedisSessionBackend } from "./redis-session-backend.js";
+import { type RedisConnection, RedisSessionBackend } from "./redis-session-backend.js";
 
 export interface RedisSessionStoreOptions {
   /**
-   * A Redis URL, ioredis options, or a client (which the store leaves open; give it
-   * `enableAutoPipelining`, as the store does for those it makes, so a tick's writes leave in
-   * one write). Default `redis://127.0.0.1:6379`.
+   * A Redis URL, ioredis options, a client, a Redis Cluster client (`new Cluster(nodes)`), or
+   * `{ cluster: nodes, options }` for the store to connect to a Redis Cluster itself. Clients
+   * passed in are left open; give them `enableAutoPipelining`, as the store does for those it
+   * makes, so a tick's writes leave in one write per node. Default `redis://127.0.0.1:6379`.
    */
-  redis?: string | RedisOptions | Redis;
+  redis?: RedisConnection;
   /** Keys and channels start with this; servers that share sessions share it. Default `"tether:"`. */
   prefix?: string;
   /**

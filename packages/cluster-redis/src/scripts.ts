@@ -1,12 +1,13 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /*
  * The Lua scripts that make each step of a shared session atomic in Redis. Keys per session
  * (see keys.ts): `s` the record hash, `p` the push stream, `r` kept responses (seq → encoded
  * message), `q` requests running (seq → id of the server running it). Pub/sub messages to a
  * server are msgpack values one after another: kind, session id, then kind-specific fields.
- * Scripts build some keys from a prefix argument, so they need one Redis (with replicas or
- * Sentinel), not a sharded Redis Cluster.
+ * Every script touches the keys of one partition (keys.ts): on a Redis Cluster they share a hash
+ * slot. The claim scripts build the keys of the sessions they claim from the partition's key
+ * prefix (which sessions are due is only known inside the script); the rest are declared.
  */
 
 const SCRIPTS = {
@@ -65,26 +66,26 @@ redis.call('PUBLISH', ARGV[4] .. rec[2], cmsgpack.pack('push', ARGV[1], seq) .. 
 return seq`,
   },
   /**
-   * ARGV key prefix, server, then (id, seq) pairs: the requests of one batch. Decides for each
+   * KEYS (s, r, q) per request; ARGV server, then each request's seq: the requests of one
+   * batch, all in one partition. Decides for each
    * whether it runs on this server: {0} no, the session is not live (ending, or gone from
    * Redis), {1, response} answered already, {2, server} running on that server, {3} run it
    * (recorded as running here), {4} no, acknowledged long ago (a stale duplicate).
    */
   tetherAdmit: {
-    keys: 0,
     lua: `
 local out = {}
-for i = 3, #ARGV, 2 do
-  local id, seq = ARGV[i], ARGV[i + 1]
-  local rec = redis.call('HMGET', ARGV[1] .. 's:' .. id, 'state', 'responseAck')
-  local kept = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'r:' .. id, seq)
-  local runner = rec[1] == 'live' and redis.call('HGET', ARGV[1] .. 'q:' .. id, seq)
+for i = 2, #ARGV do
+  local s, r, q, seq = KEYS[i * 3 - 5], KEYS[i * 3 - 4], KEYS[i * 3 - 3], ARGV[i]
+  local rec = redis.call('HMGET', s, 'state', 'responseAck')
+  local kept = rec[1] == 'live' and redis.call('HGET', r, seq)
+  local runner = rec[1] == 'live' and redis.call('HGET', q, seq)
   if rec[1] ~= 'live' then out[#out + 1] = {0}
   elseif tonumber(seq) < tonumber(rec[2]) then out[#out + 1] = {4}
   elseif kept then out[#out + 1] = {1, kept}
-  elseif runner and runner ~= ARGV[2] then out[#out + 1] = {2, runner}
+  elseif runner and runner ~= ARGV[1] then out[#out + 1] = {2, runner}
   else
-    redis.call('HSET', ARGV[1] .. 'q:' .. id, seq, ARGV[2])
+    redis.call('HSET', q, seq, ARGV[1])
     out[#out + 1] = {3}
   end
 end
@@ -105,27 +106,27 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 return 1`,
   },
   /**
-   * ARGV key prefix, maxResponses, channel prefix, then (id, seq, payload, runner) quadruples:
-   * the answers of one batch. Keeps each (only if `runner` is still its runner) and sends it
+   * KEYS (s, r, q) per answer; ARGV maxResponses, channel prefix, then (id, seq, payload,
+   * runner) per answer: the answers of one batch, all in one partition. Keeps each (only if `runner` is still its runner) and sends it
    * to the session's owner if that is another server. Per answer: 1 kept, 0 not (session gone,
    * or another runner), -2 over the bound.
    */
   tetherComplete: {
-    keys: 0,
     lua: `
 local out = {}
-for i = 4, #ARGV, 4 do
+for i = 3, #ARGV, 4 do
   local id, seq, payload, runner = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local s, r, q = ARGV[1] .. 's:' .. id, ARGV[1] .. 'r:' .. id, ARGV[1] .. 'q:' .. id
+  local n = (i + 1) / 4
+  local s, r, q = KEYS[n * 3 - 2], KEYS[n * 3 - 1], KEYS[n * 3]
   local rec = redis.call('HMGET', s, 'state', 'owner')
   if rec[1] ~= 'live' or redis.call('HGET', q, seq) ~= runner then out[#out + 1] = 0
   else
     redis.call('HDEL', q, seq)
-    if redis.call('HLEN', r) >= tonumber(ARGV[2]) then out[#out + 1] = -2
+    if redis.call('HLEN', r) >= tonumber(ARGV[1]) then out[#out + 1] = -2
     else
       redis.call('HSET', r, seq, payload)
       if rec[2] ~= runner then
-        redis.call('PUBLISH', ARGV[3] .. rec[2], cmsgpack.pack('response', id) .. payload)
+        redis.call('PUBLISH', ARGV[2] .. rec[2], cmsgpack.pack('response', id) .. payload)
       end
       out[#out + 1] = 1
     end
@@ -164,7 +165,7 @@ end
 return 1`,
   },
   /**
-   * KEYS expiry, claims. ARGV upTo, limit, key prefix, linger ms, claimer, now, lease end.
+   * KEYS expiry, claims (of one partition). ARGV upTo, limit, the partition's key prefix, linger ms, claimer, now, lease end.
    * Claims sessions whose deadline is at or before upTo: each leaves the queue and goes
    * live → closing, atomically, so one server ends it; the claim holds a lease (claims). Then
    * takes over claims never released whose lease ran out by now, if their claimer is alive
@@ -208,7 +209,7 @@ end
 return claimed`,
   },
   /**
-   * KEYS s, expiry, claims. ARGV id, key prefix, linger ms, claimer, reason, lease end.
+   * KEYS s, expiry, claims. ARGV id, the partition's key prefix, linger ms, claimer, reason, lease end.
    * Claims one live session to end it now (closed, or a bound overflowed), with a lease;
    * returns {owner, timeout, principal, data} or nil.
    */
@@ -229,15 +230,21 @@ type ScriptName = keyof typeof SCRIPTS;
 type Argument = string | Buffer | number;
 type ScriptCall = (...args: Argument[]) => Promise<unknown>;
 
-/** Registers the scripts on a connection (ioredis runs them by EVALSHA, loading them once). */
-export function defineScripts(redis: Redis): void {
-  for (const [name, { keys, lua }] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { numberOfKeys: keys, lua });
+/**
+ * Registers the scripts on a connection (ioredis runs them by EVALSHA, loading them once).
+ * Scripts without a fixed key count take it as their first argument.
+ */
+export function defineScripts(redis: Redis | Cluster): void {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    redis.defineCommand(
+      name,
+      "keys" in script ? { numberOfKeys: script.keys, lua: script.lua } : { lua: script.lua },
+    );
   }
 }
 
 /** Runs a script registered by `defineScripts`, with binary-safe replies (Buffers). */
-export function runScript(redis: Redis, name: ScriptName, ...args: Argument[]): Promise<unknown> {
+export function runScript(redis: Redis | Cluster, name: ScriptName, ...args: Argument[]): Promise<unknown> {
   const call = (redis as unknown as Record<string, ScriptCall>)[`${name}Buffer`];
   if (call === undefined) throw new Error(`script ${name} is not defined on this connection`);
   return call.apply(redis, args);

@@ -1,4 +1,9 @@
-import { RedisSessionBackend, type RedisSessionStore, redisSessionStore } from "@tether/cluster-redis";
+import {
+  REDIS_CLUSTER_PARTITIONS,
+  RedisSessionBackend,
+  type RedisSessionStore,
+  redisSessionStore,
+} from "@tether/cluster-redis";
 import {
   createClient,
   createServer,
@@ -17,6 +22,7 @@ import { FaultyBackend } from "@tether/store-conformance";
 import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, expect } from "vitest";
 import type { RedisForTests } from "../../../test/support/redis-for-tests.js";
+import { ClusterKeys } from "../src/keys.js";
 
 // Several servers in one process, on one ManualClock and an in-memory network, sharing a real
 // redis-server (or one in-process backend). Redis answers in real time while the clock stands
@@ -34,6 +40,8 @@ export interface Cluster {
   servers: TetherServer[];
   /** The key prefix of this cluster in Redis. */
   prefix: string;
+  /** Where its keys are in Redis. */
+  keys: ClusterKeys;
   /** Each server's fault wrapper, when the cluster was started `faulty`. */
   faults: FaultyBackend[];
   /** Each server's `expire` events: [session id, reason, clock time]. */
@@ -83,13 +91,12 @@ export function clusterHarness(redis: RedisForTests) {
     const expired: [string, ServerSessionEndReason, number][][] = [];
     const shared = new MemorySessionBackend();
     const storeOf = (serverId: string): SessionStoreFactory => {
-      if (backend === "redis")
-        return redisSessionStore({ redis: { path: redis.server.path }, prefix, serverId });
+      if (backend === "redis") return redisSessionStore({ redis: redis.server.connection, prefix, serverId });
       return (context) => {
         const inner: SessionBackend =
           backend === "memory-faulty"
             ? shared
-            : new RedisSessionBackend({ path: redis.server.path }, prefix, context.logger);
+            : new RedisSessionBackend(redis.server.connection, prefix, context.logger);
         const wrapper = new FaultyBackend(inner);
         faults.push(wrapper);
         return new SharedSessionStore(context, wrapper, { serverId });
@@ -136,7 +143,8 @@ export function clusterHarness(redis: RedisForTests) {
       open.clients.push(c);
       return c;
     };
-    const cluster = { clock, network, servers, prefix, faults, expired, client, addServer, run };
+    const keys = new ClusterKeys(prefix, redis.kind === "redis-cluster" ? REDIS_CLUSTER_PARTITIONS : 1);
+    const cluster = { clock, network, servers, prefix, keys, faults, expired, client, addServer, run };
     open.clusters.push(cluster);
     return cluster;
   }
