@@ -11,7 +11,10 @@ describe("cluster example", () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "--conditions=tether-source", fileURLToPath(new URL("./main.ts", import.meta.url))],
-      { env: { ...process.env, REDIS: (redis.server.connection as { path: string }).path, RUN_SECONDS: "4" }, timeout: 20_000 },
+      {
+        env: { ...process.env, REDIS: (redis.server.connection as { path: string }).path, RUN_SECONDS: "4" },
+        timeout: 20_000,
+      },
     );
     expect(stdout).toContain("killing s0 with SIGKILL");
     // The two clients that started on s0 went away and came back, on another server; the

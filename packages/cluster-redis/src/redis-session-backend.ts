@@ -198,7 +198,7 @@ export class RedisSessionBackend implements SessionBackend {
     await Promise.all(
       [...this.#byPartition(ids, (id) => id)].map(async ([n, part]) => {
         const found = (await this.#redis.call("ZMSCORE", this.#keys.expiry(n), ...part)) as unknown[];
-        part.forEach((id, i) => scores.set(id, found[i]));
+        for (const [i, id] of part.entries()) scores.set(id, found[i]);
       }),
     );
     return Promise.all(
