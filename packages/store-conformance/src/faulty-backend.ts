@@ -1,5 +1,6 @@
 import type {
   BackendListener,
+  BackendMessage,
   ClaimedSession,
   ClaimLease,
   NewSessionRecord,
@@ -35,6 +36,8 @@ export class FaultyBackend implements SessionBackend {
   readonly failed = new Map<Method, number>();
   /** How many replies of each method were lost by `loseNextReply`. */
   readonly lost = new Map<Method, number>();
+  /** The kinds of the messages the backend delivered to this store, in order (they are never spoiled). */
+  readonly heard: BackendMessage["kind"][] = [];
 
   constructor(inner: SessionBackend) {
     this.#inner = inner;
@@ -84,7 +87,13 @@ export class FaultyBackend implements SessionBackend {
   }
 
   subscribe(serverId: string, listener: BackendListener): Promise<void> {
-    return this.#inner.subscribe(serverId, listener);
+    return this.#inner.subscribe(serverId, {
+      message: (message) => {
+        this.heard.push(message.kind);
+        listener.message(message);
+      },
+      resync: () => listener.resync(),
+    });
   }
 
   create(record: NewSessionRecord, owner: string): Promise<boolean> {
