@@ -25,14 +25,17 @@ export function redisForTests(kind: "redis" | "redis-cluster" = "redis"): RedisF
   let server: RedisUnderTest | undefined;
   let probe: Redis | Cluster | undefined;
   let masters: Redis[] = [];
+  let bus: ClusterBusBarrier | undefined;
   beforeAll(async () => {
     server = kind === "redis" ? await startRedis() : await startRedisCluster(3);
     probe = server.client();
     masters = server.masters();
+    if (kind === "redis-cluster") bus = await ClusterBusBarrier.start(masters, server.masters());
   });
   afterAll(async () => {
     probe?.disconnect();
     for (const master of masters) master.disconnect();
+    bus?.close();
     await server?.stop();
   });
   return {
@@ -48,9 +51,53 @@ export function redisForTests(kind: "redis" | "redis-cluster" = "redis"): RedisF
       for (let i = 0; i < rounds; i++) {
         await new Promise((resolve) => setImmediate(resolve));
         await Promise.all(masters.map((master) => master.ping()));
-        // A PUBLISH reaches other nodes over the cluster bus, which a ping does not wait for.
-        if (kind === "redis-cluster") await new Promise((resolve) => setTimeout(resolve, 1));
+        await bus?.pass();
       }
     },
   };
+}
+
+const BARRIER_CHANNEL = "tether-test:bus-barrier";
+
+/**
+ * On a Redis Cluster a PUBLISH reaches the other nodes over the cluster bus, which a ping does
+ * not wait for. Each node forwards another's messages in order, so once a marker published on
+ * every master has reached a subscriber on every node, what was published before it has too.
+ */
+class ClusterBusBarrier {
+  readonly #heard = new Map<string, number>();
+  #round = 0;
+
+  private constructor(
+    private readonly publishers: Redis[],
+    private readonly listeners: Redis[],
+  ) {
+    for (const listener of listeners) {
+      listener.on("message", (_channel: string, marker: string) => {
+        this.#heard.set(marker, (this.#heard.get(marker) ?? 0) + 1);
+      });
+    }
+  }
+
+  static async start(publishers: Redis[], listeners: Redis[]): Promise<ClusterBusBarrier> {
+    await Promise.all(listeners.map((listener) => listener.subscribe(BARRIER_CHANNEL)));
+    return new ClusterBusBarrier(publishers, listeners);
+  }
+
+  /** Resolves once every master's marker reached every node (or 500 ms passed: a node restarting). */
+  async pass(): Promise<void> {
+    const round = ++this.#round;
+    const markers = this.publishers.map((_, i) => `${round}:${i}`);
+    await Promise.all(
+      this.publishers.map((publisher, i) => publisher.publish(BARRIER_CHANNEL, markers[i] as string)),
+    );
+    const deadline = performance.now() + 500;
+    const heardAll = () => markers.every((marker) => this.#heard.get(marker) === this.listeners.length);
+    while (!heardAll() && performance.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    for (const marker of markers) this.#heard.delete(marker);
+  }
+
+  close(): void {
+    for (const listener of this.listeners) listener.disconnect();
+  }
 }

@@ -134,6 +134,9 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   }
 
   async open(requestedTimeout: number, principal: unknown): Promise<ServerSession> {
+    // Messages about a session are published to its carrier's subscription: none is carried
+    // before that exists, or what was published meanwhile would never arrive.
+    await this.ready;
     const timeout = negotiateTimeout(requestedTimeout, this);
     const now = this.#clock.now();
     const deadline = this.#bucket(now + timeout);
@@ -152,6 +155,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
   async resume(id: string, password: Uint8Array): Promise<ServerSession | undefined> {
     // Ids this store never makes (any string may arrive in a Hello) need no round trip.
     if (!SESSION_ID.test(id) || password.byteLength !== SESSION_PASSWORD_BYTES) return undefined;
+    await this.ready; // as in open()
     const early: BackendMessage[] = [];
     this.#resuming.set(id, early);
     try {
