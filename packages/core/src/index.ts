@@ -97,7 +97,7 @@ export {
 } from "./server-metrics.js";
 export { ServerPipeline } from "./server-pipeline.js";
 export { type BackoffOptions, backoffDelay } from "./session/backoff.js";
-export { ExpiryQueue } from "./session/expiry-queue.js";
+export { ExpiryQueue, type SlottedElement } from "./session/expiry-queue.js";
 export { IncomingRequest } from "./session/incoming-request.js";
 export { MemorySessionBackend } from "./session/memory-session-backend.js";
 export { MemorySessionStore, memorySessionStore } from "./session/memory-session-store.js";

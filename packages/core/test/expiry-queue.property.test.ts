@@ -59,7 +59,35 @@ const operation = fc.oneof(
   fc.record({ kind: fc.constant("advance" as const), ms: fc.nat(2500) }),
 );
 
-describe("ExpiryQueue against ZooKeeper's reference model", () => {
+/** Element n of a queue under test: the number itself, or an object that keeps its own slot. */
+interface Elements<E> {
+  queue(interval: number, clock: ManualClock): ExpiryQueue<E>;
+  of(n: number): E;
+  number(e: E): number;
+}
+
+const plain: Elements<number> = {
+  queue: (interval, clock) => new ExpiryQueue<number>(interval, clock),
+  of: (n) => n,
+  number: (e) => e,
+};
+
+function slotted(): Elements<{ n: number; expirySlot: number }> {
+  const elements = Array.from({ length: 16 }, (_, n) => ({ n, expirySlot: -1 }));
+  return {
+    queue: (interval, clock) => {
+      for (const element of elements) element.expirySlot = -1;
+      return ExpiryQueue.withSlotsOnElements(interval, clock);
+    },
+    of: (n) => elements[n] as { n: number; expirySlot: number },
+    number: (e) => e.n,
+  };
+}
+
+describe.each([
+  ["a map of slots", plain as Elements<unknown>],
+  ["slots on the elements", slotted() as Elements<unknown>],
+])("ExpiryQueue with %s against ZooKeeper's reference model", (_, elements) => {
   it("agrees on every return value, size, cursor and expiry map", () => {
     fc.assert(
       fc.property(
@@ -68,19 +96,21 @@ describe("ExpiryQueue against ZooKeeper's reference model", () => {
         fc.array(operation, { maxLength: 200 }),
         (interval, start, ops) => {
           const clock = new ManualClock(start);
-          const queue = new ExpiryQueue<number>(interval, clock);
+          const queue = elements.queue(interval, clock);
           const model = new ReferenceQueue(interval, start);
           for (const op of ops) {
             switch (op.kind) {
               case "update":
-                expect(queue.update(op.e, op.timeout)).toBe(model.update(op.e, op.timeout, clock.now()));
+                expect(queue.update(elements.of(op.e), op.timeout)).toBe(
+                  model.update(op.e, op.timeout, clock.now()),
+                );
                 break;
               case "remove":
-                expect(queue.remove(op.e)).toBe(model.remove(op.e));
+                expect(queue.remove(elements.of(op.e))).toBe(model.remove(op.e));
                 break;
               case "poll":
                 // Buckets keep touch order; the model's Set keeps insertion order too.
-                expect([...queue.poll()]).toEqual(model.poll(clock.now()));
+                expect([...queue.poll()].map(elements.number)).toEqual(model.poll(clock.now()));
                 break;
               case "advance":
                 clock.advance(op.ms);
@@ -90,7 +120,10 @@ describe("ExpiryQueue against ZooKeeper's reference model", () => {
             expect(queue.nextExpirationTime).toBe(model.next);
             expect(queue.getWaitTime()).toBe(Math.max(0, model.next - clock.now()));
           }
-          expect(queue.getExpiryMap()).toEqual(model.expiryMap());
+          const map = new Map(
+            [...queue.getExpiryMap()].map(([time, es]) => [time, [...es].map(elements.number)]),
+          );
+          expect(map).toEqual(model.expiryMap());
         },
       ),
       { numRuns: 500 },

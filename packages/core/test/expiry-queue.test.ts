@@ -183,4 +183,25 @@ describe("ExpiryQueue slot path", () => {
     );
     expect(() => queue.updateInSlot(queue.slotOf("b"), "b", -5)).toThrow(InvalidArgumentError);
   });
+
+  it("with slots on the elements, tells its own elements from another queue's", () => {
+    const clock = new ManualClock(0);
+    const mine = ExpiryQueue.withSlotsOnElements<{ expirySlot: number }>(1000, clock);
+    const theirs = ExpiryQueue.withSlotsOnElements<{ expirySlot: number }>(1000, clock);
+    const a = { expirySlot: -1 };
+    const b = { expirySlot: -1 };
+    theirs.update(a, 1000);
+    mine.update(b, 1000);
+    // Both hold slot 0 of their own queue: the slot alone does not make a member.
+    expect(a.expirySlot).toBe(b.expirySlot);
+    expect(mine.has(a)).toBe(false);
+    expect(mine.remove(a)).toBeNull();
+    expect(theirs.has(a)).toBe(true);
+    expect(mine.size).toBe(1);
+    clock.advance(2000);
+    expect([...mine.poll()]).toEqual([]); // the bucket of 1000
+    expect([...mine.poll()]).toEqual([b]);
+    expect(b.expirySlot).toBe(-1);
+    expect(mine.size).toBe(0);
+  });
 });

@@ -4,6 +4,22 @@ import { InvalidArgumentError } from "../errors.js";
 const NO_SLOT = -1;
 const INITIAL_CAPACITY = 64;
 const EMPTY: readonly never[] = Object.freeze([]);
+const SLOTS_ON_ELEMENTS = Symbol("slots on elements");
+
+/** An element that keeps its own slot in the queue (see {@link ExpiryQueue.withSlotsOnElements}). */
+export interface SlottedElement {
+  /** Written by the queue only: the element's slot while it is queued, -1 otherwise. */
+  expirySlot: number;
+}
+
+/** Where the queue finds an element's slot: a map of its own, or the element itself. */
+interface SlotIndex<E> {
+  readonly size: number;
+  get(element: E): number | undefined;
+  has(element: E): boolean;
+  set(element: E, slot: number): void;
+  delete(element: E): void;
+}
 
 /**
  * ZooKeeper's ExpiryQueue: elements are kept in buckets `interval` ms wide, keyed by the time
@@ -17,14 +33,15 @@ const EMPTY: readonly never[] = Object.freeze([]);
  * of its own. Moving an element between buckets is then two unlinks and links on typed arrays
  * plus one lookup of the element's slot; the target bucket is usually the one the previous
  * touch used, so it is cached. That keeps a touch to a few array writes and the heap cost per
- * element near 40 bytes (measured in `bench/expiry-queue`).
+ * element near 40 bytes (measured in `bench/expiry-queue`), most of it the element → slot map;
+ * elements that can keep their own slot save that too ({@link withSlotsOnElements}).
  */
 export class ExpiryQueue<E> {
   readonly #interval: number;
   readonly #clock: Clock;
   #nextExpirationTime: number;
 
-  readonly #slotOf = new Map<E, number>();
+  readonly #slotOf: SlotIndex<E>;
   /** Bucket expiration time → sentinel slot of that bucket's list. */
   readonly #bucketOf = new Map<number, number>();
   #cachedBucketTime = Number.NaN;
@@ -39,13 +56,30 @@ export class ExpiryQueue<E> {
   /** Head of the free-slot list, threaded through `#next`. */
   #freeSlot = NO_SLOT;
 
-  constructor(interval: number, clock: Clock = systemClock) {
+  /** `slots` is for {@link withSlotsOnElements} only. */
+  constructor(interval: number, clock: Clock = systemClock, slots?: typeof SLOTS_ON_ELEMENTS) {
     if (!Number.isInteger(interval) || interval <= 0) {
       throw new InvalidArgumentError(`interval must be a positive integer, got ${interval}`);
     }
     this.#interval = interval;
     this.#clock = clock;
     this.#nextExpirationTime = this.#roundToNextInterval(clock.now());
+    this.#slotOf =
+      slots === SLOTS_ON_ELEMENTS
+        ? (new ElementSlots(this.#elements as SlottedElement[]) as SlotIndex<unknown>)
+        : new Map<E, number>();
+  }
+
+  /**
+   * A queue whose elements keep their slot in their own `expirySlot` field, so it holds no map
+   * from element to slot: the same behaviour, without a map entry per element. An element
+   * belongs to one such queue at a time.
+   */
+  static withSlotsOnElements<E extends SlottedElement>(
+    interval: number,
+    clock: Clock = systemClock,
+  ): ExpiryQueue<E> {
+    return new ExpiryQueue<E>(interval, clock, SLOTS_ON_ELEMENTS);
   }
 
   /** Number of elements tracked. */
@@ -244,5 +278,36 @@ export class ExpiryQueue<E> {
     const time = new Float64Array(capacity);
     time.set(this.#time);
     this.#time = time;
+  }
+}
+
+/** The slot index of {@link ExpiryQueue.withSlotsOnElements}: the elements' own fields. */
+class ElementSlots<E extends SlottedElement> implements SlotIndex<E> {
+  size = 0;
+  /** The queue's elements by slot: an element of another queue may carry any slot. */
+  readonly #elements: readonly (E | undefined)[];
+
+  constructor(elements: readonly (E | undefined)[]) {
+    this.#elements = elements;
+  }
+
+  get(element: E): number | undefined {
+    const slot = element.expirySlot;
+    return slot >= 0 && this.#elements[slot] === element ? slot : undefined;
+  }
+
+  has(element: E): boolean {
+    return this.get(element) !== undefined;
+  }
+
+  set(element: E, slot: number): void {
+    if (!this.has(element)) this.size++;
+    element.expirySlot = slot;
+  }
+
+  delete(element: E): void {
+    if (!this.has(element)) return;
+    this.size--;
+    element.expirySlot = NO_SLOT;
   }
 }

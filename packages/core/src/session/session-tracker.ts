@@ -1,6 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
-import { ExpiryQueue } from "./expiry-queue.js";
+import { ExpiryQueue, type SlottedElement } from "./expiry-queue.js";
 import { randomHex } from "./session-secrets.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
@@ -23,12 +23,20 @@ export interface TrackedSession {
   readonly state: SessionState;
 }
 
-class Session implements TrackedSession {
-  state: SessionState = "live";
-  /** Set once its end has begun, so a listener that closes it again is a no-op. */
-  ending = false;
-  /** Its slot in the tracker's ExpiryQueue, so a touch needs no lookup. */
-  slot = -1;
+/** A session's state, and whether its end has begun, in one field (see `Session`). */
+enum Phase {
+  Live,
+  Closing,
+  /** Closing, and its end has begun: a listener that closes it again is a no-op. */
+  Ending,
+  Ended,
+}
+
+/** Every field here is paid for a million times over: the tracker's heap goal is per session. */
+class Session implements TrackedSession, SlottedElement {
+  #phase = Phase.Live;
+  /** Its slot in the tracker's ExpiryQueue, kept here so the queue needs no map to find it. */
+  expirySlot = -1;
   /**
    * The password as four 32-bit words, kept in the object itself: a `Uint8Array` per session
    * (an object, an ArrayBuffer and its store) would weigh more than everything else here.
@@ -39,7 +47,6 @@ class Session implements TrackedSession {
   readonly #w3: number;
 
   constructor(
-    readonly owner: SessionTracker,
     readonly id: string,
     readonly timeout: number,
     words: Int32Array,
@@ -49,6 +56,29 @@ class Session implements TrackedSession {
     this.#w1 = words[1] as number;
     this.#w2 = words[2] as number;
     this.#w3 = words[3] as number;
+  }
+
+  get state(): SessionState {
+    return this.#phase === Phase.Live ? "live" : this.#phase === Phase.Ended ? "ended" : "closing";
+  }
+
+  /** Whether its end has begun. */
+  get ending(): boolean {
+    return this.#phase >= Phase.Ending;
+  }
+
+  /** Live → closing: its touches are refused from now on. */
+  close(): void {
+    if (this.#phase === Phase.Live) this.#phase = Phase.Closing;
+  }
+
+  /** Its end begins: closing, and closing it again does nothing. */
+  beginEnd(): void {
+    this.#phase = Phase.Ending;
+  }
+
+  endNow(): void {
+    this.#phase = Phase.Ended;
   }
 
   /** A copy of the 16 bytes, for the Welcome that hands them to the client. */
@@ -117,7 +147,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     this.minSessionTimeout = minSessionTimeout;
     this.maxSessionTimeout = maxSessionTimeout;
     this.#clock = options.clock ?? systemClock;
-    this.#queue = new ExpiryQueue(this.tickTime, this.#clock);
+    this.#queue = ExpiryQueue.withSlotsOnElements<Session>(this.tickTime, this.#clock);
   }
 
   /** Live and closing sessions. */
@@ -136,10 +166,9 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     let id = randomHex(SESSION_ID_BYTES); // 96 random bits
     while (this.#sessions.has(id)) id = randomHex(SESSION_ID_BYTES);
     const words = crypto.getRandomValues(new Int32Array(SESSION_PASSWORD_BYTES / 4));
-    const session = new Session(this, id, timeout, words);
+    const session = new Session(id, timeout, words);
     this.#sessions.set(id, session);
     this.#queue.update(session, timeout);
-    session.slot = this.#queue.slotOf(session);
     this.#arm();
     return session;
   }
@@ -166,14 +195,14 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   touchSession(idOrSession: string | TrackedSession, now?: number): boolean {
     const session = this.#resolve(idOrSession);
     if (session === undefined || session.state !== "live") return false;
-    this.#queue.updateInSlot(session.slot, session, session.timeout, now ?? this.#clock.now());
+    this.#queue.updateInSlot(session.expirySlot, session, session.timeout, now ?? this.#clock.now());
     return true;
   }
 
   /** Marks a session closing: its touches are refused from now on, its expiry still follows. */
   setSessionClosing(idOrSession: string | TrackedSession): void {
     const session = this.#resolve(idOrSession);
-    if (session !== undefined && session.state === "live") session.state = "closing";
+    session?.close();
   }
 
   /** Ends a session at once (the client closed it), through the same path as expiry. */
@@ -214,8 +243,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   }
 
   #resolve(idOrSession: string | TrackedSession): Session | undefined {
-    // A session object of this tracker needs no lookup: touches are the hot path.
-    if (idOrSession instanceof Session && idOrSession.owner === this) return idOrSession;
+    // A session object in this tracker's queue needs no lookup: touches are the hot path.
+    if (idOrSession instanceof Session && this.#queue.has(idOrSession)) return idOrSession;
     const id = typeof idOrSession === "string" ? idOrSession : idOrSession.id;
     return this.#sessions.get(id);
   }
@@ -254,7 +283,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
       const due = [...this.#queue.poll(now)] as Session[];
       // All of the bucket is closing before any listener runs: a listener's touch of a
       // later session in the bucket must be refused, since its slot is already released.
-      for (const session of due) session.state = "closing";
+      for (const session of due) session.close();
       for (const session of due) this.#end(session, "expired");
       // With no sessions left, stop: the cursor catches up when the next session arrives.
       if (this.#sessions.size === 0) break;
@@ -264,8 +293,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   #end(session: Session, reason: SessionEndReason): void {
     if (session.ending) return;
-    session.ending = true;
-    session.state = "closing";
+    session.beginEnd();
     this.#queue.remove(session);
     for (const listener of this.listeners("expire")) {
       try {
@@ -279,7 +307,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
           });
       }
     }
-    session.state = "ended";
+    session.endNow();
     this.#sessions.delete(session.id);
     if (this.#sessions.size === 0) this.#disarm();
   }
