@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, Redis } from "ioredis";
-import { REDIS_SERVER, type RedisUnderTest } from "./redis-server.js";
+import { type RedisUnderTest, runRedisServer } from "./redis-server.js";
 
 /** Redis Cluster's hash slots. */
 const SLOTS = 16384;
@@ -81,48 +81,29 @@ export async function startRedisCluster(masters = 3): Promise<RedisUnderTest> {
 
 /** Runs one cluster node and waits until it accepts connections. */
 async function launch(node: Node): Promise<void> {
-  const child = spawn(
-    REDIS_SERVER,
-    [
-      "--bind",
-      "127.0.0.1",
-      "--port",
-      String(node.port),
-      "--cluster-enabled",
-      "yes",
-      "--cluster-port",
-      String(node.busPort),
-      "--cluster-config-file",
-      join(node.dir, "nodes.conf"),
-      // Nodes paused together by a test must not declare each other failed meanwhile.
-      "--cluster-node-timeout",
-      "60000",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      node.dir,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const { child, exited } = await runRedisServer([
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    String(node.port),
+    "--cluster-enabled",
+    "yes",
+    "--cluster-port",
+    String(node.busPort),
+    "--cluster-config-file",
+    join(node.dir, "nodes.conf"),
+    // Nodes paused together by a test must not declare each other failed meanwhile.
+    "--cluster-node-timeout",
+    "60000",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    node.dir,
+  ]);
   node.child = child;
-  node.exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5000);
-    child.once("error", (error) => {
-      clearTimeout(deadline);
-      reject(new Error(`cannot run ${REDIS_SERVER} (apt-get install redis-server): ${error.message}`));
-    });
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/ready to accept connections/i.test(output)) {
-        clearTimeout(deadline);
-        resolve();
-      }
-    });
-  });
+  node.exited = exited;
 }
 
 /** Splits the slots evenly over the nodes, introduces them, and waits until every node says ok. */

@@ -30,7 +30,8 @@ export interface SingleRedis extends RedisUnderTest {
   client(): Redis;
 }
 
-interface Running {
+/** A redis-server process, and its end. */
+export interface Running {
   child: ChildProcess;
   exited: Promise<void>;
 }
@@ -77,12 +78,24 @@ export async function startRedis(): Promise<SingleRedis> {
 }
 
 /** Runs redis-server on `path` and waits until it accepts connections. */
-async function launch(dir: string, path: string): Promise<Running> {
-  const child = spawn(
-    REDIS_SERVER,
-    ["--port", "0", "--unixsocket", path, "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+function launch(dir: string, path: string): Promise<Running> {
+  return runRedisServer([
+    "--port",
+    "0",
+    "--unixsocket",
+    path,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+  ]);
+}
+
+/** Runs redis-server with `args` and waits until it accepts connections (killed if it does not). */
+export async function runRedisServer(args: string[]): Promise<Running> {
+  const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let output = "";
   try {
