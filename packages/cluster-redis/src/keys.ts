@@ -27,6 +27,23 @@ export class ClusterKeys {
     return this.partitions === 1 ? 0 : fnv1a(id) % this.partitions;
   }
 
+  /** Every partition's number. */
+  all(): number[] {
+    return Array.from({ length: this.partitions }, (_, n) => n);
+  }
+
+  /** `items` grouped by the partition of the session each names, in their order. */
+  byPartition<T>(items: readonly T[], idOf: (item: T) => string): Map<number, T[]> {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const n = this.partitionOf(idOf(item));
+      const group = groups.get(n);
+      if (group === undefined) groups.set(n, [item]);
+      else group.push(item);
+    }
+    return groups;
+  }
+
   /** What every key of partition `n` starts with (scripts complete it with a session id). */
   tag(n: number): string {
     return this.#tags[n] as string;

@@ -53,8 +53,8 @@ export type RedisConnection = string | RedisOptions | Redis | Cluster | RedisClu
 /**
  * The session backend on one Redis or a Redis Cluster: each primitive is a Lua script
  * (atomic) on the keys of one partition, messages to a server go over its pub/sub channel, and
- * what one tick issues leaves in one write per node (auto-pipelining; admissions and answers of
- * a tick share a script call per partition).
+ * admissions and answers of a tick share a script call per partition. On one Redis what a tick
+ * issues leaves in one write (auto-pipelining).
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly #redis: Redis | Cluster;
@@ -89,7 +89,7 @@ export class RedisSessionBackend implements SessionBackend {
   async deadlines(): Promise<Map<number, string[]>> {
     const limit = Math.ceil(10_000 / this.#keys.partitions);
     const lists = await Promise.all(
-      this.#partitions().map((n) => this.#redis.zrange(this.#keys.expiry(n), 0, limit - 1, "WITHSCORES")),
+      this.#keys.all().map((n) => this.#redis.zrange(this.#keys.expiry(n), 0, limit - 1, "WITHSCORES")),
     );
     const buckets = new Map<number, string[]>();
     for (const flat of lists) {
@@ -175,11 +175,11 @@ export class RedisSessionBackend implements SessionBackend {
   ): Promise<number> {
     // The time is the value (compared on the stores' clock); the key's own expiry only tidies
     // up. Each partition has its own copy, so a claim script reads it beside the claims it takes over.
-    const alive = this.#partitions().map((n) =>
-      this.#redis.set(this.#keys.liveness(n, serverId), aliveUntil, "PX", LINGER_MS),
-    );
+    const alive = this.#keys
+      .all()
+      .map((n) => this.#redis.set(this.#keys.liveness(n, serverId), aliveUntil, "PX", LINGER_MS));
     // XX GT: never revives a claimed session, never moves a deadline back. CH: how many moved.
-    const moves = [...this.#byPartition(deadlines, ([id]) => id)].map(([n, part]) =>
+    const moves = [...this.#keys.byPartition(deadlines, ([id]) => id)].map(([n, part]) =>
       this.#redis.call(
         "ZADD",
         this.#keys.expiry(n),
@@ -196,7 +196,7 @@ export class RedisSessionBackend implements SessionBackend {
   async vanished(ids: readonly string[]): Promise<boolean[]> {
     const scores = new Map<string, unknown>();
     await Promise.all(
-      [...this.#byPartition(ids, (id) => id)].map(async ([n, part]) => {
+      [...this.#keys.byPartition(ids, (id) => id)].map(async ([n, part]) => {
         const found = (await this.#redis.call("ZMSCORE", this.#keys.expiry(n), ...part)) as unknown[];
         for (const [i, id] of part.entries()) scores.set(id, found[i]);
       }),
@@ -212,7 +212,7 @@ export class RedisSessionBackend implements SessionBackend {
     // Partitions are asked side by side for shares of `limit`; those that filled their share
     // may hold more, and are asked again while the limit allows.
     const claimed: ClaimedSession[] = [];
-    let open = this.#partitions();
+    let open = this.#keys.all();
     while (open.length > 0 && claimed.length < limit) {
       const left = limit - claimed.length;
       const asked = open.slice(0, left);
@@ -359,9 +359,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async close(serverId: string): Promise<void> {
-    await Promise.allSettled(
-      this.#partitions().map((n) => this.#redis.del(this.#keys.liveness(n, serverId))),
-    );
+    await Promise.allSettled(this.#keys.all().map((n) => this.#redis.del(this.#keys.liveness(n, serverId))));
     this.#subscriber.disconnect();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
@@ -420,23 +418,6 @@ export class RedisSessionBackend implements SessionBackend {
     return [s, r, q];
   }
 
-  /** Every partition's number. */
-  #partitions(): number[] {
-    return Array.from({ length: this.#keys.partitions }, (_, n) => n);
-  }
-
-  /** `items` grouped by the partition of the session each names, in their order. */
-  #byPartition<T>(items: readonly T[], idOf: (item: T) => string): Map<number, T[]> {
-    const groups = new Map<number, T[]>();
-    for (const item of items) {
-      const n = this.#keys.partitionOf(idOf(item));
-      const group = groups.get(n);
-      if (group === undefined) groups.set(n, [item]);
-      else group.push(item);
-    }
-    return groups;
-  }
-
   /** Runs `batch` once per partition among `items` and puts the replies back in the items' order. */
   async #perPartition<T extends { id: string }, R>(
     items: readonly T[],
@@ -446,7 +427,7 @@ export class RedisSessionBackend implements SessionBackend {
     const order = new Map<T, number>(items.map((item, i) => [item, i]));
     const replies = new Array<R>(items.length);
     await Promise.all(
-      [...this.#byPartition(items, (item) => item.id)].map(async ([, part]) => {
+      [...this.#keys.byPartition(items, (item) => item.id)].map(async ([, part]) => {
         const answers = await batch(part);
         part.forEach((item, i) => {
           replies[order.get(item) as number] = answers[i] as R;

@@ -77,7 +77,8 @@ class Session implements TrackedSession, SlottedElement {
     this.#phase = Phase.Ending;
   }
 
-  endNow(): void {
+  /** Its end is done: its listeners ran and the tracker let it go. */
+  finishEnd(): void {
     this.#phase = Phase.Ended;
   }
 
@@ -307,7 +308,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
           });
       }
     }
-    session.endNow();
+    session.finishEnd();
     this.#sessions.delete(session.id);
     if (this.#sessions.size === 0) this.#disarm();
   }
