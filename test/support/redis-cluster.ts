@@ -13,23 +13,50 @@ interface Node {
   port: number;
   busPort: number;
   dir: string;
+  /** For a replica, the index of its master among the nodes. */
+  replicaOf?: number;
   child?: ChildProcess | undefined;
   exited?: Promise<void>;
 }
 
+export interface RedisClusterOptions {
+  /** Replicas per master. Default 0. */
+  replicas?: number;
+  /**
+   * `cluster-node-timeout`: how long a node may be silent before the others count it failed
+   * (and a replica takes over). Default 60 s, so nodes paused together by a test do not.
+   */
+  nodeTimeout?: number;
+}
+
+/** A test Redis Cluster, which can also lose a master for good. */
+export interface RedisClusterUnderTest extends RedisUnderTest {
+  /**
+   * Kills master `i` (SIGKILL) and resolves once its replica has taken over its slots and
+   * every surviving node says the cluster is ok. Needs `replicas` >= 1.
+   */
+  failMaster(i: number): Promise<void>;
+}
+
 /**
- * Starts a throwaway Redis Cluster of `masters` redis-server processes (no replicas) on
- * 127.0.0.1, each with a client port and a cluster-bus port the system handed out, in memory
- * only, in a fresh temporary directory; `stop()` kills them and removes it. Slots are split
- * evenly and assigned by the test itself (`CLUSTER ADDSLOTSRANGE`, `CLUSTER MEET`).
+ * Starts a throwaway Redis Cluster of `masters` redis-server processes (and `replicas` per
+ * master) on 127.0.0.1, each with a client port and a cluster-bus port the system handed out,
+ * in memory only, in a fresh temporary directory; `stop()` kills them and removes it. Slots are
+ * split evenly over the masters and assigned by the test itself (`CLUSTER ADDSLOTSRANGE`,
+ * `CLUSTER MEET`, `CLUSTER REPLICATE`).
  */
-export async function startRedisCluster(masters = 3): Promise<RedisUnderTest> {
+export async function startRedisCluster(
+  masters = 3,
+  { replicas = 0, nodeTimeout = 60_000 }: RedisClusterOptions = {},
+): Promise<RedisClusterUnderTest> {
   const root = mkdtempSync(join(tmpdir(), "tether-redis-cluster-"));
-  const ports = await freePorts(masters * 2);
-  const nodes: Node[] = Array.from({ length: masters }, (_, i) => ({
+  const count = masters * (1 + replicas);
+  const ports = await freePorts(count * 2);
+  const nodes: Node[] = Array.from({ length: count }, (_, i) => ({
     port: ports[2 * i] as number,
     busPort: ports[2 * i + 1] as number,
     dir: join(root, `node${i}`),
+    ...(i < masters ? {} : { replicaOf: (i - masters) % masters }),
   }));
   const startupNodes = nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
   const killAll = async () => {
@@ -53,7 +80,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisUnderTest> {
       rmSync(node.dir, { recursive: true, force: true });
       mkdirSync(node.dir, { recursive: true });
     }
-    await Promise.all(nodes.map(launch));
+    await Promise.all(nodes.map((node) => launch(node, nodeTimeout)));
     await formCluster(nodes);
   };
   try {
@@ -65,10 +92,30 @@ export async function startRedisCluster(masters = 3): Promise<RedisUnderTest> {
   const signal = (name: NodeJS.Signals) => {
     for (const node of nodes) node.child?.kill(name);
   };
+  // A test may kill a node: its connections then report refusals, which say nothing here.
+  const connect = (list: Node[]) =>
+    list.map(({ port }) => new Redis({ host: "127.0.0.1", port }).on("error", () => {}));
   return {
     connection: { cluster: startupNodes },
-    client: () => new Cluster(startupNodes, { enableAutoPipelining: true }),
-    masters: () => nodes.map(({ port }) => new Redis({ host: "127.0.0.1", port })),
+    client: () => new Cluster(startupNodes, { enableAutoPipelining: true }).on("error", () => {}),
+    masters: () => connect(nodes.filter((node) => node.replicaOf === undefined)),
+    nodes: () => connect(nodes),
+    failMaster: async (i) => {
+      const node = nodes[i] as Node;
+      const { child, exited } = node;
+      node.child = undefined;
+      child?.kill("SIGKILL");
+      await exited;
+      const replica = nodes.find((other) => other.replicaOf === i);
+      if (replica === undefined) throw new Error(`master ${i} has no replica to take over`);
+      const promoted = new Redis({ host: "127.0.0.1", port: replica.port });
+      try {
+        await until(nodes, async () => (await promoted.info("replication")).includes("role:master"));
+      } finally {
+        promoted.disconnect();
+      }
+      await untilOk(nodes.filter((other) => other.child !== undefined));
+    },
     pause: () => signal("SIGSTOP"),
     resume: () => signal("SIGCONT"),
     restart: async () => {
@@ -80,7 +127,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisUnderTest> {
 }
 
 /** Runs one cluster node and waits until it accepts connections. */
-async function launch(node: Node): Promise<void> {
+async function launch(node: Node, nodeTimeout: number): Promise<void> {
   const { child, exited } = await runRedisServer([
     "--bind",
     "127.0.0.1",
@@ -92,9 +139,8 @@ async function launch(node: Node): Promise<void> {
     String(node.busPort),
     "--cluster-config-file",
     join(node.dir, "nodes.conf"),
-    // Nodes paused together by a test must not declare each other failed meanwhile.
     "--cluster-node-timeout",
-    "60000",
+    String(nodeTimeout),
     "--save",
     "",
     "--appendonly",
@@ -106,13 +152,17 @@ async function launch(node: Node): Promise<void> {
   node.exited = exited;
 }
 
-/** Splits the slots evenly over the nodes, introduces them, and waits until every node says ok. */
+/**
+ * Splits the slots evenly over the masters, introduces every node, makes each replica follow
+ * its master, and waits until every node says ok and every replica is in sync.
+ */
 async function formCluster(nodes: Node[]): Promise<void> {
-  const connections = nodes.map(({ port }) => new Redis({ host: "127.0.0.1", port, lazyConnect: false }));
+  const connections = nodes.map(({ port }) => new Redis({ host: "127.0.0.1", port }));
   try {
-    const share = Math.ceil(SLOTS / nodes.length);
+    const masters = connections.filter((_, i) => nodes[i]?.replicaOf === undefined);
+    const share = Math.ceil(SLOTS / masters.length);
     await Promise.all(
-      connections.map((redis, i) =>
+      masters.map((redis, i) =>
         redis.call("CLUSTER", "ADDSLOTSRANGE", i * share, Math.min(SLOTS, (i + 1) * share) - 1),
       ),
     );
@@ -120,19 +170,49 @@ async function formCluster(nodes: Node[]): Promise<void> {
     for (const { port, busPort } of nodes.slice(1)) {
       await first.call("CLUSTER", "MEET", "127.0.0.1", port, busPort);
     }
-    for (let attempt = 0; ; attempt++) {
-      const infos = await Promise.all(connections.map((redis) => redis.call("CLUSTER", "INFO")));
+    await until(nodes, async () => {
       const known = await Promise.all(connections.map((redis) => redis.call("CLUSTER", "NODES")));
-      const ready =
-        infos.every((info) => String(info).includes("cluster_state:ok")) &&
-        known.every((list) => String(list).trim().split("\n").length === nodes.length);
-      if (ready) return;
-      if (attempt >= 200) throw new Error(`the Redis Cluster did not form:\n${infos.join("\n")}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      return known.every((list) => String(list).trim().split("\n").length === nodes.length);
+    });
+    for (const [i, node] of nodes.entries()) {
+      if (node.replicaOf === undefined) continue;
+      const masterId = await connections[node.replicaOf]?.call("CLUSTER", "MYID");
+      await connections[i]?.call("CLUSTER", "REPLICATE", String(masterId));
     }
+    await untilOk(nodes);
+    await until(nodes, async () => {
+      const replication = await Promise.all(
+        connections
+          .filter((_, i) => nodes[i]?.replicaOf !== undefined)
+          .map((redis) => redis.info("replication")),
+      );
+      return replication.every((info) => info.includes("master_link_status:up"));
+    });
   } finally {
     for (const redis of connections) redis.disconnect();
   }
+}
+
+/** Waits until every one of `nodes` says the cluster is ok. */
+async function untilOk(nodes: Node[]): Promise<void> {
+  const connections = nodes.map(({ port }) => new Redis({ host: "127.0.0.1", port }));
+  try {
+    await until(nodes, async () => {
+      const infos = await Promise.all(connections.map((redis) => redis.call("CLUSTER", "INFO")));
+      return infos.every((info) => String(info).includes("cluster_state:ok"));
+    });
+  } finally {
+    for (const redis of connections) redis.disconnect();
+  }
+}
+
+/** Polls `done` every 50 ms, for at most 15 s. */
+async function until(nodes: Node[], done: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the Redis Cluster of ${nodes.length} nodes did not settle in 15 s`);
 }
 
 /** `count` distinct ports the system has free on 127.0.0.1 now. */

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
-import { startRedisCluster } from "./redis-cluster.js";
+import { type RedisClusterOptions, startRedisCluster } from "./redis-cluster.js";
 import { type RedisUnderTest, startRedis } from "./redis-server.js";
 
 /** A test file's redis-server: started before its tests, stopped after them. */
@@ -20,21 +20,26 @@ export interface RedisForTests {
   settle(rounds?: number): Promise<void>;
 }
 
-/** `kind`: one redis-server (the default), or a Redis Cluster of three masters. */
-export function redisForTests(kind: "redis" | "redis-cluster" = "redis"): RedisForTests {
+/** `kind`: one redis-server (the default), or a Redis Cluster of three masters (`cluster` says how). */
+export function redisForTests(
+  kind: "redis" | "redis-cluster" = "redis",
+  cluster: RedisClusterOptions = {},
+): RedisForTests {
   let server: RedisUnderTest | undefined;
   let probe: Redis | Cluster | undefined;
   let masters: Redis[] = [];
+  let nodes: Redis[] = [];
   let bus: ClusterBusBarrier | undefined;
   beforeAll(async () => {
-    server = kind === "redis" ? await startRedis() : await startRedisCluster(3);
+    server = kind === "redis" ? await startRedis() : await startRedisCluster(3, cluster);
     probe = server.client();
     masters = server.masters();
-    if (kind === "redis-cluster") bus = await ClusterBusBarrier.start(masters, server.masters());
+    nodes = server.nodes();
+    if (kind === "redis-cluster") bus = await ClusterBusBarrier.start(nodes, server.nodes());
   });
   afterAll(async () => {
     probe?.disconnect();
-    for (const master of masters) master.disconnect();
+    for (const connection of [...masters, ...nodes]) connection.disconnect();
     bus?.close();
     await server?.stop();
   });
@@ -50,7 +55,8 @@ export function redisForTests(kind: "redis" | "redis-cluster" = "redis"): RedisF
     async settle(rounds = 3) {
       for (let i = 0; i < rounds; i++) {
         await new Promise((resolve) => setImmediate(resolve));
-        await Promise.all(masters.map((master) => master.ping()));
+        // A node a test killed is left out (its connection is not ready).
+        await Promise.all(nodes.filter(isReady).map((node) => node.ping()));
         await bus?.pass();
       }
     },
@@ -59,10 +65,12 @@ export function redisForTests(kind: "redis" | "redis-cluster" = "redis"): RedisF
 
 const BARRIER_CHANNEL = "tether-test:bus-barrier";
 
+const isReady = (connection: Redis) => connection.status === "ready";
+
 /**
  * On a Redis Cluster a PUBLISH reaches the other nodes over the cluster bus, which a ping does
  * not wait for. Each node forwards another's messages in order, so once a marker published on
- * every master has reached a subscriber on every node, what was published before it has too.
+ * every node has reached a subscriber on every node, what was published before it has too.
  */
 class ClusterBusBarrier {
   readonly #heard = new Map<string, number>();
@@ -84,15 +92,17 @@ class ClusterBusBarrier {
     return new ClusterBusBarrier(publishers, listeners);
   }
 
-  /** Resolves once every master's marker reached every node (or 500 ms passed: a node restarting). */
+  /** Resolves once every node's marker reached every node (or 500 ms passed: a node restarting). */
   async pass(): Promise<void> {
     const round = ++this.#round;
-    const markers = this.publishers.map((_, i) => `${round}:${i}`);
+    const publishers = this.publishers.filter(isReady);
+    const listening = this.listeners.filter(isReady).length;
+    const markers = publishers.map((_, i) => `${round}:${i}`);
     await Promise.all(
-      this.publishers.map((publisher, i) => publisher.publish(BARRIER_CHANNEL, markers[i] as string)),
+      publishers.map((publisher, i) => publisher.publish(BARRIER_CHANNEL, markers[i] as string)),
     );
     const deadline = performance.now() + 500;
-    const heardAll = () => markers.every((marker) => this.#heard.get(marker) === this.listeners.length);
+    const heardAll = () => markers.every((marker) => (this.#heard.get(marker) ?? 0) >= listening);
     while (!heardAll() && performance.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
     for (const marker of markers) this.#heard.delete(marker);
   }

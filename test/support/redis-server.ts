@@ -15,6 +15,8 @@ export interface RedisUnderTest {
   client(): Redis | Cluster;
   /** A new connection to each master (the caller closes them), for what is asked of every node. */
   masters(): Redis[];
+  /** A new connection to each node, replicas too (the caller closes them). */
+  nodes(): Redis[];
   /** Freezes the server(s) (SIGSTOP): it accepts nothing and answers nothing until `resume()`. */
   pause(): void;
   resume(): void;
@@ -67,6 +69,7 @@ export async function startRedis(): Promise<SingleRedis> {
     connection: { path },
     client: () => new Redis({ path, enableAutoPipelining: true }),
     masters: () => [new Redis({ path })],
+    nodes: () => [new Redis({ path })],
     pause: () => running?.child.kill("SIGSTOP"),
     resume: () => running?.child.kill("SIGCONT"),
     restart: async () => {
