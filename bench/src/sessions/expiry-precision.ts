@@ -26,7 +26,9 @@ const tap = (): ChannelHandler => ({
 const server = createServer({
   tickTime: TICK,
   maxSessionTimeout: T,
+  // Every client dials from 127.0.0.1: the per-address bounds would refuse all but the first thousand.
   maxConnectionsPerAddress: 0,
+  maxSessionsPerAddress: 0,
   configurePipeline: (pipeline) => pipeline.addBefore("codec", "last-frame", tap()),
 });
 // A new session's Hello is authenticated asynchronously, after the tap saw the frame: note it here.
