@@ -34,7 +34,8 @@ async function startServer(
       },
     };
   }
-  const server = createServer({ maxConnectionsPerAddress: 0 });
+  // Every receiver dials from 127.0.0.1: no per-address bounds.
+  const server = createServer({ maxConnectionsPerAddress: 0, maxSessionsPerAddress: 0 });
   const listener = await server.listen(variant === "tether-tcp" ? tcp() : webSocket(), "127.0.0.1:0");
   return {
     address: listener.address,
