@@ -31,6 +31,11 @@ export class ChannelSubscriber {
     let subscriptions = 0;
     const subscribed = new Promise<void>((resolve, reject) => {
       const attach = (connection: Redis) => {
+        // Closed while a Cluster was still connecting: nothing may stay open after close.
+        if (this.#closed) {
+          connection.disconnect();
+          return;
+        }
         this.#connection = connection;
         connection.on("messageBuffer", (_channel: Buffer, raw: Buffer) => onMessage(raw));
         connection.on("error", (error) => this.#logger.warn({ err: error }, "redis subscriber error"));

@@ -33,7 +33,9 @@ export class ClusterKeys {
   }
 
   /** `items` grouped by the partition of the session each names, in their order. */
-  byPartition<T>(items: readonly T[], idOf: (item: T) => string): Map<number, T[]> {
+  byPartition<T>(items: readonly T[], idOf: (item: T) => string): Map<number, readonly T[]> {
+    // No group for an empty list: callers send a command per group.
+    if (this.partitions === 1) return items.length === 0 ? new Map() : new Map([[0, items]]);
     const groups = new Map<number, T[]>();
     for (const item of items) {
       const n = this.partitionOf(idOf(item));

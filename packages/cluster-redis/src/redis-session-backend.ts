@@ -423,15 +423,12 @@ export class RedisSessionBackend implements SessionBackend {
     items: readonly T[],
     batch: (part: T[]) => Promise<R[]>,
   ): Promise<R[]> {
-    if (this.#keys.partitions === 1) return batch([...items]);
-    const order = new Map<T, number>(items.map((item, i) => [item, i]));
     const replies = new Array<R>(items.length);
+    const indices = items.map((_, i) => i);
     await Promise.all(
-      [...this.#keys.byPartition(items, (item) => item.id)].map(async ([, part]) => {
-        const answers = await batch(part);
-        part.forEach((item, i) => {
-          replies[order.get(item) as number] = answers[i] as R;
-        });
+      [...this.#keys.byPartition(indices, (i) => (items[i] as T).id)].map(async ([, part]) => {
+        const answers = await batch(part.map((i) => items[i] as T));
+        for (const [k, i] of part.entries()) replies[i] = answers[k] as R;
       }),
     );
     return replies;
