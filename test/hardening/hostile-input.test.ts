@@ -547,6 +547,20 @@ describe("9. smaller", () => {
     expect(Number.isInteger(welcome[3])).toBe(true);
   });
 
+  it("a message type no value can describe is still a protocol error (4003)", async () => {
+    // Found by the fuzz: describing the type with String() threw a TypeError, which left the
+    // connection open and unanswered.
+    await memoryTarget();
+    const honest = await memoryHonest();
+    for (const type of [{ toString: 0 }, { valueOf: null, toString: null }, Object.create(null)]) {
+      const raw = await memoryRaw();
+      raw.send([type]);
+      await raw.waitFor((m) => m[0] === MessageType.Goodbye, tick);
+      expect(raw.goodbyeCode()).toBe(CloseCode.ProtocolError);
+    }
+    await honest.stillAnswers();
+  });
+
   it("one very large encode does not leave msgpackr's shared buffer at its high-water mark", () => {
     encodeFrame([MessageType.Response, 1, new Uint8Array(8 * MiB)]);
     const next = encodeFrame([MessageType.Pong]);

@@ -267,8 +267,16 @@ export function decodeClientMessage(value: unknown): ClientMessage {
       return { type, seq };
     }
     default:
-      fail(`message: unknown type ${String(type)}`);
+      fail(`message: unknown type ${describeType(type)}`);
   }
+}
+
+/**
+ * The type for an error message. A peer's value may be an object whose `toString` is not a
+ * function, which String() would throw on.
+ */
+function describeType(type: unknown): string {
+  return typeof type === "number" ? String(type) : typeof type;
 }
 
 /** Validates and decodes what a server sent. */
@@ -325,6 +333,6 @@ export function decodeServerMessage(value: unknown): ServerMessage {
       return { type, code, reason };
     }
     default:
-      fail(`message: unknown type ${String(type)}`);
+      fail(`message: unknown type ${describeType(type)}`);
   }
 }
