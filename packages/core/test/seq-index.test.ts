@@ -31,6 +31,22 @@ describe("SeqIndex", () => {
     expect(index.first()).toBeUndefined();
   });
 
+  it("indexes share nothing, also once emptied (empty ones start from the same arrays)", () => {
+    const a = new SeqIndex<Item>();
+    const b = new SeqIndex<Item>();
+    a.set(1, item(1));
+    a.delete(1); // empty again
+    a.set(2, item(2));
+    b.set(7, item(7));
+    a.clear();
+    b.deleteBelow(8);
+    expect([a.size, b.size, new SeqIndex<Item>().size]).toEqual([0, 0, 0]);
+    b.set(3, item(3));
+    expect(a.get(3)).toBeUndefined();
+    expect(new SeqIndex<Item>().first()).toBeUndefined();
+    expect(b.values().map((i) => i.seq)).toEqual([3]);
+  });
+
   it("keeps finding everything while one old item stays and thousands pass it", () => {
     const index = new SeqIndex<Item>();
     index.set(1, item(1, "long-running"));

@@ -26,7 +26,6 @@ const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNA
  */
 export class TcpConnection extends ConnectionBase {
   readonly transport: string;
-  readonly localAddress: string;
   readonly remoteAddress: string;
   readonly #peerKey: string;
   readonly #socket: Socket;
@@ -36,16 +35,8 @@ export class TcpConnection extends ConnectionBase {
   #batchBytes = 0;
   #reading = false;
   #flushQueued = false;
-  readonly #flushOnTick = (): void => {
-    this.#flushQueued = false;
-    this.#flush();
-  };
   /** Corked for a large frame until the tick ends. */
   #corked = false;
-  readonly #uncorkOnTick = (): void => {
-    this.#corked = false;
-    this.#socket.uncork();
-  };
   /** Hands a frame up; false once reading paused, so the decoder holds the rest unparsed. */
   readonly #onFrame = (frame: Uint8Array): boolean => {
     this.#framesRead++;
@@ -63,7 +54,6 @@ export class TcpConnection extends ConnectionBase {
     this.#socket = socket;
     this.#decoder = new LengthPrefixDecoder(this.maxFrameBytes);
     const isPipe = socket.remotePort === undefined;
-    this.localAddress = isPipe ? "unix" : formatHostPort(socket.localAddress, socket.localPort);
     this.remoteAddress = isPipe ? "unix" : formatHostPort(socket.remoteAddress, socket.remotePort);
     this.#peerKey = tcpPeerKey(socket);
     socket.setNoDelay(true);
@@ -82,6 +72,15 @@ export class TcpConnection extends ConnectionBase {
           : { local: this.#closedLocally, error: this.#error },
       );
     });
+  }
+
+  /**
+   * Asked for rarely (a server reads only the peer's address), so worked out when asked:
+   * reading it makes Node keep the socket's address object, which idle connections add up.
+   */
+  get localAddress(): string {
+    if (this.remoteAddress === "unix") return "unix";
+    return formatHostPort(this.#socket.localAddress, this.#socket.localPort); // "unknown" once closed
   }
 
   override get peerKey(): string {
@@ -105,7 +104,7 @@ export class TcpConnection extends ConnectionBase {
       if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
       else if (!this.#reading && !this.#flushQueued) {
         this.#flushQueued = true;
-        process.nextTick(this.#flushOnTick);
+        process.nextTick(TcpConnection.#flushOnTick, this);
       }
     }
     // The connection's own mark, not the socket's: a TLS socket keeps Node's default (64 KiB
@@ -113,6 +112,17 @@ export class TcpConnection extends ConnectionBase {
     const ok = this.bufferedAmount < this.highWaterMark;
     if (!ok) this.#needDrain = true;
     return ok;
+  }
+
+  // Static, given the connection: a closure per connection costs every idle one its bytes.
+  static #flushOnTick(connection: TcpConnection): void {
+    connection.#flushQueued = false;
+    connection.#flush();
+  }
+
+  static #uncorkOnTick(connection: TcpConnection): void {
+    connection.#corked = false;
+    connection.#socket.uncork();
   }
 
   /**
@@ -127,7 +137,7 @@ export class TcpConnection extends ConnectionBase {
     if (!this.#corked) {
       this.#corked = true;
       socket.cork();
-      process.nextTick(this.#uncorkOnTick);
+      process.nextTick(TcpConnection.#uncorkOnTick, this);
     }
     this.#flush(frame.byteLength);
     socket.write(frame, this.#checkDrain);

@@ -98,11 +98,15 @@ class StreamTransport implements Transport {
   ): Promise<Listener> {
     const target = parseSocketAddress(address);
     const connections = new Set<TcpConnection>();
+    // One listener function for all: a closure and a promise per connection add up over many.
+    const forget = function (this: TcpConnection) {
+      connections.delete(this);
+    };
     const handshaking = new Set<net.Socket>();
     const accept = (socket: net.Socket, handshakeMs: number) => {
       const connection = new TcpConnection(socket, this.name, { ...this.#connectionOptions, handshakeMs });
       connections.add(connection);
-      void connection.closed.then(() => connections.delete(connection));
+      connection.once("close", forget, connection);
       onConnection(connection);
     };
     const secureContext = this.tlsOptions && nodeTls.createSecureContext(this.tlsOptions.server);

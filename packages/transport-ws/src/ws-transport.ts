@@ -73,6 +73,8 @@ function connectionOptions(options: WebSocketTransportOptions, handshakeMs = 0):
 export class WebSocketAcceptor {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
+  /** Runs with the closed connection as `this`: one function for all, no closure per connection. */
+  readonly #forget: (this: WsConnection) => void;
   readonly #options: WebSocketTransportOptions;
   #closing: Promise<void> | undefined;
 
@@ -83,6 +85,10 @@ export class WebSocketAcceptor {
     private readonly gate?: HandshakeGate,
   ) {
     this.#options = options;
+    const connections = this.#connections;
+    this.#forget = function () {
+      connections.delete(this);
+    };
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: maxPayloadFor(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
@@ -121,7 +127,7 @@ export class WebSocketAcceptor {
         socket,
       );
       this.#connections.add(connection);
-      void connection.closed.then(() => this.#connections.delete(connection));
+      connection.once("close", this.#forget, connection);
       this.onConnection(connection);
     });
   }

@@ -60,21 +60,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     connection.on("frame", this.#onFrame, this);
     connection.on("readComplete", this.#onReadComplete, this);
     connection.on("readProgress", this.#onReadProgress, this);
-    connection.on("drain", () => {
-      this.#writable = true;
-      this.pipeline.fireUserEvent(WRITABLE);
-    });
-    connection.once("close", (info) => {
-      this.pipeline.fireInactive(info);
-      this.emit("close", info);
-    });
+    connection.on("drain", this.#onDrain, this);
+    connection.once("close", this.#onClose, this);
     this.pipeline.fireActive();
-    if (connection.status === "closed") {
-      void connection.closed.then((info) => {
-        this.pipeline.fireInactive(info);
-        this.emit("close", info);
-      });
-    }
+    if (connection.status === "closed") void connection.closed.then((info) => this.#onClose(info));
     return this;
   }
 
@@ -117,6 +106,16 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
 
   #onReadComplete(): void {
     this.pipeline.fireReadComplete();
+  }
+
+  #onDrain(): void {
+    this.#writable = true;
+    this.pipeline.fireUserEvent(WRITABLE);
+  }
+
+  #onClose(info: CloseInfo): void {
+    this.pipeline.fireInactive(info);
+    this.emit("close", info);
   }
 
   /** @internal The end of the pipeline: what no handler consumed. */

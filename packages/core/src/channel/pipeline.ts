@@ -138,6 +138,7 @@ export class Pipeline {
    * `channelRead` is followed by exactly one `channelReadComplete`, so handlers can rely on it.
    */
   #readsEndedByConnection = false;
+  /** Kept once a read was not ended by the connection: it may never end one. */
   #endReadLater: (() => void) | undefined;
 
   constructor(
@@ -196,8 +197,7 @@ export class Pipeline {
     if (!this.#reading) {
       this.#reading = true;
       if (!this.#readsEndedByConnection) {
-        this.#endReadLater ??= () => this.#endRead();
-        queueMicrotask(this.#endReadLater);
+        queueMicrotask(this.#endReadLater ?? (() => this.#endReadInMicrotask()));
       }
     }
     this.invokeInbound(this.#first, READ, message);
@@ -268,6 +268,12 @@ export class Pipeline {
     } catch (error) {
       this.invokeInbound(ctx, EXCEPTION, toError(error));
     }
+  }
+
+  #endReadInMicrotask(): void {
+    // Connections that end their reads do so before this runs, and need no closure kept.
+    if (this.#reading && !this.#readsEndedByConnection) this.#endReadLater ??= () => this.#endRead();
+    this.#endRead();
   }
 
   #endRead(): void {

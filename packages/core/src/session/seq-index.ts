@@ -4,6 +4,13 @@ const countOne = (): number => 1;
 const COMPACT_AFTER = 1024;
 
 /**
+ * The arrays of every empty index (an idle session holds two indexes), swapped for its own at
+ * its first `set`: nothing else writes to an empty index's arrays.
+ */
+const NO_ITEMS: never[] = [];
+const NO_SEQS: number[] = [];
+
+/**
  * Items by sequence number, kept in seq order: what a session keeps per request (requests
  * running, answers not yet acknowledged, requests awaiting their answer). Items arrive in
  * about seq order and leave in about seq order, so an add is a push, a lookup a binary search,
@@ -18,9 +25,9 @@ const COMPACT_AFTER = 1024;
  */
 export class SeqIndex<T> {
   /** Slots in seq order from `#head`; a removed item leaves `undefined` until compaction. */
-  #items: (T | undefined)[] = [];
+  #items: (T | undefined)[] = NO_ITEMS;
   /** The seq of each slot, kept for removed ones too, so the order stays searchable. */
-  #seqs: number[] = [];
+  #seqs: number[] = NO_SEQS;
   #head = 0;
   #size = 0;
 
@@ -44,6 +51,10 @@ export class SeqIndex<T> {
 
   /** Adds `item` under `seq`, replacing one with the same seq. */
   set(seq: number, item: T): void {
+    if (this.#seqs === NO_SEQS) {
+      this.#seqs = [];
+      this.#items = [];
+    }
     const seqs = this.#seqs;
     const last = seqs.length - 1;
     if (last < this.#head || (seqs[last] as number) < seq) {
@@ -105,8 +116,8 @@ export class SeqIndex<T> {
   }
 
   clear(): void {
-    this.#items = [];
-    this.#seqs = [];
+    this.#items = NO_ITEMS;
+    this.#seqs = NO_SEQS;
     this.#head = 0;
     this.#size = 0;
   }

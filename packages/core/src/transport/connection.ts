@@ -160,7 +160,6 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   get peerKey(): string {
     return hostOf(this.remoteAddress);
   }
-  readonly closed: Promise<CloseInfo>;
   readonly handshakeMs: number;
   readonly maxFrameBytes: number;
   protected readonly highWaterMark: number;
@@ -169,10 +168,14 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   readonly #closeTimeout: number;
   #status: ConnectionStatus = "open";
   #closeTimer: TimerHandle | undefined;
-  #resolveClosed!: (info: CloseInfo) => void;
+  // `closed` and the paused frames are made when first needed: most connections never pause,
+  // and a server holding many idle ones pays for every object each keeps (BENCHMARKS.md).
+  #closed: Promise<CloseInfo> | undefined;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
+  #closeInfo: CloseInfo | undefined;
   #aborted = false;
   #paused = false;
-  #pausedFrames: Uint8Array[] = [];
+  #pausedFrames: Uint8Array[] | undefined;
   /** A frame was emitted and its `readComplete` is still to come. */
   #readOpen = false;
 
@@ -184,9 +187,19 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.clock = options.clock ?? systemClock;
     this.handshakeMs = options.handshakeMs ?? 0;
-    this.closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
+  }
+
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed === undefined) {
+      const info = this.#closeInfo;
+      this.#closed =
+        info === undefined
+          ? new Promise((resolve) => {
+              this.#resolveClosed = resolve;
+            })
+          : Promise.resolve(info);
+    }
+    return this.#closed;
   }
 
   get status(): ConnectionStatus {
@@ -234,8 +247,8 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     if (!this.#paused) return;
     this.#paused = false;
     // Frames that were already in flight when reading paused go first, in order.
-    const pending = this.#pausedFrames;
-    this.#pausedFrames = [];
+    const pending = this.#pausedFrames ?? [];
+    this.#pausedFrames = undefined;
     for (const frame of pending) {
       if (this.#aborted || this.#status === "closed") return;
       this.#readOpen = true;
@@ -249,7 +262,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   protected receive(frame: Uint8Array): void {
     // After an abort, or once closed, what is still in the pipe is discarded: the caller chose.
     if (this.#aborted || this.#status === "closed") return;
-    if (this.#paused) this.#pausedFrames.push(frame);
+    if (this.#paused) (this.#pausedFrames ??= []).push(frame);
     else {
       this.#readOpen = true;
       this.emit("frame", frame);
@@ -280,9 +293,10 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.#status = "closed";
     if (this.#closeTimer !== undefined) this.clock.clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
-    this.#pausedFrames = [];
+    this.#pausedFrames = undefined;
+    this.#closeInfo = info;
     this.emit("close", info);
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
   }
 
   /** Queues a frame already checked for size and status; returns false above the high-water mark. */
