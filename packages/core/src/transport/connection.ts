@@ -262,8 +262,10 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   protected receive(frame: Uint8Array): void {
     // After an abort, or once closed, what is still in the pipe is discarded: the caller chose.
     if (this.#aborted || this.#status === "closed") return;
-    if (this.#paused) (this.#pausedFrames ??= []).push(frame);
-    else {
+    if (this.#paused) {
+      this.#pausedFrames ??= [];
+      this.#pausedFrames.push(frame);
+    } else {
       this.#readOpen = true;
       this.emit("frame", frame);
     }
