@@ -16,6 +16,9 @@ const COALESCE_LIMIT = 16 * 1024;
 const MAX_BATCH_BYTES = 64 * 1024;
 /** Socket errors that mean the peer's end went away without closing. */
 const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
+/** The connection a socket belongs to, for the socket listeners every connection shares. */
+const CONNECTION = Symbol("tether.tcpConnection");
+type OwnedSocket = Socket & { [CONNECTION]: TcpConnection };
 
 /**
  * A connection over a stream socket (plain TCP, TLS or a Unix socket): frames carry a 4-byte
@@ -57,21 +60,40 @@ export class TcpConnection extends ConnectionBase {
     this.remoteAddress = isPipe ? "unix" : formatHostPort(socket.remoteAddress, socket.remotePort);
     this.#peerKey = tcpPeerKey(socket);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.#onData(chunk));
-    socket.on("end", () => this.#onEnd());
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on("data", TcpConnection.#onSocketData);
+    socket.on("end", TcpConnection.#onSocketEnd);
     socket.on("drain", this.#checkDrain);
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      this.#error ??= RESET_CODES.has(error.code ?? "")
-        ? new ConnectionResetError("connection reset by peer", { cause: error })
-        : error;
-    });
-    socket.on("close", () => {
-      this.finish(
-        this.#error === undefined
-          ? { local: this.#closedLocally }
-          : { local: this.#closedLocally, error: this.#error },
-      );
-    });
+    socket.on("error", TcpConnection.#onSocketError);
+    socket.on("close", TcpConnection.#onSocketClose);
+  }
+
+  // The socket's listeners, shared by every connection (Node calls them with the socket as
+  // `this`, not the class): closures made per connection are bytes every idle connection holds.
+  static #onSocketData(this: Socket, chunk: Buffer): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
+    (this as OwnedSocket)[CONNECTION].#read(chunk);
+  }
+
+  static #onSocketEnd(this: Socket): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
+    (this as OwnedSocket)[CONNECTION].#onEnd();
+  }
+
+  static #onSocketError(this: Socket, error: NodeJS.ErrnoException): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
+    const connection = (this as OwnedSocket)[CONNECTION];
+    connection.#error ??= RESET_CODES.has(error.code ?? "")
+      ? new ConnectionResetError("connection reset by peer", { cause: error })
+      : error;
+  }
+
+  static #onSocketClose(this: Socket): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
+    const connection = (this as OwnedSocket)[CONNECTION];
+    const local = connection.#closedLocally;
+    const error = connection.#error;
+    connection.finish(error === undefined ? { local } : { local, error });
   }
 
   /**
@@ -214,10 +236,6 @@ export class TcpConnection extends ConnectionBase {
     // What arrived before the pause took effect is parsed first; it may pause reading again.
     this.#read(undefined);
     if (!this.paused) this.#socket.resume();
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#read(chunk);
   }
 
   /** Parses a chunk (or, with none, what the decoder held while paused) as one read. */
