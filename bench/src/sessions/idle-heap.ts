@@ -33,7 +33,9 @@ interface Snapshot {
 /** Count and shallow bytes per kind of object in a heap snapshot. */
 function census(): Map<string, { count: number; bytes: number }> {
   for (let i = 0; i < 3; i++) gc();
-  const file = writeHeapSnapshot(join(tmpdir(), `tether-idle-heap-${process.pid}-${Date.now()}.heapsnapshot`));
+  const file = writeHeapSnapshot(
+    join(tmpdir(), `tether-idle-heap-${process.pid}-${Date.now()}.heapsnapshot`),
+  );
   const snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
   rmSync(file);
   const fields = snapshot.snapshot.meta.node_fields;
@@ -49,7 +51,9 @@ function census(): Map<string, { count: number; bytes: number }> {
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + typeAt] as number] as string;
     // Strings and code by their type alone: their names are their contents.
-    const name = /string|code/.test(type) ? "" : (strings[nodes[i + nameAt] as number] as string).slice(0, 50);
+    const name = /string|code/.test(type)
+      ? ""
+      : (strings[nodes[i + nameAt] as number] as string).slice(0, 50);
     const kind = name === "" ? `(${type})` : `${name} (${type})`;
     const entry = kinds.get(kind) ?? { count: 0, bytes: 0 };
     entry.count++;
