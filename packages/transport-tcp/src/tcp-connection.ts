@@ -14,6 +14,14 @@ import {
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * A read at least this large sends its first answers as soon as they add up to
+ * EARLY_FLUSH_BYTES, the rest when it ends: the peer works on the first while this side makes
+ * the rest, instead of both waiting on each other's whole batch. One more write per large read
+ * at most; smaller reads (many busy connections) keep their one write (BENCHMARKS.md).
+ */
+const EARLY_FLUSH_MIN_READ = 4 * 1024;
+const EARLY_FLUSH_BYTES = 2 * 1024;
 /** Socket errors that mean the peer's end went away without closing. */
 const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
@@ -23,8 +31,9 @@ type OwnedSocket = Socket & { [CONNECTION]: TcpConnection };
 /**
  * A connection over a stream socket (plain TCP, TLS or a Unix socket): frames carry a 4-byte
  * big-endian length. Small frames sent while a read is handled leave in one write when it
- * ends, and those sent at other times in one write on the next tick (Netty's flush at
- * read-complete); a large frame is written at once, in a cork that ends with the tick.
+ * ends (a large read sends its first ones early), and those sent at other times in one write
+ * on the next tick (Netty's flush at read-complete); a large frame is written at once, in a
+ * cork that ends with the tick.
  * An oversized length header ends the connection before its body is read.
  */
 export class TcpConnection extends ConnectionBase {
@@ -37,6 +46,8 @@ export class TcpConnection extends ConnectionBase {
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   #reading = false;
+  /** This read sent its first answers early, or is too small to. */
+  #flushedEarly = false;
   #flushQueued = false;
   /** Corked for a large frame until the tick ends. */
   #corked = false;
@@ -124,7 +135,10 @@ export class TcpConnection extends ConnectionBase {
       this.#batch.push(frame);
       this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
       if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
-      else if (!this.#reading && !this.#flushQueued) {
+      else if (this.#reading && !this.#flushedEarly && this.#batchBytes >= EARLY_FLUSH_BYTES) {
+        this.#flushedEarly = true;
+        this.#flush();
+      } else if (!this.#reading && !this.#flushQueued) {
         this.#flushQueued = true;
         process.nextTick(TcpConnection.#flushOnTick, this);
       }
@@ -241,6 +255,7 @@ export class TcpConnection extends ConnectionBase {
   /** Parses a chunk (or, with none, what the decoder held while paused) as one read. */
   #read(chunk: Buffer | undefined): void {
     this.#reading = true;
+    this.#flushedEarly = chunk === undefined || chunk.byteLength < EARLY_FLUSH_MIN_READ;
     try {
       const framesBefore = this.#framesRead;
       if (chunk === undefined) this.#decoder.resume(this.#onFrame);

@@ -57,6 +57,29 @@ describe("tcp write batching", () => {
     expect(writes[0]?.byteLength).toBe(10 * (4 + 16));
   });
 
+  it("a read of 4 KiB or more sends its first answers once they reach 2 KiB, the rest when it ends", async () => {
+    const { client, server, writes, receivedCount } = await pair();
+    let answered = 0;
+    server.on("frame", (request) => {
+      server.send(frame(answered++, 100)); // 104 bytes with its header: the 20th passes 2 KiB
+      if (answered === 25) expect(writes).toHaveLength(1); // mid-read: the first 20 are gone
+      void request;
+    });
+    // 64 requests of 96 bytes in one write: one read of 6,400 bytes.
+    client.write(encodeLengthPrefixed(Array.from({ length: 64 }, (_, i) => frame(i, 96))));
+    const received = await receivedCount(64);
+    expect(received.map((f) => f[0])).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(writes.map((w) => w.byteLength)).toEqual([20 * 104, 44 * 104]);
+  });
+
+  it("a smaller read still answers in one write", async () => {
+    const { client, server, writes, receivedCount } = await pair();
+    server.on("frame", () => server.send(frame(1, 100)));
+    client.write(encodeLengthPrefixed(Array.from({ length: 30 }, (_, i) => frame(i, 96)))); // 3,000 bytes
+    await receivedCount(30);
+    expect(writes.map((w) => w.byteLength)).toEqual([30 * 104]);
+  });
+
   it("what is sent outside a read leaves in one write on the next tick", async () => {
     const { server, writes, receivedCount } = await pair();
     setTimeout(() => {
