@@ -175,6 +175,7 @@ export {
   type Transport,
 } from "./transport/connection.js";
 export { guardDial } from "./transport/dial-guard.js";
+export { EARLY_FLUSH_BYTES, EARLY_FLUSH_MIN_READ } from "./transport/early-flush.js";
 export {
   encodeLengthPrefixed,
   type FrameSink,

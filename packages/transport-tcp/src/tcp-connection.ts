@@ -4,6 +4,8 @@ import {
   ConnectionBase,
   type ConnectionOptions,
   ConnectionResetError,
+  EARLY_FLUSH_BYTES,
+  EARLY_FLUSH_MIN_READ,
   formatHostPort,
   LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
@@ -14,14 +16,6 @@ import {
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
-/**
- * A read at least this large sends its first answers as soon as they add up to
- * EARLY_FLUSH_BYTES, the rest when it ends: the peer works on the first while this side makes
- * the rest, instead of both waiting on each other's whole batch. One more write per large read
- * at most; smaller reads (many busy connections) keep their one write (BENCHMARKS.md).
- */
-const EARLY_FLUSH_MIN_READ = 4 * 1024;
-const EARLY_FLUSH_BYTES = 2 * 1024;
 /** Socket errors that mean the peer's end went away without closing. */
 const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
@@ -135,10 +129,8 @@ export class TcpConnection extends ConnectionBase {
       this.#batch.push(frame);
       this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
       if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
-      else if (this.#reading && !this.#flushedEarly && this.#batchBytes >= EARLY_FLUSH_BYTES) {
-        this.#flushedEarly = true;
-        this.#flush();
-      } else if (!this.#reading && !this.#flushQueued) {
+      else if (this.#reading) this.#flushEarlyIfDue(frame.byteLength);
+      else if (!this.#flushQueued) {
         this.#flushQueued = true;
         process.nextTick(TcpConnection.#flushOnTick, this);
       }
@@ -148,6 +140,17 @@ export class TcpConnection extends ConnectionBase {
     const ok = this.bufferedAmount < this.highWaterMark;
     if (!ok) this.#needDrain = true;
     return ok;
+  }
+
+  /** A large read's first small answers leave at once (see `EARLY_FLUSH_MIN_READ`). */
+  #flushEarlyIfDue(frameBytes: number): void {
+    if (this.#flushedEarly) return;
+    if (frameBytes >= EARLY_FLUSH_BYTES)
+      this.#flushedEarly = true; // a large answer: one write
+    else if (this.#batchBytes >= EARLY_FLUSH_BYTES) {
+      this.#flushedEarly = true;
+      this.#flush();
+    }
   }
 
   // Static, given the connection: a closure per connection costs every idle one its bytes.

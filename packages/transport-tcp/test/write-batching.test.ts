@@ -72,6 +72,14 @@ describe("tcp write batching", () => {
     expect(writes.map((w) => w.byteLength)).toEqual([20 * 104, 44 * 104]);
   });
 
+  it("a large read whose answers are 2 KiB or more still answers in one write", async () => {
+    const { client, server, writes, receivedCount } = await pair();
+    server.on("frame", () => server.send(frame(1, 3000)));
+    client.write(encodeLengthPrefixed(Array.from({ length: 3 }, (_, i) => frame(i, 2000)))); // 6,012 bytes
+    await receivedCount(3);
+    expect(writes.map((w) => w.byteLength)).toEqual([3 * 3004]);
+  });
+
   it("a smaller read still answers in one write", async () => {
     const { client, server, writes, receivedCount } = await pair();
     server.on("frame", () => server.send(frame(1, 100)));

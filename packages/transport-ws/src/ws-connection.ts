@@ -2,6 +2,8 @@ import type { Duplex } from "node:stream";
 import {
   ConnectionBase,
   type ConnectionOptions,
+  EARLY_FLUSH_BYTES,
+  EARLY_FLUSH_MIN_READ,
   FrameTooLargeError,
   ProtocolError,
   uniquePeerKey,
@@ -29,6 +31,8 @@ export class WsConnection extends ConnectionBase {
     this.receive(frame);
     return !this.paused;
   };
+  /** A large message is being handled and its first answers have not left yet. */
+  #flushEarly = false;
   /** Whether a whole message arrived in the socket's current read (see `#onSocketData`). */
   #heardMessage = false;
   readonly #peerKey: string;
@@ -78,9 +82,20 @@ export class WsConnection extends ConnectionBase {
 
   protected sendFrame(frame: Uint8Array): boolean {
     if (this.#framing.add(frame)) process.nextTick(() => this.#flush());
+    if (this.#flushEarly) this.#flushEarlyIfDue(frame.byteLength);
     const ok = this.bufferedAmount < this.highWaterMark;
     if (!ok) this.#needDrain = true;
     return ok;
+  }
+
+  /** A large message's first small answers leave at once (see `EARLY_FLUSH_MIN_READ`). */
+  #flushEarlyIfDue(frameBytes: number): void {
+    if (frameBytes >= EARLY_FLUSH_BYTES)
+      this.#flushEarly = false; // a large answer: one message
+    else if (this.#framing.pendingBytes >= EARLY_FLUSH_BYTES) {
+      this.#flushEarly = false;
+      this.#flush();
+    }
   }
 
   protected closeGracefully(): void {
@@ -156,11 +171,14 @@ export class WsConnection extends ConnectionBase {
       : Buffer.isBuffer(data)
         ? data
         : Buffer.from(data);
+    this.#flushEarly = message.byteLength >= EARLY_FLUSH_MIN_READ;
     try {
       this.#framing.decode(message, this.#onFrame);
       this.receiveComplete();
     } catch (error) {
       this.abort(error as Error);
+    } finally {
+      this.#flushEarly = false;
     }
   }
 }
