@@ -9,15 +9,14 @@
  */
 import { fork } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString, writeHeapSnapshot } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createServer, encodeLengthPrefixed, LengthPrefixDecoder, MessageType } from "@tether/core";
+import { createServer } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
-import { Packr } from "msgpackr";
+import { rawPingPongServer } from "./raw-ping-pong.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -87,23 +86,10 @@ async function perConnection(address: string, mode: "tether" | "raw", connected:
   return { count, total, rows };
 }
 
-const pong = encodeLengthPrefixed([new Packr({ useRecords: false }).pack([MessageType.Pong])]);
-
 async function raw() {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const decoder = new LengthPrefixDecoder(1024);
-    socket.on("data", (chunk) => decoder.push(chunk, () => socket.write(pong)));
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const result = await perConnection(`127.0.0.1:${port}`, "raw", () => sockets.size);
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  const server = await rawPingPongServer();
+  const result = await perConnection(server.address, "raw", server.connections);
+  await server.close();
   return result;
 }
 

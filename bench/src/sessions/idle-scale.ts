@@ -14,13 +14,12 @@
  * its own, which gives each closure made per connection a property store (about 250 bytes).
  */
 import { type ChildProcess, fork } from "node:child_process";
-import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createServer, encodeLengthPrefixed, LengthPrefixDecoder, MessageType } from "@tether/core";
+import { createServer } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
-import { Packr } from "msgpackr";
+import { rawPingPongServer } from "./raw-ping-pong.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -84,23 +83,10 @@ function stop(child: ChildProcess): Promise<void> {
   return exited;
 }
 
-const pong = encodeLengthPrefixed([new Packr({ useRecords: false }).pack([MessageType.Pong])]);
-
 async function rawBaseline(): Promise<Held> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const decoder = new LengthPrefixDecoder(1024);
-    socket.on("data", (chunk) => decoder.push(chunk, () => socket.write(pong)));
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const held = await hold(`127.0.0.1:${port}`, "raw", () => sockets.size);
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  const server = await rawPingPongServer();
+  const held = await hold(server.address, "raw", server.connections);
+  await server.close();
   return held;
 }
 
