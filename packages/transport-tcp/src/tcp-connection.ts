@@ -40,8 +40,8 @@ export class TcpConnection extends ConnectionBase {
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   #reading = false;
-  /** This read sent its first answers early, or is too small to. */
-  #flushedEarly = false;
+  /** This read is large and its first answers have not left yet. */
+  #flushEarly = false;
   #flushQueued = false;
   /** Corked for a large frame until the tick ends. */
   #corked = false;
@@ -129,8 +129,9 @@ export class TcpConnection extends ConnectionBase {
       this.#batch.push(frame);
       this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
       if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
-      else if (this.#reading) this.#flushEarlyIfDue(frame.byteLength);
-      else if (!this.#flushQueued) {
+      else if (this.#reading) {
+        if (this.#flushEarly) this.#flushEarlyIfDue(frame.byteLength);
+      } else if (!this.#flushQueued) {
         this.#flushQueued = true;
         process.nextTick(TcpConnection.#flushOnTick, this);
       }
@@ -144,11 +145,10 @@ export class TcpConnection extends ConnectionBase {
 
   /** A large read's first small answers leave at once (see `EARLY_FLUSH_MIN_READ`). */
   #flushEarlyIfDue(frameBytes: number): void {
-    if (this.#flushedEarly) return;
     if (frameBytes >= EARLY_FLUSH_BYTES)
-      this.#flushedEarly = true; // a large answer: one write
+      this.#flushEarly = false; // a large answer: one write
     else if (this.#batchBytes >= EARLY_FLUSH_BYTES) {
-      this.#flushedEarly = true;
+      this.#flushEarly = false;
       this.#flush();
     }
   }
@@ -258,7 +258,7 @@ export class TcpConnection extends ConnectionBase {
   /** Parses a chunk (or, with none, what the decoder held while paused) as one read. */
   #read(chunk: Buffer | undefined): void {
     this.#reading = true;
-    this.#flushedEarly = chunk === undefined || chunk.byteLength < EARLY_FLUSH_MIN_READ;
+    this.#flushEarly = chunk !== undefined && chunk.byteLength >= EARLY_FLUSH_MIN_READ;
     try {
       const framesBefore = this.#framesRead;
       if (chunk === undefined) this.#decoder.resume(this.#onFrame);
