@@ -141,7 +141,7 @@ describe("why a client cannot connect", () => {
   });
 
   it("connected() takes a signal", async () => {
-    const { clock, client } = clientOfNobody();
+    const { client } = clientOfNobody();
     const controller = new AbortController();
     const waiting = client.connected({ signal: controller.signal }).catch((error: unknown) => error);
     controller.abort();

@@ -1,9 +1,10 @@
 // The Redis store against the store conformance suite, with the faults only a shared backend
 // has: Redis frozen (CLIENT PAUSE of writes), Redis restarted empty (FLUSHALL), and its
-// replies spoiled by the fault wrapper. On one redis-server or on a Redis Cluster.
+// replies spoiled by the fault wrapper; and its request primitives against their contract. On
+// one redis-server or on a Redis Cluster.
 import { RedisSessionBackend } from "@tether/cluster-redis";
-import { ManualClock, SharedSessionStore } from "@tether/core";
-import { describeStoreConformance, FaultyBackend } from "@tether/store-conformance";
+import { ManualClock, SharedSessionStore, silentLogger } from "@tether/core";
+import { describeRequestContract, describeStoreConformance, FaultyBackend } from "@tether/store-conformance";
 import { redisForTests } from "../support/redis-for-tests.js";
 
 export function describeRedisConformance(kind: "redis" | "redis-cluster"): void {
@@ -43,5 +44,10 @@ export function describeRedisConformance(kind: "redis" | "redis-cluster"): void 
         faults: () => faults as FaultyBackend,
       };
     },
+  });
+
+  describeRequestContract({
+    name: kind === "redis" ? "Redis backend" : "Redis backend on a Redis Cluster",
+    backend: () => new RedisSessionBackend(redis.server.connection, `contract${++runs}:`, silentLogger),
   });
 }

@@ -1,7 +1,8 @@
 // The shared store's engine on the in-process backend against the store conformance suite,
-// with its replies spoiled by the fault wrapper and the backend wiped.
+// with its replies spoiled by the fault wrapper and the backend wiped; and its request primitives
+// against their contract.
 import { ManualClock, MemorySessionBackend, SharedSessionStore } from "@tether/core";
-import { describeStoreConformance, FaultyBackend } from "@tether/store-conformance";
+import { describeRequestContract, describeStoreConformance, FaultyBackend } from "@tether/store-conformance";
 
 describeStoreConformance({
   name: "shared store on the in-process backend",
@@ -23,3 +24,5 @@ describeStoreConformance({
     };
   },
 });
+
+describeRequestContract({ name: "in-process backend", backend: () => new MemorySessionBackend() });

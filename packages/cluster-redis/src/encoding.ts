@@ -13,21 +13,32 @@ export function hashPassword(password: Uint8Array): string {
   return createHash("sha256").update(password).digest("hex");
 }
 
-/** What the admit script said about one request. */
-export function admissionOf([code, value]: [number, Buffer?]): RequestAdmission {
-  switch (code) {
-    case 3:
-      return { kind: "run" };
-    case 1:
-      return { kind: "answered", response: packr.unpack(value as Buffer) as ResponseMessage };
-    case 2:
-      return { kind: "elsewhere", server: (value as Buffer).toString() };
-    case 0:
-      return { kind: "gone" };
-    default:
-      return { kind: "refused" };
-  }
+/** The character code of "0": the scripts answer each item of a batch with one digit. */
+export const ZERO = 0x30;
+
+/**
+ * What the admit script said about each request of a batch: one digit per request, and the
+ * answer or the running server of each one answered or running elsewhere, in order.
+ */
+export function admissionsOf(codes: Buffer, values: readonly Buffer[]): RequestAdmission[] {
+  let next = 0;
+  return Array.from(codes, (code): RequestAdmission => {
+    switch (code - ZERO) {
+      case 3:
+        return RUN;
+      case 1:
+        return { kind: "answered", response: packr.unpack(values[next++] as Buffer) as ResponseMessage };
+      case 2:
+        return { kind: "elsewhere", server: (values[next++] as Buffer).toString() };
+      case 0:
+        return { kind: "gone" };
+      default:
+        return { kind: "refused" };
+    }
+  });
 }
+
+const RUN: RequestAdmission = Object.freeze({ kind: "run" });
 
 /** A push's seq from its stream entry id (`<seq>-0`). */
 export function streamSeq(entryId: Buffer | string): number {

@@ -27,7 +27,15 @@ import {
 } from "ioredis";
 import { unpackMultiple } from "msgpackr";
 import { ChannelSubscriber } from "./channel-subscriber.js";
-import { admissionOf, hashPassword, packMessage, packr, streamSeq, unpackPrincipal } from "./encoding.js";
+import {
+  admissionsOf,
+  hashPassword,
+  packMessage,
+  packr,
+  streamSeq,
+  unpackPrincipal,
+  ZERO,
+} from "./encoding.js";
 import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 
@@ -319,7 +327,8 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   async withdraw(id: string, seq: number, serverId: string): Promise<void> {
-    await runScript(this.#redis, "tetherWithdraw", this.#keys.session(id)[3], seq, serverId);
+    const [, , r, q] = this.#keys.session(id);
+    await runScript(this.#redis, "tetherWithdraw", r, q, seq, serverId);
   }
 
   async complete(
@@ -329,7 +338,7 @@ export class RedisSessionBackend implements SessionBackend {
     maxResponses: number,
   ): Promise<"kept" | "refused" | "full"> {
     const kept = await this.#answers.load({ id, response, runner, maxResponses });
-    return kept === 1 ? "kept" : kept === -2 ? "full" : "refused";
+    return kept === 1 ? "kept" : kept === 2 ? "full" : "refused";
   }
 
   async writeData(id: string, data: Uint8Array): Promise<void> {
@@ -367,67 +376,64 @@ export class RedisSessionBackend implements SessionBackend {
   /** Requests arriving in one tick are admitted by one script call per partition (per server id). */
   readonly #admissions = new DataLoader<{ id: string; seq: number; serverId: string }, RequestAdmission>(
     (requests) =>
-      this.#perPartition(requests, async (part) => {
+      this.#perPartition(requests, async (n, part) => {
         const serverId = (part[0] as { serverId: string }).serverId;
-        const keys = part.flatMap(({ id }) => this.#requestKeys(id));
-        const seqs = part.map(({ seq }) => seq);
-        const replies = (await runScript(
+        const batch: (string | number)[] = [];
+        for (const { id, seq } of part) batch.push(id, seq);
+        const [codes, values] = (await runScript(
           this.#redis,
           "tetherAdmit",
-          keys.length,
-          ...keys,
+          this.#keys.expiry(n),
+          this.#keys.tag(n),
           serverId,
-          ...seqs,
-        )) as [number, Buffer?][];
-        return replies.map(admissionOf);
+          packr.pack(batch),
+        )) as [Buffer, Buffer[]];
+        return admissionsOf(codes, values);
       }),
     { cache: false, maxBatchSize: 1000 },
   );
 
-  /** Answers finished in one tick are kept by one script call per partition: 1 kept, 0 not, -2 over the bound. */
+  /** Answers finished in one tick are kept by one script call per partition: 1 kept, 0 not, 2 over the bound. */
   readonly #answers = new DataLoader<
     { id: string; response: ResponseMessage; runner: string; maxResponses: number },
     number
   >(
     (answers) =>
-      this.#perPartition(answers, async (part) => {
-        const keys = part.flatMap(({ id }) => this.#requestKeys(id));
-        const args = part.flatMap(({ id, response, runner }) => [
-          id,
-          response.seq,
-          packr.pack(response),
-          runner,
-        ]);
-        const max = (part[0] as { maxResponses: number }).maxResponses;
-        return (await runScript(
+      this.#perPartition(answers, async (n, part) => {
+        const batch: (string | number)[] = [];
+        const payloads: Buffer[] = [];
+        for (const { id, response, runner } of part) {
+          batch.push(id, response.seq, runner);
+          payloads.push(packr.pack(response));
+        }
+        const codes = (await runScript(
           this.#redis,
           "tetherComplete",
-          keys.length,
-          ...keys,
-          max,
+          this.#keys.expiry(n),
+          this.#keys.tag(n),
+          (part[0] as { maxResponses: number }).maxResponses,
           this.#keys.channel(""),
-          ...args,
-        )) as number[];
+          packr.pack(batch),
+          ...payloads,
+        )) as Buffer;
+        return Array.from(codes, (code) => code - ZERO);
       }),
     { cache: false, maxBatchSize: 1000 },
   );
 
-  /** The keys a request's admission and answer touch: the session's record, kept answers, running requests. */
-  #requestKeys(id: string): [string, string, string] {
-    const [s, , r, q] = this.#keys.session(id);
-    return [s, r, q];
-  }
-
   /** Runs `batch` once per partition among `items` and puts the replies back in the items' order. */
   async #perPartition<T extends { id: string }, R>(
     items: readonly T[],
-    batch: (part: T[]) => Promise<R[]>,
+    batch: (partition: number, part: T[]) => Promise<R[]>,
   ): Promise<R[]> {
     const replies = new Array<R>(items.length);
     const indices = items.map((_, i) => i);
     await Promise.all(
-      [...this.#keys.byPartition(indices, (i) => (items[i] as T).id)].map(async ([, part]) => {
-        const answers = await batch(part.map((i) => items[i] as T));
+      [...this.#keys.byPartition(indices, (i) => (items[i] as T).id)].map(async ([n, part]) => {
+        const answers = await batch(
+          n,
+          part.map((i) => items[i] as T),
+        );
         for (const [k, i] of part.entries()) replies[i] = answers[k] as R;
       }),
     );

@@ -3,11 +3,15 @@ import type { Cluster, Redis } from "ioredis";
 /*
  * The Lua scripts that make each step of a shared session atomic in Redis. Keys per session
  * (see keys.ts): `s` the record hash, `p` the push stream, `r` kept responses (seq → encoded
- * message), `q` requests running (seq → id of the server running it). Pub/sub messages to a
- * server are msgpack values one after another: kind, session id, then kind-specific fields.
- * Every script touches the keys of one partition (keys.ts): on a Redis Cluster they share a hash
- * slot. The claim scripts build the keys of the sessions they claim from the partition's key
- * prefix (which sessions are due is only known inside the script); the rest are declared.
+ * message), `q` requests admitted (seq → id of the server running it; the mark stays beside
+ * the answer until the client acknowledges both). Pub/sub messages to a server are msgpack
+ * values one after another: kind, session id, then kind-specific fields. Every script touches
+ * the keys of one partition (keys.ts): on a Redis Cluster they share a hash slot. The claim
+ * scripts build the keys of the sessions they claim from the partition's key prefix (which
+ * sessions are due is only known inside the script), and so do the batch scripts of admissions
+ * and answers (a batch of hundreds passes one MessagePack argument, not three keys each;
+ * Redis's Lua has cmsgpack, which reads no `bin`, so answers' bytes go as arguments of their
+ * own); the rest are declared.
  */
 
 const SCRIPTS = {
@@ -66,30 +70,48 @@ redis.call('PUBLISH', ARGV[4] .. rec[2], cmsgpack.pack('push', ARGV[1], seq) .. 
 return seq`,
   },
   /**
-   * KEYS (s, r, q) per request; ARGV server, then each request's seq: the requests of one
-   * batch, all in one partition. Decides for each
-   * whether it runs on this server: {0} no, the session is not live (ending, or gone from
-   * Redis), {1, response} answered already, {2, server} running on that server, {3} run it
-   * (recorded as running here), {4} no, acknowledged long ago (a stale duplicate).
+   * KEYS any key of the partition (it routes the call; the script builds the sessions' keys).
+   * ARGV the partition's key prefix, server, then the batch: MessagePack [id, seq, id, seq, ...]
+   * of requests in one partition, each session's requests together. Decides for each whether
+   * it runs on this server, one character each in the reply's first element: 0 no, the session
+   * is not live (ending, or gone from Redis), 1 answered already, 2 running on another server,
+   * 3 run it (recorded as running here), 4 no, acknowledged long ago (a stale duplicate). The
+   * reply's second element holds the answer (1) or the server (2) of each of those, in order.
+   * A running mark stays until the request is acknowledged, so admitting a new request is one
+   * HSETNX.
    */
   tetherAdmit: {
+    keys: 1,
     lua: `
-local out = {}
-for i = 2, #ARGV do
-  local s, r, q, seq = KEYS[i * 3 - 5], KEYS[i * 3 - 4], KEYS[i * 3 - 3], ARGV[i]
-  local rec = redis.call('HMGET', s, 'state', 'responseAck')
-  local kept = rec[1] == 'live' and redis.call('HGET', r, seq)
-  local runner = rec[1] == 'live' and redis.call('HGET', q, seq)
-  if rec[1] ~= 'live' then out[#out + 1] = {0}
-  elseif tonumber(seq) < tonumber(rec[2]) then out[#out + 1] = {4}
-  elseif kept then out[#out + 1] = {1, kept}
-  elseif runner and runner ~= ARGV[1] then out[#out + 1] = {2, runner}
+local tag, server = ARGV[1], ARGV[2]
+local batch = cmsgpack.unpack(ARGV[3])
+local codes, values = {}, {}
+local id, live, ack, r, q
+for i = 1, #batch, 2 do
+  if batch[i] ~= id then
+    id = batch[i]
+    local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'responseAck')
+    live, ack = rec[1] == 'live', tonumber(rec[2])
+    r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
+  end
+  local seq = batch[i + 1]
+  if not live then codes[#codes + 1] = '0'
+  elseif seq < ack then codes[#codes + 1] = '4'
+  elseif redis.call('HSETNX', q, seq, server) == 1 then codes[#codes + 1] = '3'
   else
-    redis.call('HSET', q, seq, ARGV[1])
-    out[#out + 1] = {3}
+    local kept = redis.call('HGET', r, seq)
+    local runner = redis.call('HGET', q, seq)
+    if kept then
+      codes[#codes + 1] = '1'
+      values[#values + 1] = kept
+    elseif runner == server then codes[#codes + 1] = '3'
+    else
+      codes[#codes + 1] = '2'
+      values[#values + 1] = runner
+    end
   end
 end
-return out`,
+return {table.concat(codes), values}`,
   },
   /** KEYS s. ARGV data. Keeps a live session's `data`. */
   tetherData: {
@@ -98,41 +120,56 @@ return out`,
 if redis.call('HGET', KEYS[1], 'state') == 'live' then redis.call('HSET', KEYS[1], 'data', ARGV[1]) end
 return 1`,
   },
-  /** KEYS q. ARGV seq, server. Takes back the request's running mark if it is that server's. */
+  /**
+   * KEYS r, q. ARGV seq, server. Takes back the request's running mark if it is that server's
+   * and the request has no answer (a mark stays beside its answer until acknowledged).
+   */
   tetherWithdraw: {
-    keys: 1,
+    keys: 2,
     lua: `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
 return 1`,
   },
   /**
-   * KEYS (s, r, q) per answer; ARGV maxResponses, channel prefix, then (id, seq, payload,
-   * runner) per answer: the answers of one batch, all in one partition. Keeps each (only if `runner` is still its runner) and sends it
-   * to the session's owner if that is another server. Per answer: 1 kept, 0 not (session gone,
-   * or another runner), -2 over the bound.
+   * KEYS any key of the partition (it routes the call). ARGV the partition's key prefix,
+   * maxResponses, channel prefix, the batch: MessagePack [id, seq, runner, ...] of answers in
+   * one partition, each session's together, then each answer's payload. Keeps each answer
+   * (only if `runner` is still its runner and it has none yet) and sends it to the session's
+   * owner if that is another server. One character per answer: 1 kept, 0 not (session gone,
+   * another runner, answered already), 2 over the bound.
    */
   tetherComplete: {
+    keys: 1,
     lua: `
+local tag, max, channels = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local batch = cmsgpack.unpack(ARGV[4])
 local out = {}
-for i = 3, #ARGV, 4 do
-  local id, seq, payload, runner = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local n = (i + 1) / 4
-  local s, r, q = KEYS[n * 3 - 2], KEYS[n * 3 - 1], KEYS[n * 3]
-  local rec = redis.call('HMGET', s, 'state', 'owner')
-  if rec[1] ~= 'live' or redis.call('HGET', q, seq) ~= runner then out[#out + 1] = 0
-  else
+local id, live, owner, r, q, count
+for i = 1, #batch, 3 do
+  if batch[i] ~= id then
+    id = batch[i]
+    local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'owner')
+    live, owner = rec[1] == 'live', rec[2]
+    r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
+    count = live and redis.call('HLEN', r) or 0
+  end
+  local seq, runner, payload = batch[i + 1], batch[i + 2], ARGV[4 + (i + 2) / 3]
+  if not live or redis.call('HGET', q, seq) ~= runner then out[#out + 1] = '0'
+  elseif count >= max then
     redis.call('HDEL', q, seq)
-    if redis.call('HLEN', r) >= tonumber(ARGV[1]) then out[#out + 1] = -2
-    else
-      redis.call('HSET', r, seq, payload)
-      if rec[2] ~= runner then
-        redis.call('PUBLISH', ARGV[2] .. rec[2], cmsgpack.pack('response', id) .. payload)
-      end
-      out[#out + 1] = 1
+    out[#out + 1] = '2'
+  elseif redis.call('HSETNX', r, seq, payload) == 0 then out[#out + 1] = '0'
+  else
+    count = count + 1
+    if owner ~= runner then
+      redis.call('PUBLISH', channels .. owner, cmsgpack.pack('response', id) .. payload)
     end
+    out[#out + 1] = '1'
   end
 end
-return out`,
+return table.concat(out)`,
   },
   /**
    * KEYS s, p, r, q. ARGV pushAck, responseAck. Drops what the client confirmed having:
@@ -148,10 +185,10 @@ redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')
 local new = tonumber(ARGV[2])
 if new > old then
   if new - old <= 256 then
-    for seq = old, new - 1 do
-      redis.call('HDEL', KEYS[3], seq)
-      redis.call('HDEL', KEYS[4], seq)
-    end
+    local seqs = {}
+    for seq = old, new - 1 do seqs[#seqs + 1] = seq end
+    redis.call('HDEL', KEYS[3], unpack(seqs))
+    redis.call('HDEL', KEYS[4], unpack(seqs))
   else
     -- A long jump (or a hostile ack): walk what is kept, not the range.
     for _, key in ipairs({KEYS[3], KEYS[4]}) do
@@ -230,16 +267,10 @@ type ScriptName = keyof typeof SCRIPTS;
 type Argument = string | Buffer | number;
 type ScriptCall = (...args: Argument[]) => Promise<unknown>;
 
-/**
- * Registers the scripts on a connection (ioredis runs them by EVALSHA, loading them once).
- * Scripts without a fixed key count take it as their first argument.
- */
+/** Registers the scripts on a connection (ioredis runs them by EVALSHA, loading them once). */
 export function defineScripts(redis: Redis | Cluster): void {
   for (const [name, script] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(
-      name,
-      "keys" in script ? { numberOfKeys: script.keys, lua: script.lua } : { lua: script.lua },
-    );
+    redis.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
   }
 }
 

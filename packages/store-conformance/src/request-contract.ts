@@ -1,0 +1,140 @@
+import { MessageType, type ResponseMessage, type SessionBackend } from "@tether/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+export interface RequestContractTarget {
+  name: string;
+  /** A backend with a key space of its own (each case starts empty). */
+  backend(): SessionBackend;
+}
+
+const A = "server-a";
+const B = "server-b";
+const MAX_RESPONSES = 4;
+
+function answer(seq: number, result: string): ResponseMessage {
+  return { type: MessageType.Response, seq, body: result };
+}
+
+/**
+ * What `SharedSessionStore` relies on from a backend's request primitives (`admit`, `withdraw`,
+ * `complete`, `acknowledge`), called directly, as two servers would: each request runs on one
+ * server, and its first answer is the one that stands, whatever reaches the backend after it.
+ */
+export function describeRequestContract(target: RequestContractTarget): void {
+  describe(`${target.name}: request admission contract`, () => {
+    let backend: SessionBackend;
+    let id: string;
+    let sessions = 0;
+
+    beforeEach(async () => {
+      backend = target.backend();
+      id = `contract-${++sessions}`;
+      const record = { id, password: new Uint8Array(16), timeout: 10_000, principal: null, deadline: 1e12 };
+      expect(await backend.create(record, A)).toBe(true);
+    });
+
+    afterEach(async () => {
+      await backend.close(A);
+    });
+
+    it("admits a request to one server: again to it, elsewhere to any other", async () => {
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "elsewhere", server: A });
+    });
+
+    it("answers a request with its first answer: a later one (a server-lost verdict) is refused", async () => {
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await backend.complete(id, answer(1, "first"), A, MAX_RESPONSES)).toBe("kept");
+      expect(await backend.complete(id, answer(1, "second"), A, MAX_RESPONSES)).toBe("refused");
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "first") });
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "answered", response: answer(1, "first") });
+    });
+
+    it("keeps only the runner's answer", async () => {
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await backend.complete(id, answer(1, "not mine"), B, MAX_RESPONSES)).toBe("refused");
+      expect(await backend.complete(id, answer(1, "a's"), A, MAX_RESPONSES)).toBe("kept");
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "a's") });
+    });
+
+    it("lets another server run a request its runner withdrew before answering", async () => {
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      await backend.withdraw(id, 1, B); // not B's to take back
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "elsewhere", server: A });
+      await backend.withdraw(id, 1, A);
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "run" });
+      expect(await backend.complete(id, answer(1, "late"), A, MAX_RESPONSES)).toBe("refused");
+    });
+
+    it("keeps a request answered when its runner withdraws it after the answer", async () => {
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await backend.complete(id, answer(1, "done"), A, MAX_RESPONSES)).toBe("kept");
+      await backend.withdraw(id, 1, A);
+      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "done") });
+    });
+
+    it("refuses acknowledged requests, and admits those after them afresh", async () => {
+      for (const seq of [1, 2]) {
+        expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
+        expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
+      }
+      await backend.acknowledge(id, 0, 3);
+      expect(await backend.admit(id, 1, A)).toEqual({ kind: "refused" });
+      expect(await backend.admit(id, 2, B)).toEqual({ kind: "refused" });
+      expect(await backend.admit(id, 3, B)).toEqual({ kind: "run" });
+      const snapshot = await backend.read(id, 0);
+      expect(snapshot?.responses).toEqual([]);
+    });
+
+    it("says full past maxResponses unacknowledged answers, keeping none beyond", async () => {
+      for (let seq = 1; seq <= MAX_RESPONSES; seq++) {
+        expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
+        expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
+      }
+      const seq = MAX_RESPONSES + 1;
+      expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
+      expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("full");
+      expect((await backend.read(id, 0))?.responses).toHaveLength(MAX_RESPONSES);
+    });
+
+    it("says gone for a session it does not have, and keeps no answer for it", async () => {
+      expect(await backend.admit("no-such-session", 1, A)).toEqual({ kind: "gone" });
+      expect(await backend.complete("no-such-session", answer(1, "x"), A, MAX_RESPONSES)).toBe("refused");
+    });
+
+    it("decides a batch of many requests of several sessions, each as if alone", async () => {
+      const other = `${id}-other`;
+      const record = {
+        id: other,
+        password: new Uint8Array(16),
+        timeout: 10_000,
+        principal: null,
+        deadline: 1e12,
+      };
+      expect(await backend.create(record, A)).toBe(true);
+      expect(await backend.admit(id, 7, B)).toEqual({ kind: "run" });
+      // Issued together, so a batching backend decides them in one call.
+      const seqs = Array.from({ length: 50 }, (_, i) => i + 1);
+      const admissions = await Promise.all([
+        ...seqs.map((seq) => backend.admit(id, seq, A)),
+        ...seqs.map((seq) => backend.admit(other, seq, A)),
+        backend.admit("no-such-session", 1, A),
+      ]);
+      const expected = seqs.map((seq) => (seq === 7 ? { kind: "elsewhere", server: B } : { kind: "run" }));
+      expect(admissions).toEqual([...expected, ...seqs.map(() => ({ kind: "run" })), { kind: "gone" }]);
+      const kept = await Promise.all([
+        ...seqs.map((seq) => backend.complete(id, answer(seq, `id ${seq}`), A, 100)),
+        ...seqs.map((seq) => backend.complete(other, answer(seq, `other ${seq}`), A, 100)),
+      ]);
+      expect(kept).toEqual([
+        ...seqs.map((seq) => (seq === 7 ? "refused" : "kept")),
+        ...seqs.map(() => "kept"),
+      ]);
+      expect(await backend.admit(other, 50, B)).toEqual({
+        kind: "answered",
+        response: answer(50, "other 50"),
+      });
+    });
+  });
+}
