@@ -136,6 +136,7 @@ for (let p = 0; p < PASSES; p++) {
   if (stores.includes("redis")) shared.push(await pass(store, redisCpu));
 }
 const calls = await admin.info("commandstats");
+if (process.env.COMMANDSTATS) console.log(calls);
 await admin.quit();
 await redis.stop();
 

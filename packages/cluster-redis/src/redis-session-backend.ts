@@ -38,6 +38,7 @@ import {
 } from "./encoding.js";
 import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
+import { SessionRuns } from "./session-runs.js";
 
 /** How long keys of an ended session stay if the server ending it dies before deleting them. */
 const LINGER_MS = 60_000;
@@ -378,15 +379,15 @@ export class RedisSessionBackend implements SessionBackend {
     (requests) =>
       this.#perPartition(requests, async (n, part) => {
         const serverId = (part[0] as { serverId: string }).serverId;
-        const batch: (string | number)[] = [];
-        for (const { id, seq } of part) batch.push(id, seq);
+        const batch = new SessionRuns();
+        for (const { id, seq } of part) batch.add(seq, id);
         const [codes, values] = (await runScript(
           this.#redis,
           "tetherAdmit",
           this.#keys.expiry(n),
           this.#keys.tag(n),
           serverId,
-          packr.pack(batch),
+          packr.pack(batch.items),
         )) as [Buffer, Buffer[]];
         return admissionsOf(codes, values);
       }),
@@ -400,10 +401,10 @@ export class RedisSessionBackend implements SessionBackend {
   >(
     (answers) =>
       this.#perPartition(answers, async (n, part) => {
-        const batch: (string | number)[] = [];
+        const batch = new SessionRuns();
         const payloads: Buffer[] = [];
         for (const { id, response, runner } of part) {
-          batch.push(id, response.seq, runner);
+          batch.add(response.seq, id, runner);
           payloads.push(packr.pack(response));
         }
         const codes = (await runScript(
@@ -413,7 +414,7 @@ export class RedisSessionBackend implements SessionBackend {
           this.#keys.tag(n),
           (part[0] as { maxResponses: number }).maxResponses,
           this.#keys.channel(""),
-          packr.pack(batch),
+          packr.pack(batch.items),
           ...payloads,
         )) as Buffer;
         return Array.from(codes, (code) => code - ZERO);

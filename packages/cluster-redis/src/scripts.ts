@@ -14,6 +14,24 @@ import type { Cluster, Redis } from "ioredis";
  * own); the rest are declared.
  */
 
+/**
+ * Redis keeps a small hash as one flat list (listpack) that every field lookup walks, and
+ * up to 512 entries by default; a session's running marks and answers are looked up by seq
+ * many times in each batch. So a hash about to hold 32 entries or more is made a hash table
+ * first: a field whose value is longer than `hash-max-listpack-value` (64 bytes by default)
+ * converts it, and Redis does not convert it back when that field goes. `spreadFor(key, n)`,
+ * before a batch adds up to n entries, adds that field if due and says whether it did; the
+ * script deletes it (`SPREAD`) after its writes, so no reader ever sees it.
+ */
+const SPREAD_FOR = `
+local SPREAD = '~spread'
+local function spreadFor(key, n)
+  local len = redis.call('HLEN', key)
+  if len + n < 32 or (len > 0 and redis.call('OBJECT', 'ENCODING', key) ~= 'listpack') then return false end
+  redis.call('HSET', key, SPREAD, string.rep('~', 1024))
+  return true
+end`;
+
 const SCRIPTS = {
   /** KEYS s, expiry. ARGV id, pwHash, timeout, owner, deadline, principal. 1, or 0 if the id is taken. */
   tetherCreate: {
@@ -71,44 +89,55 @@ return seq`,
   },
   /**
    * KEYS any key of the partition (it routes the call; the script builds the sessions' keys).
-   * ARGV the partition's key prefix, server, then the batch: MessagePack [id, seq, id, seq, ...]
-   * of requests in one partition, each session's requests together. Decides for each whether
-   * it runs on this server, one character each in the reply's first element: 0 no, the session
-   * is not live (ending, or gone from Redis), 1 answered already, 2 running on another server,
-   * 3 run it (recorded as running here), 4 no, acknowledged long ago (a stale duplicate). The
-   * reply's second element holds the answer (1) or the server (2) of each of those, in order.
-   * A running mark stays until the request is acknowledged, so admitting a new request is one
-   * HSETNX.
+   * ARGV the partition's key prefix, server, then the batch: MessagePack [id, n, seq × n, id,
+   * n, ...], requests of sessions of one partition. Decides for each whether it runs on this
+   * server, one character each in the reply's first element: 0 no, the session is not live
+   * (ending, or gone from Redis), 1 answered already, 2 running on another server, 3 run it
+   * (recorded as running here), 4 no, acknowledged long ago (a stale duplicate). The reply's
+   * second element holds the answer (1) or the server (2) of each of those, in order. A running
+   * mark stays until the request is acknowledged, so a session's new requests need one read
+   * and one write of its marks, however many they are.
    */
   tetherAdmit: {
     keys: 1,
-    lua: `
+    lua: `${SPREAD_FOR}
 local tag, server = ARGV[1], ARGV[2]
 local batch = cmsgpack.unpack(ARGV[3])
 local codes, values = {}, {}
-local id, live, ack, r, q
-for i = 1, #batch, 2 do
-  if batch[i] ~= id then
-    id = batch[i]
-    local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'responseAck')
-    live, ack = rec[1] == 'live', tonumber(rec[2])
-    r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
-  end
-  local seq = batch[i + 1]
-  if not live then codes[#codes + 1] = '0'
-  elseif seq < ack then codes[#codes + 1] = '4'
-  elseif redis.call('HSETNX', q, seq, server) == 1 then codes[#codes + 1] = '3'
+local i = 1
+while i <= #batch do
+  local id, n = batch[i], batch[i + 1]
+  local seqs = {unpack(batch, i + 2, i + 1 + n)}
+  i = i + 2 + n
+  local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'responseAck')
+  if rec[1] ~= 'live' then
+    for _ = 1, n do codes[#codes + 1] = '0' end
   else
-    local kept = redis.call('HGET', r, seq)
-    local runner = redis.call('HGET', q, seq)
-    if kept then
-      codes[#codes + 1] = '1'
-      values[#values + 1] = kept
-    elseif runner == server then codes[#codes + 1] = '3'
-    else
-      codes[#codes + 1] = '2'
-      values[#values + 1] = runner
+    local ack, r, q = tonumber(rec[2]), tag .. 'r:' .. id, tag .. 'q:' .. id
+    local spread = spreadFor(q, n)
+    local marks = redis.call('HMGET', q, unpack(seqs))
+    local fresh = {}
+    for k, seq in ipairs(seqs) do
+      local mark = marks[k]
+      if seq < ack then codes[#codes + 1] = '4'
+      elseif not mark then
+        fresh[#fresh + 1] = seq
+        fresh[#fresh + 1] = server
+        codes[#codes + 1] = '3'
+      else
+        local kept = redis.call('HGET', r, seq)
+        if kept then
+          codes[#codes + 1] = '1'
+          values[#values + 1] = kept
+        elseif mark == server then codes[#codes + 1] = '3'
+        else
+          codes[#codes + 1] = '2'
+          values[#values + 1] = mark
+        end
+      end
     end
+    if #fresh > 0 then redis.call('HSET', q, unpack(fresh)) end
+    if spread then redis.call('HDEL', q, SPREAD) end
   end
 end
 return {table.concat(codes), values}`,
@@ -134,40 +163,55 @@ return 1`,
   },
   /**
    * KEYS any key of the partition (it routes the call). ARGV the partition's key prefix,
-   * maxResponses, channel prefix, the batch: MessagePack [id, seq, runner, ...] of answers in
-   * one partition, each session's together, then each answer's payload. Keeps each answer
-   * (only if `runner` is still its runner and it has none yet) and sends it to the session's
-   * owner if that is another server. One character per answer: 1 kept, 0 not (session gone,
-   * another runner, answered already), 2 over the bound.
+   * maxResponses, channel prefix, the batch: MessagePack [id, runner, n, seq × n, id, ...],
+   * answers of sessions of one partition, then each answer's payload in the same order. Keeps
+   * each answer (only if `runner` is still its runner and it has none yet) and sends it to the
+   * session's owner if that is another server. One character per answer: 1 kept, 0 not
+   * (session gone, another runner, answered already), 2 over the bound.
    */
   tetherComplete: {
     keys: 1,
-    lua: `
+    lua: `${SPREAD_FOR}
 local tag, max, channels = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local batch = cmsgpack.unpack(ARGV[4])
 local out = {}
-local id, live, owner, r, q, count
-for i = 1, #batch, 3 do
-  if batch[i] ~= id then
-    id = batch[i]
-    local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'owner')
-    live, owner = rec[1] == 'live', rec[2]
-    r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
-    count = live and redis.call('HLEN', r) or 0
-  end
-  local seq, runner, payload = batch[i + 1], batch[i + 2], ARGV[4 + (i + 2) / 3]
-  if not live or redis.call('HGET', q, seq) ~= runner then out[#out + 1] = '0'
-  elseif count >= max then
-    redis.call('HDEL', q, seq)
-    out[#out + 1] = '2'
-  elseif redis.call('HSETNX', r, seq, payload) == 0 then out[#out + 1] = '0'
+local i, payload = 1, 5
+while i <= #batch do
+  local id, runner, n = batch[i], batch[i + 1], batch[i + 2]
+  local seqs = {unpack(batch, i + 3, i + 2 + n)}
+  i = i + 3 + n
+  local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'owner')
+  if rec[1] ~= 'live' then
+    for _ = 1, n do out[#out + 1] = '0' end
   else
-    count = count + 1
-    if owner ~= runner then
-      redis.call('PUBLISH', channels .. owner, cmsgpack.pack('response', id) .. payload)
+    local r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
+    local spreadQ, spreadR = spreadFor(q, 0), spreadFor(r, n)
+    local marks = redis.call('HMGET', q, unpack(seqs))
+    local kept = redis.call('HMGET', r, unpack(seqs))
+    local count = redis.call('HLEN', r) - (spreadR and 1 or 0)
+    local fields, seen = {}, {}
+    for k, seq in ipairs(seqs) do
+      local answer = ARGV[payload + k - 1]
+      if marks[k] ~= runner or kept[k] or seen[seq] then out[#out + 1] = '0'
+      elseif count >= max then
+        redis.call('HDEL', q, seq)
+        out[#out + 1] = '2'
+      else
+        seen[seq] = true
+        count = count + 1
+        fields[#fields + 1] = seq
+        fields[#fields + 1] = answer
+        if rec[2] ~= runner then
+          redis.call('PUBLISH', channels .. rec[2], cmsgpack.pack('response', id) .. answer)
+        end
+        out[#out + 1] = '1'
+      end
     end
-    out[#out + 1] = '1'
+    if #fields > 0 then redis.call('HSET', r, unpack(fields)) end
+    if spreadQ then redis.call('HDEL', q, SPREAD) end
+    if spreadR then redis.call('HDEL', r, SPREAD) end
   end
+  payload = payload + n
 end
 return table.concat(out)`,
   },
