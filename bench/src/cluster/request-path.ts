@@ -7,7 +7,8 @@
  * store. Reported per request: this process's CPU, Redis's CPU (INFO cpu), and the time a round
  * of 64 waits; and the store's script calls per round (INFO commandstats).
  *
- * Runs its own redis-server (Debian's, on a Unix socket).
+ * Runs its own redis-server (Debian's, on a Unix socket), and the built packages (`dist`, what
+ * users run; the script builds them first).
  */
 import { redisSessionStore } from "@tether/cluster-redis";
 import {

@@ -6,6 +6,8 @@
  *   tether-tcp-redis (sessions in Redis: every request admitted and answered through it) vs tether-tcp,
  *   tether-ws vs raw-ws (ws echo, one message per reply), and both against socket.io emitWithAck.
  * IDEMPOTENT=1 registers Tether's echo as idempotent (answers not kept for a resume).
+ * Client and servers run the built packages (`dist`, what users run; the script builds them
+ * first): run from source through tsx, every closure made gets its name set at creation.
  */
 import { fork } from "node:child_process";
 import { cpus } from "node:os";
@@ -21,7 +23,6 @@ const INFLIGHT = 64;
 async function measure(variant: Variant, clients: number, bodySize: number) {
   const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [variant], {
     execArgv: [
-      "--conditions=tether-source",
       "--import",
       "tsx",
       // PROFILE=dir writes a V8 CPU profile of each server process there (for bench notes).

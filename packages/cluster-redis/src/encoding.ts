@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RequestAdmission, ResponseMessage } from "@tether/core";
+import type { KeptAnswer, RequestAdmission, ResponseMessage } from "@tether/core";
 import { Packr } from "msgpackr";
 
 /** How values are written in Redis: plain MessagePack, as the wire codec writes. */
@@ -14,7 +14,12 @@ export function hashPassword(password: Uint8Array): string {
 }
 
 /** The character code of "0": the scripts answer each item of a batch with one digit. */
-export const ZERO = 0x30;
+const ZERO = 0x30;
+
+/** What the complete script said about each answer of a batch: 1 kept, 2 over the bound, 0 not. */
+export function keptOf(codes: Buffer): KeptAnswer[] {
+  return Array.from(codes, (code) => (code === ZERO + 1 ? "kept" : code === ZERO + 2 ? "full" : "refused"));
+}
 
 /**
  * What the admit script said about each request of a batch: one digit per request, and the

@@ -1,22 +1,24 @@
 import {
+  type AnswerToKeep,
   type BackendListener,
   type BackendMessage,
   type ClaimedSession,
   type ClaimLease,
   ConfigurationError,
   encodeFrame,
+  type KeptAnswer,
   type Logger,
   MessageType,
   type NewSessionRecord,
   type PushMessage,
   type RequestAdmission,
+  type RequestRef,
   type ResponseMessage,
   type ResumedSession,
   type ServerSessionEndReason,
   type SessionBackend,
   type SessionSnapshot,
 } from "@tether/core";
-import DataLoader from "dataloader";
 import {
   Cluster,
   type ClusterNode,
@@ -30,11 +32,11 @@ import { ChannelSubscriber } from "./channel-subscriber.js";
 import {
   admissionsOf,
   hashPassword,
+  keptOf,
   packMessage,
   packr,
   streamSeq,
   unpackPrincipal,
-  ZERO,
 } from "./encoding.js";
 import { ClusterKeys } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
@@ -42,6 +44,9 @@ import { SessionRuns } from "./session-runs.js";
 
 /** How long keys of an ended session stay if the server ending it dies before deleting them. */
 const LINGER_MS = 60_000;
+
+/** Requests or answers per script call, at most: a script holds Redis while it runs. */
+const MAX_BATCH = 1000;
 
 /**
  * Partitions on a Redis Cluster: enough hash slots that the partitions spread over the masters
@@ -323,8 +328,21 @@ export class RedisSessionBackend implements SessionBackend {
     return seq === -1 ? "gone" : seq === -2 ? "full" : seq;
   }
 
-  admit(id: string, seq: number, serverId: string): Promise<RequestAdmission> {
-    return this.#admissions.load({ id, seq, serverId });
+  /** One script call per partition (and thousand requests); each session's run of requests in it reads and writes its marks once. */
+  admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
+    return this.#perPartition(requests, async (n, part) => {
+      const batch = new SessionRuns();
+      for (const { id, seq } of part) batch.add(seq, id);
+      const [codes, values] = (await runScript(
+        this.#redis,
+        "tetherAdmit",
+        this.#keys.expiry(n),
+        this.#keys.tag(n),
+        serverId,
+        packr.pack(batch.items),
+      )) as [Buffer, Buffer[]];
+      return admissionsOf(codes, values);
+    });
   }
 
   async withdraw(id: string, seq: number, serverId: string): Promise<void> {
@@ -332,14 +350,27 @@ export class RedisSessionBackend implements SessionBackend {
     await runScript(this.#redis, "tetherWithdraw", r, q, seq, serverId);
   }
 
-  async complete(
-    id: string,
-    response: ResponseMessage,
-    runner: string,
-    maxResponses: number,
-  ): Promise<"kept" | "refused" | "full"> {
-    const kept = await this.#answers.load({ id, response, runner, maxResponses });
-    return kept === 1 ? "kept" : kept === 2 ? "full" : "refused";
+  /** One script call per partition (and thousand answers), as `admit`. */
+  complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]> {
+    return this.#perPartition(answers, async (n, part) => {
+      const batch = new SessionRuns();
+      const payloads: Buffer[] = [];
+      for (const { id, response, runner } of part) {
+        batch.add(response.seq, id, runner);
+        payloads.push(packr.pack(response));
+      }
+      const codes = (await runScript(
+        this.#redis,
+        "tetherComplete",
+        this.#keys.expiry(n),
+        this.#keys.tag(n),
+        maxResponses,
+        this.#keys.channel(""),
+        packr.pack(batch.items),
+        ...payloads,
+      )) as Buffer;
+      return keptOf(codes);
+    });
   }
 
   async writeData(id: string, data: Uint8Array): Promise<void> {
@@ -374,70 +405,35 @@ export class RedisSessionBackend implements SessionBackend {
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
-  /** Requests arriving in one tick are admitted by one script call per partition (per server id). */
-  readonly #admissions = new DataLoader<{ id: string; seq: number; serverId: string }, RequestAdmission>(
-    (requests) =>
-      this.#perPartition(requests, async (n, part) => {
-        const serverId = (part[0] as { serverId: string }).serverId;
-        const batch = new SessionRuns();
-        for (const { id, seq } of part) batch.add(seq, id);
-        const [codes, values] = (await runScript(
-          this.#redis,
-          "tetherAdmit",
-          this.#keys.expiry(n),
-          this.#keys.tag(n),
-          serverId,
-          packr.pack(batch.items),
-        )) as [Buffer, Buffer[]];
-        return admissionsOf(codes, values);
-      }),
-    { cache: false, maxBatchSize: 1000 },
-  );
-
-  /** Answers finished in one tick are kept by one script call per partition: 1 kept, 0 not, 2 over the bound. */
-  readonly #answers = new DataLoader<
-    { id: string; response: ResponseMessage; runner: string; maxResponses: number },
-    number
-  >(
-    (answers) =>
-      this.#perPartition(answers, async (n, part) => {
-        const batch = new SessionRuns();
-        const payloads: Buffer[] = [];
-        for (const { id, response, runner } of part) {
-          batch.add(response.seq, id, runner);
-          payloads.push(packr.pack(response));
-        }
-        const codes = (await runScript(
-          this.#redis,
-          "tetherComplete",
-          this.#keys.expiry(n),
-          this.#keys.tag(n),
-          (part[0] as { maxResponses: number }).maxResponses,
-          this.#keys.channel(""),
-          packr.pack(batch.items),
-          ...payloads,
-        )) as Buffer;
-        return Array.from(codes, (code) => code - ZERO);
-      }),
-    { cache: false, maxBatchSize: 1000 },
-  );
-
-  /** Runs `batch` once per partition among `items` and puts the replies back in the items' order. */
+  /**
+   * Runs `batch` once per partition among `items` (once per `MAX_BATCH` of them: a script
+   * holds Redis while it runs) and puts the replies back in the items' order.
+   */
   async #perPartition<T extends { id: string }, R>(
     items: readonly T[],
-    batch: (partition: number, part: T[]) => Promise<R[]>,
+    batch: (partition: number, part: readonly T[]) => Promise<R[]>,
   ): Promise<R[]> {
+    if (items.length === 0) return [];
+    if (this.#keys.partitions === 1 && items.length <= MAX_BATCH) return batch(0, items);
     const replies = new Array<R>(items.length);
-    const indices = items.map((_, i) => i);
-    await Promise.all(
-      [...this.#keys.byPartition(indices, (i) => (items[i] as T).id)].map(async ([n, part]) => {
-        const answers = await batch(
-          n,
-          part.map((i) => items[i] as T),
-        );
-        for (const [k, i] of part.entries()) replies[i] = answers[k] as R;
-      }),
+    const calls: Promise<void>[] = [];
+    const groups = this.#keys.byPartition(
+      items.map((_, i) => i),
+      (i) => (items[i] as T).id,
     );
+    for (const [n, indices] of groups) {
+      for (let from = 0; from < indices.length; from += MAX_BATCH) {
+        const chunk = indices.slice(from, from + MAX_BATCH);
+        const call = batch(
+          n,
+          chunk.map((i) => items[i] as T),
+        ).then((answers) => {
+          for (const [k, i] of chunk.entries()) replies[i] = answers[k] as R;
+        });
+        calls.push(call);
+      }
+    }
+    await Promise.all(calls);
     return replies;
   }
 

@@ -121,12 +121,15 @@ export {
   type SessionLink,
 } from "./session/server-session.js";
 export type {
+  AnswerToKeep,
   BackendListener,
   BackendMessage,
   ClaimedSession,
   ClaimLease,
+  KeptAnswer,
   NewSessionRecord,
   RequestAdmission,
+  RequestRef,
   ResumedSession,
   SessionBackend,
   SessionSnapshot,

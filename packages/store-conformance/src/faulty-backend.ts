@@ -1,11 +1,13 @@
 import type {
+  AnswerToKeep,
   BackendListener,
   BackendMessage,
   ClaimedSession,
   ClaimLease,
+  KeptAnswer,
   NewSessionRecord,
   RequestAdmission,
-  ResponseMessage,
+  RequestRef,
   ResumedSession,
   ServerSessionEndReason,
   SessionBackend,
@@ -138,21 +140,16 @@ export class FaultyBackend implements SessionBackend {
     return this.#spoil("appendPush", () => this.#inner.appendPush(id, topic, body, maxReplay));
   }
 
-  admit(id: string, seq: number, serverId: string): Promise<RequestAdmission> {
-    return this.#spoil("admit", () => this.#inner.admit(id, seq, serverId));
+  admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
+    return this.#spoil("admit", () => this.#inner.admit(requests, serverId));
   }
 
   withdraw(id: string, seq: number, serverId: string): Promise<void> {
     return this.#spoil("withdraw", () => this.#inner.withdraw(id, seq, serverId));
   }
 
-  complete(
-    id: string,
-    response: ResponseMessage,
-    runner: string,
-    maxResponses: number,
-  ): Promise<"kept" | "refused" | "full"> {
-    return this.#spoil("complete", () => this.#inner.complete(id, response, runner, maxResponses));
+  complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]> {
+    return this.#spoil("complete", () => this.#inner.complete(answers, maxResponses));
   }
 
   writeData(id: string, data: Uint8Array): Promise<void> {

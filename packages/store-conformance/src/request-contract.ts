@@ -15,6 +15,22 @@ function answer(seq: number, result: string): ResponseMessage {
   return { type: MessageType.Response, seq, body: result };
 }
 
+/** One request's admission, asked alone. */
+async function admitOne(backend: SessionBackend, id: string, seq: number, server: string) {
+  return (await backend.admit([{ id, seq }], server))[0];
+}
+
+/** One answer, kept alone. */
+async function completeOne(
+  backend: SessionBackend,
+  id: string,
+  response: ResponseMessage,
+  runner: string,
+  maxResponses: number,
+) {
+  return (await backend.complete([{ id, response, runner }], maxResponses))[0];
+}
+
 /**
  * What `SharedSessionStore` relies on from a backend's request primitives (`admit`, `withdraw`,
  * `complete`, `acknowledge`), called directly, as two servers would: each request runs on one
@@ -38,69 +54,69 @@ export function describeRequestContract(target: RequestContractTarget): void {
     });
 
     it("admits a request to one server: again to it, elsewhere to any other", async () => {
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "elsewhere", server: A });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "elsewhere", server: A });
     });
 
     it("answers a request with its first answer: a later one (a server-lost verdict) is refused", async () => {
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
-      expect(await backend.complete(id, answer(1, "first"), A, MAX_RESPONSES)).toBe("kept");
-      expect(await backend.complete(id, answer(1, "second"), A, MAX_RESPONSES)).toBe("refused");
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "first") });
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "answered", response: answer(1, "first") });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
+      expect(await completeOne(backend, id, answer(1, "first"), A, MAX_RESPONSES)).toBe("kept");
+      expect(await completeOne(backend, id, answer(1, "second"), A, MAX_RESPONSES)).toBe("refused");
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "answered", response: answer(1, "first") });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "answered", response: answer(1, "first") });
     });
 
     it("keeps only the runner's answer", async () => {
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
-      expect(await backend.complete(id, answer(1, "not mine"), B, MAX_RESPONSES)).toBe("refused");
-      expect(await backend.complete(id, answer(1, "a's"), A, MAX_RESPONSES)).toBe("kept");
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "a's") });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
+      expect(await completeOne(backend, id, answer(1, "not mine"), B, MAX_RESPONSES)).toBe("refused");
+      expect(await completeOne(backend, id, answer(1, "a's"), A, MAX_RESPONSES)).toBe("kept");
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "answered", response: answer(1, "a's") });
     });
 
     it("lets another server run a request its runner withdrew before answering", async () => {
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
       await backend.withdraw(id, 1, B); // not B's to take back
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "elsewhere", server: A });
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "elsewhere", server: A });
       await backend.withdraw(id, 1, A);
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "run" });
-      expect(await backend.complete(id, answer(1, "late"), A, MAX_RESPONSES)).toBe("refused");
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "run" });
+      expect(await completeOne(backend, id, answer(1, "late"), A, MAX_RESPONSES)).toBe("refused");
     });
 
     it("keeps a request answered when its runner withdraws it after the answer", async () => {
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "run" });
-      expect(await backend.complete(id, answer(1, "done"), A, MAX_RESPONSES)).toBe("kept");
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "run" });
+      expect(await completeOne(backend, id, answer(1, "done"), A, MAX_RESPONSES)).toBe("kept");
       await backend.withdraw(id, 1, A);
-      expect(await backend.admit(id, 1, B)).toEqual({ kind: "answered", response: answer(1, "done") });
+      expect(await admitOne(backend, id, 1, B)).toEqual({ kind: "answered", response: answer(1, "done") });
     });
 
     it("refuses acknowledged requests, and admits those after them afresh", async () => {
       for (const seq of [1, 2]) {
-        expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
-        expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
+        expect(await admitOne(backend, id, seq, A)).toEqual({ kind: "run" });
+        expect(await completeOne(backend, id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
       }
       await backend.acknowledge(id, 0, 3);
-      expect(await backend.admit(id, 1, A)).toEqual({ kind: "refused" });
-      expect(await backend.admit(id, 2, B)).toEqual({ kind: "refused" });
-      expect(await backend.admit(id, 3, B)).toEqual({ kind: "run" });
+      expect(await admitOne(backend, id, 1, A)).toEqual({ kind: "refused" });
+      expect(await admitOne(backend, id, 2, B)).toEqual({ kind: "refused" });
+      expect(await admitOne(backend, id, 3, B)).toEqual({ kind: "run" });
       const snapshot = await backend.read(id, 0);
       expect(snapshot?.responses).toEqual([]);
     });
 
     it("says full past maxResponses unacknowledged answers, keeping none beyond", async () => {
       for (let seq = 1; seq <= MAX_RESPONSES; seq++) {
-        expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
-        expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
+        expect(await admitOne(backend, id, seq, A)).toEqual({ kind: "run" });
+        expect(await completeOne(backend, id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("kept");
       }
       const seq = MAX_RESPONSES + 1;
-      expect(await backend.admit(id, seq, A)).toEqual({ kind: "run" });
-      expect(await backend.complete(id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("full");
+      expect(await admitOne(backend, id, seq, A)).toEqual({ kind: "run" });
+      expect(await completeOne(backend, id, answer(seq, "x"), A, MAX_RESPONSES)).toBe("full");
       expect((await backend.read(id, 0))?.responses).toHaveLength(MAX_RESPONSES);
     });
 
     it("says gone for a session it does not have, and keeps no answer for it", async () => {
-      expect(await backend.admit("no-such-session", 1, A)).toEqual({ kind: "gone" });
-      expect(await backend.complete("no-such-session", answer(1, "x"), A, MAX_RESPONSES)).toBe("refused");
+      expect(await admitOne(backend, "no-such-session", 1, A)).toEqual({ kind: "gone" });
+      expect(await completeOne(backend, "no-such-session", answer(1, "x"), A, MAX_RESPONSES)).toBe("refused");
     });
 
     it("decides a batch of many requests of several sessions, each as if alone", async () => {
@@ -113,25 +129,39 @@ export function describeRequestContract(target: RequestContractTarget): void {
         deadline: 1e12,
       };
       expect(await backend.create(record, A)).toBe(true);
-      expect(await backend.admit(id, 7, B)).toEqual({ kind: "run" });
-      // Issued together, so a batching backend decides them in one call.
+      expect(await admitOne(backend, id, 7, B)).toEqual({ kind: "run" });
       const seqs = Array.from({ length: 50 }, (_, i) => i + 1);
-      const admissions = await Promise.all([
-        ...seqs.map((seq) => backend.admit(id, seq, A)),
-        ...seqs.map((seq) => backend.admit(other, seq, A)),
-        backend.admit("no-such-session", 1, A),
-      ]);
+      const admissions = await backend.admit(
+        [
+          ...seqs.map((seq) => ({ id, seq })),
+          ...seqs.map((seq) => ({ id: other, seq })),
+          { id: "no-such-session", seq: 1 },
+          { id, seq: 8 }, // asked twice in one batch: run again, as asked alone
+        ],
+        A,
+      );
       const expected = seqs.map((seq) => (seq === 7 ? { kind: "elsewhere", server: B } : { kind: "run" }));
-      expect(admissions).toEqual([...expected, ...seqs.map(() => ({ kind: "run" })), { kind: "gone" }]);
-      const kept = await Promise.all([
-        ...seqs.map((seq) => backend.complete(id, answer(seq, `id ${seq}`), A, 100)),
-        ...seqs.map((seq) => backend.complete(other, answer(seq, `other ${seq}`), A, 100)),
+      expect(admissions).toEqual([
+        ...expected,
+        ...seqs.map(() => ({ kind: "run" })),
+        { kind: "gone" },
+        { kind: "run" },
       ]);
+      const kept = await backend.complete(
+        [
+          ...seqs.map((seq) => ({ id, response: answer(seq, `id ${seq}`), runner: A })),
+          ...seqs.map((seq) => ({ id: other, response: answer(seq, `other ${seq}`), runner: A })),
+          { id, response: answer(8, "a second answer"), runner: A }, // the first one stands
+        ],
+        100,
+      );
       expect(kept).toEqual([
         ...seqs.map((seq) => (seq === 7 ? "refused" : "kept")),
         ...seqs.map(() => "kept"),
+        "refused",
       ]);
-      expect(await backend.admit(other, 50, B)).toEqual({
+      expect(await admitOne(backend, id, 8, B)).toEqual({ kind: "answered", response: answer(8, "id 8") });
+      expect(await admitOne(backend, other, 50, B)).toEqual({
         kind: "answered",
         response: answer(50, "other 50"),
       });

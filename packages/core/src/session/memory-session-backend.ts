@@ -2,12 +2,15 @@ import { encodeFrame } from "../channel/msgpack-codec.js";
 import { MessageType } from "./protocol.js";
 import type { PushMessage, ResponseMessage, ServerSessionEndReason } from "./server-session.js";
 import type {
+  AnswerToKeep,
   BackendListener,
   BackendMessage,
   ClaimedSession,
   ClaimLease,
+  KeptAnswer,
   NewSessionRecord,
   RequestAdmission,
+  RequestRef,
   ResumedSession,
   SessionBackend,
   SessionSnapshot,
@@ -189,7 +192,11 @@ export class MemorySessionBackend implements SessionBackend {
     return push.seq;
   }
 
-  async admit(id: string, seq: number, serverId: string): Promise<RequestAdmission> {
+  async admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
+    return requests.map(({ id, seq }) => this.#admit(id, seq, serverId));
+  }
+
+  #admit(id: string, seq: number, serverId: string): RequestAdmission {
     const record = this.#records.get(id);
     if (record === undefined || !record.live) return { kind: "gone" };
     if (seq < record.responseAck) return { kind: "refused" };
@@ -206,12 +213,11 @@ export class MemorySessionBackend implements SessionBackend {
     if (record?.running.get(seq) === serverId) record.running.delete(seq);
   }
 
-  async complete(
-    id: string,
-    response: ResponseMessage,
-    runner: string,
-    maxResponses: number,
-  ): Promise<"kept" | "refused" | "full"> {
+  async complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]> {
+    return answers.map(({ id, response, runner }) => this.#complete(id, response, runner, maxResponses));
+  }
+
+  #complete(id: string, response: ResponseMessage, runner: string, maxResponses: number): KeptAnswer {
     const record = this.#records.get(id);
     if (record === undefined || !record.live || record.running.get(response.seq) !== runner) return "refused";
     record.running.delete(response.seq);

@@ -12,6 +12,22 @@ export type RequestAdmission =
   | { kind: "answered"; response: ResponseMessage }
   | { kind: "elsewhere"; server: string };
 
+/** A request of a batch `admit` decides: the session's id and the request's seq. */
+export interface RequestRef {
+  readonly id: string;
+  readonly seq: number;
+}
+
+/** An answer of a batch `complete` keeps: made by `runner` for request `response.seq` of session `id`. */
+export interface AnswerToKeep {
+  readonly id: string;
+  readonly response: ResponseMessage;
+  readonly runner: string;
+}
+
+/** What `complete` did with one answer. */
+export type KeptAnswer = "kept" | "refused" | "full";
+
 /** A session as `create` writes it. */
 export interface NewSessionRecord {
   readonly id: string;
@@ -143,10 +159,11 @@ export interface SessionBackend {
    */
   appendPush(id: string, topic: string, body: unknown, maxReplay: number): Promise<number | "gone" | "full">;
   /**
-   * Decides whether request `seq` runs on `serverId`. Asked again by the same server, it says
-   * `run` again while that server is still its runner.
+   * Decides for each request whether it runs on `serverId`, in order, each as if asked alone
+   * (the store hands over what arrived in one turn of the event loop at once). Asked again by
+   * the same server, it says `run` again while that server is still the request's runner.
    */
-  admit(id: string, seq: number, serverId: string): Promise<RequestAdmission>;
+  admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]>;
   /**
    * Takes back an admission whose answer this server never heard (a timeout): the request
    * is no longer `serverId`'s to run, if it was. Calls from one store reach the backend in the
@@ -154,15 +171,12 @@ export interface SessionBackend {
    */
   withdraw(id: string, seq: number, serverId: string): Promise<void>;
   /**
-   * Keeps the answer of a request `runner` ran (only if it is still its runner) and sends it to
-   * the carrier if that is another server: `"kept"`, `"refused"`, or `"full"` over `maxResponses`.
+   * Keeps each answer of a request its `runner` ran (only if it is still its runner and the
+   * request has no answer yet: the first one stands) and sends it to the carrier if that is
+   * another server: `"kept"`, `"refused"`, or `"full"` over `maxResponses`; in order, each as
+   * if alone.
    */
-  complete(
-    id: string,
-    response: ResponseMessage,
-    runner: string,
-    maxResponses: number,
-  ): Promise<"kept" | "refused" | "full">;
+  complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]>;
   /** Keeps `data` (the session's `data`, plain MessagePack) for a live session, replacing what was. */
   writeData(id: string, data: Uint8Array): Promise<void>;
   /** Drops pushes up to `pushAck` and answers (and running marks) below `responseAck`. */

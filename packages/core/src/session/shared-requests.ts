@@ -3,7 +3,14 @@ import type { Logger } from "../logger.js";
 import type { CarriedSession, Waiting } from "./carried-session.js";
 import { MessageType, RequestErrorCode } from "./protocol.js";
 import type { ResponseMessage, ServerSession } from "./server-session.js";
-import type { RequestAdmission, SessionBackend } from "./session-backend.js";
+import type {
+  AnswerToKeep,
+  KeptAnswer,
+  RequestAdmission,
+  RequestRef,
+  SessionBackend,
+} from "./session-backend.js";
+import { TurnBatch } from "./turn-batch.js";
 
 /** What the requests of a shared store need from the store. */
 export interface SharedRequestsContext {
@@ -19,13 +26,29 @@ export interface SharedRequestsContext {
   carried(id: string): CarriedSession | undefined;
   /** The backend has the session no more: it ends here. */
   gone(carried: CarriedSession): void;
+  /** The session's kept answers reached `maxResponses` in the backend: it ends. */
+  overflowed(session: ServerSession): void;
+}
+
+/** A request waiting for the backend's decision. */
+interface PendingAdmission extends RequestRef {
+  readonly session: ServerSession;
+  decide(run: boolean): void;
+  fail(error: unknown): void;
+}
+
+/** An answer on its way to the backend; `settled` hears what became of it. */
+interface PendingAnswer extends AnswerToKeep {
+  readonly session: ServerSession | undefined;
+  readonly settled: ((kept: KeptAnswer) => void) | undefined;
 }
 
 /**
  * Where each request of a shared store's sessions runs: once among every server. The backend
  * admits it (here, or it runs elsewhere, or it was answered); a server that waits on another
  * asks again each tick, and one whose admission's reply never came takes it back, so every
- * request ends with one outcome even when replies are lost and servers die.
+ * request ends with one outcome even when replies are lost and servers die. Admissions and
+ * answers of one turn of the event loop go to the backend as one call each.
  */
 export class SharedRequests {
   readonly #context: SharedRequestsContext;
@@ -35,43 +58,33 @@ export class SharedRequests {
    * request can run on the server its client moves to. Keyed `id seq`.
    */
   readonly #doubtful = new Map<string, { id: string; seq: number }>();
+  readonly #admissions = new TurnBatch<PendingAdmission>((batch) => void this.#admitBatch(batch));
+  readonly #answers = new TurnBatch<PendingAnswer>((batch) => void this.#keepBatch(batch));
 
   constructor(context: SharedRequestsContext) {
     this.#context = context;
   }
 
   /** Whether request `seq` of `session` runs here; settled later if another server runs it. */
-  async admit(session: ServerSession, seq: number): Promise<boolean> {
-    const { backend, serverId, track } = this.#context;
-    const key = `${session.id} ${seq}`;
-    this.#doubtful.delete(key); // asked again: whatever the backend says now stands
-    let admission: RequestAdmission;
-    try {
-      admission = await track(backend.admit(session.id, seq, serverId));
-    } catch (error) {
-      // The backend may have made this server the runner all the same: take that back.
-      this.#doubtful.set(key, { id: session.id, seq });
-      session.withdraw(seq);
-      throw error;
-    }
-    if (admission.kind === "run") return true;
-    const carried = this.#context.carried(session.id);
-    if (admission.kind === "elsewhere" && carried !== undefined && carried.session === session) {
-      // Settled when its answer comes, or when it turns out to be this server's to run.
-      return new Promise((decide) => carried.waiting.set(seq, { decide }));
-    }
-    session.withdraw(seq);
-    this.#refused(session, carried, admission);
-    return false;
+  admit(session: ServerSession, seq: number): Promise<boolean> {
+    // Asked again: whatever the backend says now stands.
+    if (this.#doubtful.size > 0) this.#doubtful.delete(`${session.id} ${seq}`);
+    return new Promise((decide, fail) =>
+      this.#admissions.add({ id: session.id, seq, session, decide, fail }),
+    );
   }
 
-  /** Keeps an answer `runner` made; a backend that fails to is logged, the answer not kept. */
-  complete(id: string, response: ResponseMessage, runner: string): Promise<"kept" | "refused" | "full"> {
-    const { backend, maxResponses, track, logger } = this.#context;
-    return track(backend.complete(id, response, runner, maxResponses)).catch((error: unknown) => {
-      logger.error({ err: error, session: id, seq: response.seq }, "could not keep an answer");
-      return "refused" as const;
-    });
+  /**
+   * Keeps an answer `runner` made for `session` (ended if its kept answers overflow); a
+   * backend that fails to is logged, the answer not kept. `settled` hears the outcome.
+   */
+  complete(
+    session: ServerSession,
+    response: ResponseMessage,
+    runner: string,
+    settled?: (kept: KeptAnswer) => void,
+  ): void {
+    this.#answers.add({ id: session.id, response, runner, session, settled });
   }
 
   /** An answer for the session (made here or elsewhere): settles a wait on it, and delivers it. */
@@ -94,6 +107,59 @@ export class SharedRequests {
     await Promise.all([Promise.all(checks), this.#withdrawDoubtful()]);
   }
 
+  async #admitBatch(batch: PendingAdmission[]): Promise<void> {
+    const { backend, serverId, track } = this.#context;
+    let admissions: RequestAdmission[];
+    try {
+      admissions = await track(backend.admit(batch, serverId));
+      if (admissions.length !== batch.length)
+        throw new Error(`the backend decided ${admissions.length} of ${batch.length} requests`);
+    } catch (error) {
+      for (const { id, seq, session, fail } of batch) {
+        // The backend may have made this server the runner all the same: take that back.
+        this.#doubtful.set(`${id} ${seq}`, { id, seq });
+        session.withdraw(seq);
+        fail(error);
+      }
+      return;
+    }
+    for (let i = 0; i < batch.length; i++)
+      this.#decide(batch[i] as PendingAdmission, admissions[i] as RequestAdmission);
+  }
+
+  #decide({ session, seq, decide }: PendingAdmission, admission: RequestAdmission): void {
+    if (admission.kind === "run") {
+      decide(true);
+      return;
+    }
+    const carried = this.#context.carried(session.id);
+    if (admission.kind === "elsewhere" && carried !== undefined && carried.session === session) {
+      // Settled when its answer comes, or when it turns out to be this server's to run.
+      carried.waiting.set(seq, { decide });
+      return;
+    }
+    session.withdraw(seq);
+    this.#refused(session, carried, admission);
+    decide(false);
+  }
+
+  async #keepBatch(batch: PendingAnswer[]): Promise<void> {
+    const { backend, maxResponses, track, logger } = this.#context;
+    let kept: KeptAnswer[];
+    try {
+      kept = await track(backend.complete(batch, maxResponses));
+    } catch (error) {
+      logger.error({ err: error, session: batch[0]?.id, answers: batch.length }, "could not keep answers");
+      kept = batch.map(() => "refused");
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const { session, settled } = batch[i] as PendingAnswer;
+      const outcome = kept[i] ?? "refused";
+      if (outcome === "full" && session !== undefined) this.#context.overflowed(session);
+      settled?.(outcome);
+    }
+  }
+
   /**
    * A request the client waits on that another server runs: it may have been answered, its
    * runner may have died (it is answered `server-lost`: at most once, never run again), or its
@@ -102,8 +168,8 @@ export class SharedRequests {
   async #askAgain(carried: CarriedSession, seq: number, waiting: Waiting): Promise<void> {
     const { backend, serverId, track, clock } = this.#context;
     const session = carried.session;
-    const admission = await track(backend.admit(session.id, seq, serverId));
-    if (carried.waiting.get(seq) !== waiting) return; // settled meanwhile
+    const [admission] = await track(backend.admit([{ id: session.id, seq }], serverId));
+    if (carried.waiting.get(seq) !== waiting || admission === undefined) return; // settled meanwhile
     if (admission.kind === "elsewhere") {
       if (await track(backend.alive(admission.server, clock.now()))) return;
       const lost: ResponseMessage = {
@@ -112,8 +178,10 @@ export class SharedRequests {
         code: RequestErrorCode.ServerLost,
         message: `the server running this request (${admission.server}) died before answering`,
       };
-      if ((await this.complete(session.id, lost, admission.server)) === "kept")
-        this.deliver(session, carried, lost);
+      const kept = await new Promise<KeptAnswer>((settled) =>
+        this.complete(session, lost, admission.server, settled),
+      );
+      if (kept === "kept") this.deliver(session, carried, lost);
       return;
     }
     carried.waiting.delete(seq);
@@ -125,7 +193,6 @@ export class SharedRequests {
     waiting.decide(false);
     this.#refused(session, carried, admission);
   }
-
   /** A request this server will not run: deliver its answer if it has one. */
   #refused(session: ServerSession, carried: CarriedSession | undefined, admission: RequestAdmission): void {
     if (admission.kind === "answered") session.deliverResponse(admission.response);

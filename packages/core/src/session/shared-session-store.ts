@@ -118,6 +118,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       gone: (carried) => {
         if (!carried.closing) this.#letGo(carried, "expired");
       },
+      overflowed: (session) => this.end(session, "buffer-overflow"),
     });
     this.ready = backend.subscribe(this.instanceId, {
       message: (message) => this.#onMessage(message),
@@ -271,11 +272,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       );
     },
     admit: (session, request) => this.#requests.admit(session, request.seq),
-    answered: (session, response) => {
-      void this.#requests.complete(session.id, response, this.instanceId).then((kept) => {
-        if (kept === "full") this.end(session, "buffer-overflow");
-      });
-    },
+    answered: (session, response) => this.#requests.complete(session, response, this.instanceId),
     acknowledged: (session, pushAck, responseAck) => {
       const carried = this.#carried.get(session.id);
       if (carried === undefined || carried.session !== session) return;
