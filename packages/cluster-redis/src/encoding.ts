@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import type { KeptAnswer, RequestAdmission, ResponseMessage } from "@tether/core";
+import {
+  decodeFrame,
+  decodeServerMessage,
+  encodeFrame,
+  encodeServerMessage,
+  type KeptAnswer,
+  MessageType,
+  type RequestAdmission,
+  type ResponseMessage,
+} from "@tether/core";
 import { Packr } from "msgpackr";
 
 /** How values are written in Redis: plain MessagePack, as the wire codec writes. */
@@ -32,7 +41,7 @@ export function admissionsOf(codes: Buffer, values: readonly Buffer[]): RequestA
       case 3:
         return RUN;
       case 1:
-        return { kind: "answered", response: packr.unpack(values[next++] as Buffer) as ResponseMessage };
+        return { kind: "answered", response: responseOf(values[next++] as Buffer) };
       case 2:
         return { kind: "elsewhere", server: (values[next++] as Buffer).toString() };
       case 0:
@@ -44,6 +53,29 @@ export function admissionsOf(codes: Buffer, values: readonly Buffer[]): RequestA
 }
 
 const RUN: RequestAdmission = Object.freeze({ kind: "run" });
+
+/**
+ * An answer as kept: its wire frame, as the client got it (earlier versions kept the message
+ * object, which reads back as itself).
+ */
+export function responseOf(kept: Uint8Array): ResponseMessage {
+  return asResponse(decodeFrame(kept));
+}
+
+/** A decoded kept answer (wire form, or the object earlier versions kept) as a message. */
+export function asResponse(value: unknown): ResponseMessage {
+  if (!Array.isArray(value)) return value as ResponseMessage;
+  const message = decodeServerMessage(value);
+  if (message.type !== MessageType.Response && message.type !== MessageType.ErrorResponse)
+    throw new Error(`a kept answer is a message of type ${message.type}`);
+  return message;
+}
+
+/** What the backend keeps of an answer: the frame the client got, or one made now. */
+export function keptBytes(response: ResponseMessage, frame: Uint8Array | undefined): Buffer {
+  const bytes = frame ?? encodeFrame(encodeServerMessage(response));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /** A push's seq from its stream entry id (`<seq>-0`). */
 export function streamSeq(entryId: Buffer | string): number {

@@ -31,10 +31,13 @@ import { unpackMultiple } from "msgpackr";
 import { ChannelSubscriber } from "./channel-subscriber.js";
 import {
   admissionsOf,
+  asResponse,
   hashPassword,
+  keptBytes,
   keptOf,
   packMessage,
   packr,
+  responseOf,
   streamSeq,
   unpackPrincipal,
 } from "./encoding.js";
@@ -355,9 +358,9 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#perPartition(answers, async (n, part) => {
       const batch = new SessionRuns();
       const payloads: Buffer[] = [];
-      for (const { id, response, runner } of part) {
+      for (const { id, response, runner, frame } of part) {
         batch.add(response.seq, id, runner);
-        payloads.push(packr.pack(response));
+        payloads.push(keptBytes(response, frame));
       }
       const codes = (await runScript(
         this.#redis,
@@ -391,7 +394,7 @@ export class RedisSessionBackend implements SessionBackend {
     ]);
     if (state == null || owner == null) return undefined;
     const pushes = entries.map(([entryId, fields]) => pushOf(entryId, fields[1] as Buffer));
-    const responses = Object.values(kept).map((value) => packr.unpack(value) as ResponseMessage);
+    const responses = Object.values(kept).map(responseOf);
     return { live: state === "live", owner, pushes, responses };
   }
 
@@ -438,29 +441,32 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   #decode(raw: Buffer): BackendMessage | undefined {
-    let message: unknown[];
     try {
-      message = unpackMultiple(raw) as unknown[];
+      return messageOf(unpackMultiple(raw) as unknown[]);
     } catch (error) {
       this.#logger.warn({ err: error }, "undecodable cluster message");
       return undefined;
     }
-    const [kind, id] = message;
-    if (typeof id !== "string") return undefined;
-    switch (kind) {
-      case "push": {
-        const [topic, body] = message[3] as [string, unknown];
-        return { kind, id, push: { type: MessageType.Push, seq: message[2] as number, topic, body } };
-      }
-      case "response":
-        return { kind, id, response: message[2] as ResponseMessage };
-      case "moved":
-        return { kind, id, epoch: message[2] as number };
-      case "ended":
-        return { kind, id, reason: message[2] as ServerSessionEndReason };
-      default:
-        return undefined;
+  }
+}
+
+/** A pub/sub message's values (kind, session id, then kind-specific fields) as a message. */
+function messageOf(message: unknown[]): BackendMessage | undefined {
+  const [kind, id] = message;
+  if (typeof id !== "string") return undefined;
+  switch (kind) {
+    case "push": {
+      const [topic, body] = message[3] as [string, unknown];
+      return { kind, id, push: { type: MessageType.Push, seq: message[2] as number, topic, body } };
     }
+    case "response":
+      return { kind, id, response: asResponse(message[2]) };
+    case "moved":
+      return { kind, id, epoch: message[2] as number };
+    case "ended":
+      return { kind, id, reason: message[2] as ServerSessionEndReason };
+    default:
+      return undefined;
   }
 }
 
@@ -488,7 +494,7 @@ function pushesOf(flat: Buffer[]): PushMessage[] {
 /** A flat hash (seq, answer, seq, answer, ...) as answers. */
 function responsesOf(flat: Buffer[]): ResponseMessage[] {
   const responses: ResponseMessage[] = [];
-  for (let i = 1; i < flat.length; i += 2) responses.push(packr.unpack(flat[i] as Buffer) as ResponseMessage);
+  for (let i = 1; i < flat.length; i += 2) responses.push(responseOf(flat[i] as Buffer));
   return responses;
 }
 

@@ -94,9 +94,10 @@ return seq`,
    * server, one character each in the reply's first element: 0 no, the session is not live
    * (ending, or gone from Redis), 1 answered already, 2 running on another server, 3 run it
    * (recorded as running here), 4 no, acknowledged long ago (a stale duplicate). The reply's
-   * second element holds the answer (1) or the server (2) of each of those, in order. A running
-   * mark stays until the request is acknowledged, so a session's new requests need one read
-   * and one write of its marks, however many they are.
+   * second element holds the answer (1) or the server (2) of each of those, in order. A
+   * session's run of requests costs one read of its answers, one read and one write of its
+   * marks, however many they are. (An answer decides, not its mark: earlier versions deleted
+   * a mark once its request was answered.)
    */
   tetherAdmit: {
     keys: 1,
@@ -116,24 +117,22 @@ while i <= #batch do
     local ack, r, q = tonumber(rec[2]), tag .. 'r:' .. id, tag .. 'q:' .. id
     local spread = spreadFor(q, n)
     local marks = redis.call('HMGET', q, unpack(seqs))
+    local kept = redis.call('HMGET', r, unpack(seqs))
     local fresh = {}
     for k, seq in ipairs(seqs) do
       local mark = marks[k]
       if seq < ack then codes[#codes + 1] = '4'
+      elseif kept[k] then
+        codes[#codes + 1] = '1'
+        values[#values + 1] = kept[k]
       elseif not mark then
         fresh[#fresh + 1] = seq
         fresh[#fresh + 1] = server
         codes[#codes + 1] = '3'
+      elseif mark == server then codes[#codes + 1] = '3'
       else
-        local kept = redis.call('HGET', r, seq)
-        if kept then
-          codes[#codes + 1] = '1'
-          values[#values + 1] = kept
-        elseif mark == server then codes[#codes + 1] = '3'
-        else
-          codes[#codes + 1] = '2'
-          values[#values + 1] = mark
-        end
+        codes[#codes + 1] = '2'
+        values[#values + 1] = mark
       end
     end
     if #fresh > 0 then redis.call('HSET', q, unpack(fresh)) end

@@ -105,6 +105,8 @@ export { OutgoingReply } from "./session/outgoing-reply.js";
 export {
   CloseCode,
   MAX_OP_LENGTH,
+  decodeServerMessage,
+  encodeServerMessage,
   MessageType,
   PROTOCOL_VERSION,
   RequestErrorCode,

@@ -59,8 +59,8 @@ export class CarriedSession implements SessionHost {
     return this.store.admit(session, request);
   }
 
-  answered(session: ServerSession, response: ResponseMessage): void {
-    this.store.answered(session, response);
+  answered(session: ServerSession, response: ResponseMessage, frame: Uint8Array): void {
+    this.store.answered(session, response, frame);
   }
 
   acknowledged(session: ServerSession, pushAck: number, responseAck: number): void {

@@ -166,6 +166,7 @@ export function errorResponseWire(seq: number, code: string, message: string): u
   return [MessageType.ErrorResponse, seq, code, message];
 }
 
+/** A server message's wire form (docs/PROTOCOL.md), to be encoded with `encodeFrame`. */
 export function encodeServerMessage(m: ServerMessage): unknown[] {
   switch (m.type) {
     case MessageType.Welcome:
@@ -279,7 +280,7 @@ function describeType(type: unknown): string {
   return typeof type === "number" ? String(type) : typeof type;
 }
 
-/** Validates and decodes what a server sent. */
+/** Validates and decodes what a server sent (a frame decoded with `decodeFrame`); throws a `ProtocolError`. */
 export function decodeServerMessage(value: unknown): ServerMessage {
   if (!Array.isArray(value) || value.length === 0) fail("message: expected [type, ...fields]");
   // Indexing, not destructuring: this runs for every frame, and iterators allocate.

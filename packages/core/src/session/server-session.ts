@@ -41,7 +41,7 @@ export interface SessionHost {
   /** A request this object would run: true, or the store's word (another server may own it). */
   admit(session: ServerSession, request: IncomingRequest): boolean | Promise<boolean>;
   /** An answer made here is kept until acknowledged. */
-  answered(session: ServerSession, response: ResponseMessage): void;
+  answered(session: ServerSession, response: ResponseMessage, frame: Uint8Array): void;
   /** The client confirmed pushes up to `pushAck` and answers below `responseAck`. */
   acknowledged(session: ServerSession, pushAck: number, responseAck: number): void;
 }
@@ -375,7 +375,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       return false;
     }
     const kept = this.#deliverResponseFrame(response, frame);
-    if (kept) this.#host.answered(this, response);
+    if (kept) this.#host.answered(this, response, frame);
     return kept;
   }
 

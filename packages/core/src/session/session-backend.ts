@@ -23,6 +23,12 @@ export interface AnswerToKeep {
   readonly id: string;
   readonly response: ResponseMessage;
   readonly runner: string;
+  /**
+   * The answer as the client gets it (`encodeFrame(encodeServerMessage(response))`), when the
+   * server made that already: a backend that keeps bytes can keep these instead of encoding
+   * the answer again.
+   */
+  readonly frame?: Uint8Array | undefined;
 }
 
 /** What `complete` did with one answer. */

@@ -75,16 +75,18 @@ export class SharedRequests {
   }
 
   /**
-   * Keeps an answer `runner` made for `session` (ended if its kept answers overflow); a
-   * backend that fails to is logged, the answer not kept. `settled` hears the outcome.
+   * Keeps an answer `runner` made for `session` (ended if its kept answers overflow), with its
+   * wire frame if at hand; a backend that fails to is logged, the answer not kept. `settled`
+   * hears the outcome.
    */
   complete(
     session: ServerSession,
     response: ResponseMessage,
     runner: string,
+    frame?: Uint8Array,
     settled?: (kept: KeptAnswer) => void,
   ): void {
-    this.#answers.add({ id: session.id, response, runner, session, settled });
+    this.#answers.add({ id: session.id, response, runner, frame, session, settled });
   }
 
   /** An answer for the session (made here or elsewhere): settles a wait on it, and delivers it. */
@@ -179,7 +181,7 @@ export class SharedRequests {
         message: `the server running this request (${admission.server}) died before answering`,
       };
       const kept = await new Promise<KeptAnswer>((settled) =>
-        this.complete(session, lost, admission.server, settled),
+        this.complete(session, lost, admission.server, undefined, settled),
       );
       if (kept === "kept") this.deliver(session, carried, lost);
       return;

@@ -1,0 +1,69 @@
+// How the Redis backend keeps answers: as the frame the client got (no second encoding), and
+// read back as messages whether kept that way or as the message object earlier versions kept.
+import { RedisSessionBackend } from "@tether/cluster-redis";
+import { decodeFrame, MessageType, type ResponseMessage, silentLogger } from "@tether/core";
+import { Packr } from "msgpackr";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { redisForTests } from "../support/redis-for-tests.js";
+
+const redis = redisForTests("redis");
+const SERVER = "server-a";
+
+describe("Redis backend: kept answers", () => {
+  let backend: RedisSessionBackend;
+  let prefix: string;
+  let runs = 0;
+  const id = "kept-answers-session";
+
+  beforeEach(async () => {
+    prefix = `kept${++runs}:`;
+    backend = new RedisSessionBackend(redis.server.connection, prefix, silentLogger);
+    const record = { id, password: new Uint8Array(16), timeout: 10_000, principal: null, deadline: 1e12 };
+    expect(await backend.create(record, SERVER)).toBe(true);
+  });
+
+  afterEach(async () => {
+    await backend.close(SERVER);
+  });
+
+  async function keep(response: ResponseMessage, frame?: Uint8Array): Promise<void> {
+    expect(await backend.admit([{ id, seq: response.seq }], SERVER)).toEqual([{ kind: "run" }]);
+    expect(await backend.complete([{ id, response, runner: SERVER, frame }], 100)).toEqual(["kept"]);
+  }
+
+  it("keeps the frame it is given, byte for byte, and reads it back as the message", async () => {
+    const response: ResponseMessage = { type: MessageType.Response, seq: 1, body: { n: 1 } };
+    // The frame the client got; a backend must not care where in a larger buffer it sits.
+    const frame = new Uint8Array([0xff, 0x93, MessageType.Response, 1, 0x81, 0xa1, 0x6e, 0x01]).subarray(1);
+    await keep(response, frame);
+    const kept = await redis.probe.hgetBuffer(`${prefix}r:${id}`, "1");
+    expect(kept && [...kept]).toEqual([...frame]);
+    expect((await backend.read(id, 0))?.responses).toEqual([response]);
+    expect(await backend.admit([{ id, seq: 1 }], "server-b")).toEqual([{ kind: "answered", response }]);
+  });
+
+  it("encodes an answer given without its frame (a server-lost verdict) in the wire form", async () => {
+    const response: ResponseMessage = {
+      type: MessageType.ErrorResponse,
+      seq: 2,
+      code: "server-lost",
+      message: "the server running this request died before answering",
+    };
+    await keep(response);
+    const kept = await redis.probe.hgetBuffer(`${prefix}r:${id}`, "2");
+    expect(decodeFrame(kept as Buffer)).toEqual([
+      MessageType.ErrorResponse,
+      2,
+      response.code,
+      response.message,
+    ]);
+    expect((await backend.read(id, 0))?.responses).toEqual([response]);
+  });
+
+  it("reads an answer kept as a message object, as earlier versions kept them", async () => {
+    const response: ResponseMessage = { type: MessageType.Response, seq: 3, body: "from before" };
+    await redis.probe.hset(`${prefix}r:${id}`, "3", new Packr({ useRecords: false }).pack(response));
+    expect((await backend.read(id, 0))?.responses).toEqual([response]);
+    expect(await backend.admit([{ id, seq: 3 }], SERVER)).toEqual([{ kind: "answered", response }]);
+  });
+});
