@@ -104,9 +104,9 @@ export { MemorySessionStore, memorySessionStore } from "./session/memory-session
 export { OutgoingReply } from "./session/outgoing-reply.js";
 export {
   CloseCode,
-  MAX_OP_LENGTH,
   decodeServerMessage,
   encodeServerMessage,
+  MAX_OP_LENGTH,
   MessageType,
   PROTOCOL_VERSION,
   RequestErrorCode,

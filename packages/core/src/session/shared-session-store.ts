@@ -272,7 +272,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
       );
     },
     admit: (session, request) => this.#requests.admit(session, request.seq),
-    answered: (session, response, frame) => this.#requests.complete(session, response, this.instanceId, frame),
+    answered: (session, response, frame) =>
+      this.#requests.complete(session, response, this.instanceId, frame),
     acknowledged: (session, pushAck, responseAck) => {
       const carried = this.#carried.get(session.id);
       if (carried === undefined || carried.session !== session) return;
