@@ -471,12 +471,14 @@ function messageOf(message: unknown[]): BackendMessage | undefined {
 }
 
 function connect(redis: string | RedisOptions | RedisClusterConnection | undefined): Redis | Cluster {
-  // Auto-pipelining sends every command issued in one tick in one write. Not on a Cluster:
-  // ioredis follows a MOVED there only if every command of the pipeline got the same one, so
-  // after slots move, the rest would fail until its next slot refresh.
-  if (typeof redis === "string") return new RedisClient(redis, { enableAutoPipelining: true });
+  // No auto-pipelining: the store batches its own commands (a turn's admissions in one script
+  // call, a tick's touches in one), and ioredis's auto-pipelining builds a pipeline object per
+  // flush that copies every defined script onto itself, which cost more CPU than the writes it
+  // saved (BENCHMARKS.md). On a Cluster it would also break: ioredis follows a MOVED inside a
+  // pipeline only if every command of it got the same one.
+  if (typeof redis === "string") return new RedisClient(redis);
   if (redis !== undefined && "cluster" in redis) return new Cluster(redis.cluster, redis.options);
-  return new RedisClient({ enableAutoPipelining: true, ...redis });
+  return new RedisClient({ ...redis });
 }
 
 function pushOf(entryId: Buffer | string, payload: Buffer): PushMessage {

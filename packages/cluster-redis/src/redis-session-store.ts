@@ -12,8 +12,10 @@ export interface RedisSessionStoreOptions {
   /**
    * A Redis URL, ioredis options, a client, a Redis Cluster client (`new Cluster(nodes)`), or
    * `{ cluster: nodes, options }` for the store to connect to a Redis Cluster itself. Clients
-   * passed in are left open; give them `enableAutoPipelining`, as the store does for those it
-   * makes, so a tick's writes leave in one write per node. Default `redis://127.0.0.1:6379`.
+   * passed in are left open. The store batches its own commands, so it needs no
+   * `enableAutoPipelining`; on a client that has it, each of its commands costs more CPU (ioredis
+   * makes a pipeline per flush, copying every defined script onto it). Default
+   * `redis://127.0.0.1:6379`.
    */
   redis?: RedisConnection;
   /** Keys and channels start with this; servers that share sessions share it. Default `"tether:"`. */
