@@ -335,7 +335,7 @@ export class RedisSessionBackend implements SessionBackend {
   admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
     return this.#perPartition(requests, async (n, part) => {
       const batch = new SessionRuns();
-      for (const { id, seq } of part) batch.add(seq, id);
+      for (const { id, seq } of part) batch.addRequest(id, seq);
       const [codes, values] = (await runScript(
         this.#redis,
         "tetherAdmit",
@@ -359,7 +359,7 @@ export class RedisSessionBackend implements SessionBackend {
       const batch = new SessionRuns();
       const payloads: Buffer[] = [];
       for (const { id, response, runner, frame } of part) {
-        batch.add(response.seq, id, runner);
+        batch.addAnswer(id, runner, response.seq);
         payloads.push(keptBytes(response, frame));
       }
       const codes = (await runScript(
