@@ -1,5 +1,6 @@
-// How the Redis backend keeps answers: as the frame the client got (no second encoding), and
-// read back as messages whether kept that way or as the message object earlier versions kept.
+// How the Redis backend keeps answers: as the frame the client got (no second encoding), read
+// back as messages whether kept that way or as the message object earlier versions kept; and
+// a session's hashes as hash tables once they grow (a listpack walks every entry per lookup).
 import { RedisSessionBackend } from "@tether/cluster-redis";
 import { decodeFrame, MessageType, type ResponseMessage, silentLogger } from "@tether/core";
 import { Packr } from "msgpackr";
@@ -58,6 +59,29 @@ describe("Redis backend: kept answers", () => {
       response.message,
     ]);
     expect((await backend.read(id, 0))?.responses).toEqual([response]);
+  });
+
+  it("makes a session's marks and answers hash tables once a batch takes them past 32 entries, leaving no trace", async () => {
+    const r = `${prefix}r:${id}`;
+    const q = `${prefix}q:${id}`;
+    const small = Array.from({ length: 8 }, (_, i) => ({ id, seq: 10 + i }));
+    await backend.admit(small, SERVER);
+    expect(await redis.probe.object("ENCODING", q)).toBe("listpack");
+    const many = Array.from({ length: 40 }, (_, i) => ({ id, seq: 20 + i }));
+    expect(await backend.admit(many, SERVER)).toEqual(many.map(() => ({ kind: "run" })));
+    expect(await redis.probe.object("ENCODING", q)).toBe("hashtable");
+    // Short answers would keep a listpack too.
+    const answers = many.map(({ seq }) => ({
+      id,
+      response: { type: MessageType.Response, seq, body: seq } as ResponseMessage,
+      runner: SERVER,
+    }));
+    expect(await backend.complete(answers, 100)).toEqual(answers.map(() => "kept"));
+    expect(await redis.probe.object("ENCODING", r)).toBe("hashtable");
+    expect(await redis.probe.hlen(q)).toBe(48);
+    expect(await redis.probe.hlen(r)).toBe(40);
+    expect((await redis.probe.hkeys(q)).every((field) => /^\d+$/.test(field))).toBe(true);
+    expect((await redis.probe.hkeys(r)).every((field) => /^\d+$/.test(field))).toBe(true);
   });
 
   it("reads an answer kept as a message object, as earlier versions kept them", async () => {
