@@ -84,6 +84,32 @@ describe("Redis backend: kept answers", () => {
     expect((await redis.probe.hkeys(r)).every((field) => /^\d+$/.test(field))).toBe(true);
   });
 
+  it("splits a batch of large answers so no script call carries more than 4 MiB of them", async () => {
+    const body = new Uint8Array(3 << 20).fill(7);
+    const answers = [1, 2, 3].map((seq) => ({
+      id,
+      response: { type: MessageType.Response, seq, body } as ResponseMessage,
+      runner: SERVER,
+    }));
+    expect(
+      await backend.admit(
+        [1, 2, 3].map((seq) => ({ id, seq })),
+        SERVER,
+      ),
+    ).toHaveLength(3);
+    const before = await scriptCalls();
+    expect(await backend.complete(answers, 100)).toEqual(["kept", "kept", "kept"]);
+    expect((await scriptCalls()) - before).toBe(3);
+    expect((await backend.read(id, 0))?.responses.map(({ seq }) => seq).sort()).toEqual([1, 2, 3]);
+  });
+
+  /** Script calls Redis has run so far, by EVALSHA or EVAL (INFO commandstats). */
+  async function scriptCalls(): Promise<number> {
+    const stats = await redis.probe.info("commandstats");
+    const calls = [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)];
+    return calls.reduce((sum, [, count]) => sum + Number(count), 0);
+  }
+
   it("reads an answer kept as a message object, as earlier versions kept them", async () => {
     const response: ResponseMessage = { type: MessageType.Response, seq: 3, body: "from before" };
     await redis.probe.hset(`${prefix}r:${id}`, "3", new Packr({ useRecords: false }).pack(response));

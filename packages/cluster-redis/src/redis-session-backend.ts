@@ -48,8 +48,13 @@ import { SessionRuns } from "./session-runs.js";
 /** How long keys of an ended session stay if the server ending it dies before deleting them. */
 const LINGER_MS = 60_000;
 
-/** Requests or answers per script call, at most: a script holds Redis while it runs. */
+/**
+ * Requests or answers per script call, at most, and bytes of answers: a script holds Redis
+ * while it runs, and Redis closes a connection whose pending commands pass its query buffer
+ * limit (1 GB by default).
+ */
 const MAX_BATCH = 1000;
+const MAX_BATCH_BYTES = 4 << 20;
 
 /**
  * Partitions on a Redis Cluster: enough hash slots that the partitions spread over the masters
@@ -333,19 +338,23 @@ export class RedisSessionBackend implements SessionBackend {
 
   /** One script call per partition (and thousand requests); each session's run of requests in it reads and writes its marks once. */
   admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
-    return this.#perPartition(requests, async (n, part) => {
-      const batch = new SessionRuns();
-      for (const { id, seq } of part) batch.addRequest(id, seq);
-      const [codes, values] = (await runScript(
-        this.#redis,
-        "tetherAdmit",
-        this.#keys.expiry(n),
-        this.#keys.tag(n),
-        serverId,
-        packr.pack(batch.items),
-      )) as [Buffer, Buffer[]];
-      return admissionsOf(codes, values);
-    });
+    return this.#perPartition(
+      requests,
+      () => 0,
+      async (n, part) => {
+        const batch = new SessionRuns();
+        for (const { id, seq } of part) batch.addRequest(id, seq);
+        const [codes, values] = (await runScript(
+          this.#redis,
+          "tetherAdmit",
+          this.#keys.expiry(n),
+          this.#keys.tag(n),
+          serverId,
+          packr.pack(batch.items),
+        )) as [Buffer, Buffer[]];
+        return admissionsOf(codes, values);
+      },
+    );
   }
 
   async withdraw(id: string, seq: number, serverId: string): Promise<void> {
@@ -355,25 +364,35 @@ export class RedisSessionBackend implements SessionBackend {
 
   /** One script call per partition (and thousand answers), as `admit`. */
   complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]> {
-    return this.#perPartition(answers, async (n, part) => {
-      const batch = new SessionRuns();
-      const payloads: Buffer[] = [];
-      for (const { id, response, runner, frame } of part) {
-        batch.addAnswer(id, runner, response.seq);
-        payloads.push(keptBytes(response, frame));
-      }
-      const codes = (await runScript(
-        this.#redis,
-        "tetherComplete",
-        this.#keys.expiry(n),
-        this.#keys.tag(n),
-        maxResponses,
-        this.#keys.channel(""),
-        packr.pack(batch.items),
-        ...payloads,
-      )) as Buffer;
-      return keptOf(codes);
-    });
+    const kept = answers.map(({ id, response, runner, frame }) => ({
+      id,
+      seq: response.seq,
+      runner,
+      payload: keptBytes(response, frame),
+    }));
+    return this.#perPartition(
+      kept,
+      ({ payload }) => payload.byteLength,
+      async (n, part) => {
+        const batch = new SessionRuns();
+        const payloads: Buffer[] = [];
+        for (const { id, seq, runner, payload } of part) {
+          batch.addAnswer(id, runner, seq);
+          payloads.push(payload);
+        }
+        const codes = (await runScript(
+          this.#redis,
+          "tetherComplete",
+          this.#keys.expiry(n),
+          this.#keys.tag(n),
+          maxResponses,
+          this.#keys.channel(""),
+          packr.pack(batch.items),
+          ...payloads,
+        )) as Buffer;
+        return keptOf(codes);
+      },
+    );
   }
 
   async writeData(id: string, data: Uint8Array): Promise<void> {
@@ -409,32 +428,45 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   /**
-   * Runs `batch` once per partition among `items` (once per `MAX_BATCH` of them: a script
-   * holds Redis while it runs) and puts the replies back in the items' order.
+   * Runs `batch` once per partition among `items`, in chunks of at most `MAX_BATCH` items
+   * and `MAX_BATCH_BYTES` (as `bytesOf` weighs them; a larger item goes alone), and puts the
+   * replies back in the items' order.
    */
   async #perPartition<T extends { id: string }, R>(
     items: readonly T[],
+    bytesOf: (item: T) => number,
     batch: (partition: number, part: readonly T[]) => Promise<R[]>,
   ): Promise<R[]> {
     if (items.length === 0) return [];
-    if (this.#keys.partitions === 1 && items.length <= MAX_BATCH) return batch(0, items);
     const replies = new Array<R>(items.length);
     const calls: Promise<void>[] = [];
+    const run = (n: number, chunk: number[]) => {
+      const call = batch(
+        n,
+        chunk.map((i) => items[i] as T),
+      ).then((answers) => {
+        for (const [k, i] of chunk.entries()) replies[i] = answers[k] as R;
+      });
+      calls.push(call);
+    };
     const groups = this.#keys.byPartition(
       items.map((_, i) => i),
       (i) => (items[i] as T).id,
     );
     for (const [n, indices] of groups) {
-      for (let from = 0; from < indices.length; from += MAX_BATCH) {
-        const chunk = indices.slice(from, from + MAX_BATCH);
-        const call = batch(
-          n,
-          chunk.map((i) => items[i] as T),
-        ).then((answers) => {
-          for (const [k, i] of chunk.entries()) replies[i] = answers[k] as R;
-        });
-        calls.push(call);
+      let chunk: number[] = [];
+      let bytes = 0;
+      for (const i of indices) {
+        const size = bytesOf(items[i] as T);
+        if (chunk.length > 0 && (chunk.length === MAX_BATCH || bytes + size > MAX_BATCH_BYTES)) {
+          run(n, chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(i);
+        bytes += size;
       }
+      run(n, chunk);
     }
     await Promise.all(calls);
     return replies;
