@@ -1,7 +1,8 @@
 import { Packr } from "msgpackr";
-import { ProtocolError, UnencodableValueError } from "../errors.js";
+import { UnencodableValueError } from "../errors.js";
 import type { ChannelHandler } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
+import { decodePlainMessagePack } from "./plain-decoder.js";
 import { checkPlainMessagePack, DEFAULT_MAX_NESTING } from "./plain-msgpack.js";
 
 /**
@@ -89,13 +90,7 @@ function isBytes(value: object): boolean {
 
 /** Decodes one frame of plain MessagePack; anything else is a `ProtocolError`. */
 export function decodeFrame(frame: Uint8Array, maxNesting = DEFAULT_MAX_NESTING): unknown {
-  const refusal = checkPlainMessagePack(frame, maxNesting);
-  if (refusal !== undefined) throw new ProtocolError(`frame is not plain MessagePack: ${refusal}`);
-  try {
-    return sharedPackr.unpack(frame);
-  } catch (error) {
-    throw new ProtocolError("frame is not valid MessagePack", { cause: error });
-  }
+  return decodePlainMessagePack(frame, maxNesting);
 }
 
 /**
