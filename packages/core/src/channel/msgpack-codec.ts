@@ -1,5 +1,6 @@
 import { Packr } from "msgpackr";
 import { UnencodableValueError } from "../errors.js";
+import { encodeFlatMessage } from "./flat-encoder.js";
 import type { ChannelHandler } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
 import { decodePlainMessagePack } from "./plain-decoder.js";
@@ -39,6 +40,10 @@ const newPackBuffer = (): Uint8Array =>
  * array other than bytes, a BigInt beyond 64 bits, a cycle, nesting deeper than the limit.
  */
 export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): Uint8Array {
+  if (maxNesting >= 1) {
+    const flat = encodeFlatMessage(value);
+    if (flat !== undefined) return flat;
+  }
   let frame: Uint8Array;
   try {
     frame = sharedPackr.pack(value);
@@ -46,46 +51,9 @@ export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): U
     throw new UnencodableValueError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   if (frame.byteLength > KEEP_PACK_BUFFER_BYTES) sharedPackr.useBuffer(newPackBuffer());
-  if (isFlatAndPlain(value)) return frame;
   const refusal = checkPlainMessagePack(frame, maxNesting, true);
   if (refusal !== undefined) throw new UnencodableValueError(refusal);
   return frame;
-}
-
-/**
- * True for a value msgpackr can only write as plain MessagePack with integers as integers: a
- * leaf of that kind, or an array of them (most protocol messages: `[6, seq, <bytes>]`). Such a
- * frame needs no check; anything else (objects, nested arrays) is checked after packing.
- */
-function isFlatAndPlain(value: unknown): boolean {
-  if (!Array.isArray(value)) return isPlainLeaf(value);
-  for (let i = 0; i < value.length; i++) if (!isPlainLeaf(value[i])) return false;
-  return true;
-}
-
-function isPlainLeaf(value: unknown): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-    case "undefined":
-      return true;
-    case "number":
-      // 32-bit integers are written as integers, non-integers as floats; larger integers need the rewrite.
-      return value >>> 0 === value || value >> 0 === value || !Number.isInteger(value);
-    case "object":
-      return value === null || isBytes(value);
-    default:
-      return false;
-  }
-}
-
-/** Node's `Buffer`, where there is one. */
-const NodeBuffer: unknown = typeof Buffer === "undefined" ? Uint8Array : Buffer;
-
-/** A byte array msgpackr writes as bin: a plain `Uint8Array`, or Node's `Buffer`. */
-function isBytes(value: object): boolean {
-  const type = value.constructor;
-  return type === Uint8Array || type === NodeBuffer;
 }
 
 /** Decodes one frame of plain MessagePack; anything else is a `ProtocolError`. */
