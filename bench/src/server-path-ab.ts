@@ -8,7 +8,8 @@
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npx -y pnpm@10 install --offline)
  *   npx -y pnpm@10 server-path-ab /tmp/base/packages/core/src/index.ts ../packages/core/src/index.ts
  *
- * Reported: CPU ns per request for each (fastest and median pass) and B over A.
+ * Reported: CPU ns per request for each (fastest and median pass) and B over A. `BODY_BYTES`
+ * (default 100) sets the request body's size, `REQUESTS` and `ROUNDS` the passes'.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,7 +23,8 @@ const REQUESTS = Number(process.env.REQUESTS ?? 200_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 16);
 const BATCH = 64;
 const packr = new Packr({ useRecords: false });
-const body = new Uint8Array(100).fill(7);
+const BODY_BYTES = Number(process.env.BODY_BYTES ?? 100);
+const body = new Uint8Array(BODY_BYTES).fill(7);
 const hello = packr.pack([1, 1, 30_000, null, null, 0, null]);
 const reads = Array.from({ length: Math.ceil(REQUESTS / BATCH) }, (_, r) =>
   Array.from({ length: Math.min(BATCH, REQUESTS - r * BATCH) }, (_, i) => {
@@ -73,7 +75,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] as number;
-console.log(`server-path-ab: ${REQUESTS} requests of 100 B per pass, ${ROUNDS} passes each, ABBA`);
+console.log(`server-path-ab: ${REQUESTS} requests of ${BODY_BYTES} B per pass, ${ROUNDS} passes each, ABBA`);
 console.log(`A ${aPath}: fastest ${fmt(Math.min(...ta))}, median ${fmt(median(ta))} ns/request`);
 console.log(`B ${bPath}: fastest ${fmt(Math.min(...tb))}, median ${fmt(median(tb))} ns/request`);
 console.log(
