@@ -7,18 +7,15 @@ import { decodePlainMessagePack } from "./plain-decoder.js";
 import { checkPlainMessagePack, DEFAULT_MAX_NESTING } from "./plain-msgpack.js";
 
 /**
- * One msgpackr instance for every connection: a Packr holds dozens of closures, about 1 KiB of
- * heap per connection (idle-scale: 6.8-7.1 against 5.8-6.1 KiB per session). Sharing is safe:
- * each call runs to completion on this one thread, and `pack` returns a view nobody writes
- * again. Integers beyond 2^53 decode to BigInt (never a rounded number), and `undefined`
- * encodes as nil.
+ * The encoder for what the flat encoder does not take (objects, nested arrays, BigInts): one
+ * msgpackr instance for every connection, since a Packr holds dozens of closures, about 1 KiB
+ * of heap per connection (idle-scale: 6.8-7.1 against 5.8-6.1 KiB per session). Sharing is
+ * safe: each call runs to completion on this one thread, and `pack` returns a view nobody
+ * writes again. `undefined` encodes as nil. Frames are decoded by `decodePlainMessagePack`.
  */
 const sharedPackr = new Packr({
   useRecords: false,
-  mapsAsObjects: true,
   moreTypes: false,
-  // "auto" (number when within 2^53, else BigInt) is in msgpackr 2.x but not in its types.
-  int64AsType: "auto" as "bigint",
   encodeUndefinedAsNil: true,
 });
 
@@ -35,7 +32,8 @@ const newPackBuffer = (): Uint8Array =>
     : Buffer.allocUnsafeSlow(PACK_BUFFER_BYTES);
 
 /**
- * Encodes `value` as one plain MessagePack frame (see `checkPlainMessagePack`). Throws
+ * Encodes `value` as one plain MessagePack frame (see `checkPlainMessagePack`): an array of
+ * plain leaves (most messages) with the flat encoder, anything else with msgpackr, checked. Throws
  * `UnencodableValueError` for what plain MessagePack cannot carry: a Date, Set, RegExp, a typed
  * array other than bytes, a BigInt beyond 64 bits, a cycle, nesting deeper than the limit.
  */

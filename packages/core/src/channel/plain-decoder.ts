@@ -12,9 +12,10 @@
 import { ProtocolError } from "../errors.js";
 import { DEFAULT_MAX_NESTING } from "./plain-msgpack.js";
 
+const EMPTY = new Uint8Array(0);
 // The frame being decoded. A decode runs to completion on this thread and calls no other code,
 // so one set of cursors serves every call.
-let bytes: Uint8Array = new Uint8Array(0);
+let bytes: Uint8Array = EMPTY;
 let pos = 0;
 let end = 0;
 let nestingLimit = DEFAULT_MAX_NESTING;
@@ -28,7 +29,7 @@ const floatBytes = new Uint8Array(8);
 const floatView = new DataView(floatBytes.buffer);
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-/** Node's Buffer decodes UTF-8 in place; elsewhere TextDecoder needs a view. */
+/** Node's Buffer decodes UTF-8 in place (the method behind its `toString`); elsewhere TextDecoder needs a view. */
 const bufferUtf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined =
   typeof Buffer === "undefined" ? undefined : (Buffer.prototype as unknown as { utf8Slice: never }).utf8Slice;
 /** Strings up to this long that are ASCII are built in JavaScript: cheaper than a native call. */
@@ -51,7 +52,6 @@ export function decodePlainMessagePack(frame: Uint8Array, maxNesting = DEFAULT_M
     bytes = EMPTY; // do not keep the last frame alive
   }
 }
-const EMPTY = new Uint8Array(0);
 
 function refuse(why: string): never {
   throw new ProtocolError(`frame is not plain MessagePack: ${why}`);
