@@ -5,7 +5,7 @@
  * sessions' sections below it (profiles, what was tried, A/B runs) are written by hand.
  *
  *   cd bench && npx -y pnpm@10 bench            # all of them
- *   ONLY=reqres,server-path npx -y pnpm@10 bench  # some, the rest of the section kept as it was
+ *   RUN=reqres,server-path npx -y pnpm@10 bench   # some, the rest of the section kept as it was
  *
  * A benchmark that fails or cannot run here (no JDK for ZooKeeper's classes, no redis-server)
  * is reported as such in its place; the run goes on, and exits non-zero at the end.
@@ -36,7 +36,7 @@ const END = "<!-- latest-full-run:end -->";
 const TIMEOUT_MS = 30 * 60_000;
 
 const file = fileURLToPath(new URL("../../BENCHMARKS.md", import.meta.url));
-const only = process.env.ONLY?.split(",").filter((name) => name !== "");
+const only = process.env.RUN?.split(",").filter((name) => name !== "");
 for (const name of only ?? []) {
   if (!BENCHMARKS.includes(name))
     throw new Error(`unknown benchmark ${name}; known: ${BENCHMARKS.join(", ")}`);
