@@ -2,8 +2,8 @@
  * Writes the commonest frames without msgpackr: an array whose items are all plain leaves (nil,
  * booleans, numbers, strings, byte arrays), which is what most protocol messages are (`[6, seq,
  * <bytes>]`, `[5, seq, op, <bytes>, ack, ack]`). msgpackr finds a byte array's encoding by
- * testing it against each of its extension classes in turn, which made a 100-byte answer cost
- * about three times what the same answer with a number costs. The output is what
+ * testing it against each of its extension classes in turn, which made a byte array by far
+ * the costliest leaf to write (BENCHMARKS.md, "Eleventh session"). The output is what
  * `encodeFrame` promises for these values: minimal integer and length headers, safe integers
  * as integers (64-bit ones too), other numbers as float 64, `undefined` as nil.
  */
@@ -26,11 +26,11 @@ const utf8 = new TextEncoder();
  */
 let slab = allocate(SLAB_BYTES);
 let slabUsed = 0;
-let floatView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
+let slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
 
 // The frame being written.
 let out: Uint8Array = slab;
-let view: DataView = floatView;
+let view: DataView = slabView;
 let pos = 0;
 
 /**
@@ -92,10 +92,10 @@ function reserve(bytes: number): number {
     }
     slab = allocate(SLAB_BYTES);
     slabUsed = 0;
-    floatView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
+    slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
   }
   out = slab;
-  view = floatView;
+  view = slabView;
   pos = slabUsed;
   return pos;
 }
