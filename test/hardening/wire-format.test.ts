@@ -123,6 +123,24 @@ describe("wire format", () => {
     }
   });
 
+  it("text with a lone surrogate goes as valid UTF-8 (U+FFFD in its place), whatever the message's shape", async () => {
+    const { client, settle } = await setUp();
+    // WTF-8 (ED A0 80 for U+D800) is refused by strict UTF-8 decoders, and reads as three U+FFFD.
+    server.handle("lone", () => ({
+      nested: { text: "a\ud800b" },
+      list: ["\udc00", `${"x".repeat(80)}\ud83d`],
+    }));
+    server.handle("flat", () => "a\ud800b");
+    server.handle("echo", (body) => body);
+    expect(await settle(client.request("lone"))).toEqual({
+      nested: { text: "a\ufffdb" },
+      list: ["\ufffd", `${"x".repeat(80)}\ufffd`],
+    });
+    expect(await settle(client.request("flat"))).toBe("a\ufffdb");
+    // The client's side too: the request body is written the same way.
+    expect(await settle(client.request("echo", { text: "\ud800" }))).toEqual({ text: "\ufffd" });
+  });
+
   it("an answer the codec cannot encode becomes an unencodable-answer error and a log line", async () => {
     const { client, logged, settle } = await setUp();
     server.handle("date", () => ({ at: new Date(0) }));

@@ -17,14 +17,16 @@ const TWO_32 = 2 ** 32;
 
 /**
  * Checks that `bytes` hold exactly one plain MessagePack value, nested at most `maxNesting`
- * deep. Returns undefined if so, or why not. With `integersAsIntegers`, float64 items that
- * hold a safe integer (msgpackr writes integers beyond 32 bits that way) are rewritten in
- * place as int64/uint64 of the same size: the sending side, for peers in other languages.
+ * deep. Returns undefined if so, or why not. With `forSending` (msgpackr's output, about to be
+ * sent), two things msgpackr writes are mended in place, each keeping its size, for peers in
+ * other languages: float64 items that hold a safe integer (how msgpackr writes integers beyond
+ * 32 bits) become int64/uint64, and lone surrogates in strings, which msgpackr writes as WTF-8
+ * (refused by strict UTF-8 decoders), become U+FFFD.
  */
 export function checkPlainMessagePack(
   bytes: Uint8Array,
   maxNesting = DEFAULT_MAX_NESTING,
-  integersAsIntegers = false,
+  forSending = false,
 ): string | undefined {
   const end = bytes.length;
   if (outerPending.length < maxNesting) {
@@ -64,7 +66,9 @@ export function checkPlainMessagePack(
       children = map ? (b & 0x0f) * 2 : b & 0x0f;
       pos++;
     } else if (b <= 0xbf) {
-      pos += 1 + (b & 0x1f); // fixstr
+      // fixstr
+      if (forSending) replaceLoneSurrogates(bytes, pos + 1, pos + 1 + (b & 0x1f));
+      pos += 1 + (b & 0x1f);
       continue;
     } else {
       switch (b) {
@@ -74,20 +78,29 @@ export function checkPlainMessagePack(
           pos++;
           continue;
         case 0xc4:
-        case 0xd9:
+        case 0xd9: {
           if (pos + 2 > end) return "truncated MessagePack value";
-          pos += 2 + (bytes[pos + 1] as number);
+          const length = bytes[pos + 1] as number;
+          if (forSending && b === 0xd9) replaceLoneSurrogates(bytes, pos + 2, pos + 2 + length);
+          pos += 2 + length;
           continue;
+        }
         case 0xc5:
-        case 0xda:
+        case 0xda: {
           if (pos + 3 > end) return "truncated MessagePack value";
-          pos += 3 + uint16(bytes, pos + 1);
+          const length = uint16(bytes, pos + 1);
+          if (forSending && b === 0xda) replaceLoneSurrogates(bytes, pos + 3, pos + 3 + length);
+          pos += 3 + length;
           continue;
+        }
         case 0xc6:
-        case 0xdb:
+        case 0xdb: {
           if (pos + 5 > end) return "truncated MessagePack value";
-          pos += 5 + uint32(bytes, pos + 1);
+          const length = uint32(bytes, pos + 1);
+          if (forSending && b === 0xdb) replaceLoneSurrogates(bytes, pos + 5, pos + 5 + length);
+          pos += 5 + length;
           continue;
+        }
         case 0xcc:
         case 0xd0:
           pos += 2;
@@ -102,7 +115,7 @@ export function checkPlainMessagePack(
           pos += 5;
           continue;
         case 0xcb:
-          if (integersAsIntegers && pos + 9 <= end) rewriteIntegralFloat(bytes, pos);
+          if (forSending && pos + 9 <= end) rewriteIntegralFloat(bytes, pos);
           pos += 9;
           continue;
         case 0xcf:
@@ -157,6 +170,21 @@ function isKeyHead(b: number): boolean {
   return (
     b <= 0x7f || b >= 0xe0 || (b >= 0xa0 && b <= 0xbf) || (b >= 0xcc && b <= 0xd3) || (b >= 0xd9 && b <= 0xdb)
   );
+}
+
+/**
+ * A lone surrogate in WTF-8 is ED A0-BF xx (a surrogate pair is written as one four-byte
+ * sequence, so these bytes mean a lone one); it becomes U+FFFD, EF BF BD, the same size.
+ */
+function replaceLoneSurrogates(bytes: Uint8Array, start: number, stop: number): void {
+  const text = bytes.subarray(start, Math.min(stop, bytes.length));
+  for (let at = text.indexOf(0xed); at >= 0 && at + 2 < text.length; at = text.indexOf(0xed, at + 1)) {
+    if ((text[at + 1] as number) >= 0xa0) {
+      text[at] = 0xef;
+      text[at + 1] = 0xbf;
+      text[at + 2] = 0xbd;
+    }
+  }
 }
 
 /** A float64 at `pos` holding a safe integer beyond 32 bits becomes a uint64/int64 (also 9 bytes). */
