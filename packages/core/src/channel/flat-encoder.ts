@@ -28,6 +28,13 @@ let slab = allocate(SLAB_BYTES);
 let slabUsed = 0;
 let slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);
 
+/**
+ * The UTF-8 lengths of the message's long strings, in order: measured once, to size the frame,
+ * and used again for their headers (measuring a long string costs about as much as writing it).
+ */
+const longStringBytes: number[] = [];
+let longStringsWritten = 0;
+
 // The frame being written.
 let out: Uint8Array = slab;
 let view: DataView = slabView;
@@ -42,6 +49,8 @@ export function encodeFlatMessage(message: unknown): Uint8Array | undefined {
   const length = message.length;
   if (length > 0xffff) return undefined;
   let most = 3; // the array header
+  longStringBytes.length = 0;
+  longStringsWritten = 0;
   for (let i = 0; i < length; i++) {
     const size = mostBytes(message[i]);
     if (size < 0) return undefined;
@@ -70,7 +79,7 @@ function mostBytes(leaf: unknown): number {
     case "undefined":
       return 1;
     case "string":
-      return 5 + (leaf.length <= SHORT_STRING ? leaf.length * 3 : utf8Length(leaf));
+      return 5 + (leaf.length <= SHORT_STRING ? leaf.length * 3 : measureLongString(leaf));
     case "object":
       if (leaf === null) return 1;
       if (leaf.constructor === Uint8Array || leaf.constructor === NodeBuffer)
@@ -171,7 +180,7 @@ function writeUint32(value: number): void {
 function writeString(text: string): void {
   const length = text.length;
   if (length <= SHORT_STRING && writeAscii(text, length)) return;
-  const bytes = utf8Length(text);
+  const bytes = length <= SHORT_STRING ? utf8Length(text) : (longStringBytes[longStringsWritten++] as number);
   writeHeader(bytes, 0xa0, 0xd9, 0xda, 0xdb);
   if (hasBuffer) (out as Buffer).write(text, pos, bytes, "utf8");
   else utf8.encodeInto(text, out.subarray(pos, pos + bytes));
@@ -213,6 +222,12 @@ function writeHeader(length: number, fix: number, head8: number, head16: number,
     out[pos++] = head32;
     writeUint32(length);
   }
+}
+
+function measureLongString(text: string): number {
+  const bytes = utf8Length(text);
+  longStringBytes.push(bytes);
+  return bytes;
 }
 
 /** UTF-8 bytes of `text`, lone surrogates counted as U+FFFD (3 bytes), as the writers encode them. */
