@@ -177,14 +177,26 @@ function isKeyHead(b: number): boolean {
  * sequence, so these bytes mean a lone one); it becomes U+FFFD, EF BF BD, the same size.
  */
 function replaceLoneSurrogates(bytes: Uint8Array, start: number, stop: number): void {
-  const text = bytes.subarray(start, Math.min(stop, bytes.length));
-  for (let at = text.indexOf(0xed); at >= 0 && at + 2 < text.length; at = text.indexOf(0xed, at + 1)) {
-    if ((text[at + 1] as number) >= 0xa0) {
-      text[at] = 0xef;
-      text[at + 1] = 0xbf;
-      text[at + 2] = 0xbd;
+  const end = Math.min(stop, bytes.length);
+  // Short strings (map keys, most values) are looked at in place; a long one through a view,
+  // so the native search stops at its end.
+  if (end - start <= SCAN_IN_PLACE) {
+    for (let at = start; at + 2 < end; at++) {
+      if (bytes[at] === 0xed && (bytes[at + 1] as number) >= 0xa0) replaceAt(bytes, at);
     }
+    return;
   }
+  const text = bytes.subarray(start, end);
+  for (let at = text.indexOf(0xed); at >= 0 && at + 2 < text.length; at = text.indexOf(0xed, at + 1)) {
+    if ((text[at + 1] as number) >= 0xa0) replaceAt(text, at);
+  }
+}
+const SCAN_IN_PLACE = 64;
+
+function replaceAt(bytes: Uint8Array, at: number): void {
+  bytes[at] = 0xef;
+  bytes[at + 1] = 0xbf;
+  bytes[at + 2] = 0xbd;
 }
 
 /** A float64 at `pos` holding a safe integer beyond 32 bits becomes a uint64/int64 (also 9 bytes). */
