@@ -58,7 +58,7 @@ for (const name of only ?? BENCHMARKS) {
   const ok = result.status === 0;
   if (!ok) failed++;
   console.log(output);
-  if (!ok) console.error(result.stderr.trim().split("\n").slice(-20).join("\n"));
+  if (!ok) console.error(lastLines(result.stderr));
   const when = new Date().toISOString().slice(0, 16).replace("T", " ");
   const heading = `Command: \`cd bench && npx -y pnpm@10 ${name}\`; ${when} UTC, ${seconds} s, ${machine()}`;
   const body = ok
