@@ -113,6 +113,45 @@ describe("SessionTracker sessions", () => {
     expect(ended.map((e) => e.at)).toEqual([lastTouch + 5000]);
   });
 
+  it("moves a session touched by object only when its bucket changes, with the times it gives", () => {
+    const { clock, tracker, ended } = setup();
+    const session = tracker.createSession(4000);
+    expect(tracker.getExpiration(session)).toBe(5000);
+    clock.advance(400); // still the bucket of 5000
+    expect(tracker.touchSession(session)).toBe(true);
+    expect(tracker.getExpiration(session)).toBe(5000);
+    clock.advance(700); // 1100: the bucket of 6000
+    expect(tracker.touchSession(session)).toBe(true);
+    expect(tracker.getExpiration(session)).toBe(6000);
+    // A touch dated earlier than the last moves it back, as ExpiryQueue.update does.
+    expect(tracker.touchSession(session, 200)).toBe(true);
+    expect(tracker.getExpiration(session)).toBe(5000);
+    expect(tracker.touchSession(session, 1100)).toBe(true);
+    clock.advance(5000);
+    expect(ended.map((e) => e.at)).toEqual([6000]);
+    expect(tracker.touchSession(session)).toBe(false);
+  });
+
+  it("refuses a session object another tracker made, in every call that takes one", () => {
+    const { clock, tracker, ended } = setup();
+    const other = setup();
+    const mine = tracker.createSession(4000);
+    const theirs = other.tracker.createSession(4000);
+    clock.advance(1500);
+    other.clock.advance(1500);
+    expect(tracker.touchSession(theirs)).toBe(false);
+    expect(tracker.getExpiration(theirs)).toBeNull();
+    expect(tracker.closeSession(theirs)).toBe(false);
+    tracker.setSessionClosing(theirs);
+    expect(theirs.state).toBe("live");
+    expect(other.tracker.touchSession(theirs)).toBe(true);
+    expect(other.tracker.getExpiration(theirs)).toBe(6000);
+    expect(tracker.touchSession(mine)).toBe(true);
+    expect(tracker.size).toBe(1);
+    clock.advance(4500);
+    expect(ended.map((e) => e.id)).toEqual([mine.id]);
+  });
+
   it("refuses touches of unknown and closing sessions, and still expires the closing one", () => {
     const { clock, tracker, ended } = setup();
     const session = tracker.createSession(4000);

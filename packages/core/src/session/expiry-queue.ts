@@ -97,16 +97,25 @@ export class ExpiryQueue<E> {
     return this.#nextExpirationTime;
   }
 
+  /** The expiration time `update(element, timeout, now)` gives: the bucket it moves an element to. */
+  deadline(timeout: number, now: number = this.#clock.now()): number {
+    return this.#deadline(timeout, now);
+  }
+
+  #deadline(timeout: number, now: number): number {
+    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
+      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
+    }
+    return this.#roundToNextInterval(now + timeout);
+  }
+
   /**
    * Moves `element` to the bucket for `now + timeout` (adding it if new). Returns the new
    * expiration time, or `null` when the element was already in that bucket.
    * `now` may be passed by a caller that reads the clock once for a batch of touches.
    */
   update(element: E, timeout: number, now: number = this.#clock.now()): number | null {
-    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
-      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
-    }
-    const newTime = this.#roundToNextInterval(now + timeout);
+    const newTime = this.#deadline(timeout, now);
     let slot = this.#slotOf.get(element);
     if (slot === undefined) {
       slot = this.#allocate();
@@ -136,10 +145,7 @@ export class ExpiryQueue<E> {
    */
   updateInSlot(slot: number, element: E, timeout: number, now: number = this.#clock.now()): number | null {
     if (this.#elements[slot] !== element || slot < 0) return this.update(element, timeout, now);
-    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
-      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
-    }
-    const newTime = this.#roundToNextInterval(now + timeout);
+    const newTime = this.#deadline(timeout, now);
     if (this.#time[slot] === newTime) return null;
     this.#unlink(slot);
     this.#time[slot] = newTime;

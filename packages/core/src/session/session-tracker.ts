@@ -31,12 +31,29 @@ enum Phase {
   Ending,
   Ended,
 }
+const PHASES = 4;
+/** Numbers the trackers of the process, so a session can tell whose it is (kept a small integer). */
+let trackersMade = 0;
+const nextTrackerNumber = (): number => {
+  trackersMade = (trackersMade + 1) % 2 ** 28;
+  return trackersMade;
+};
 
 /** Every field here is paid for a million times over: the tracker's heap goal is per session. */
 class Session implements TrackedSession, SlottedElement {
-  #phase = Phase.Live;
+  /**
+   * `owner * PHASES + phase`: the tracker that made it and its phase in one small integer, so
+   * a touch tells this tracker's live sessions from others' with one comparison and no lookup.
+   */
+  #ownerAndPhase: number;
   /** Its slot in the tracker's ExpiryQueue, kept here so the queue needs no map to find it. */
   expirySlot = -1;
+  /**
+   * The bucket it was last moved to, as a count of ticks (a small integer, kept in the object,
+   * where a time in ms would outgrow one after 24 days of uptime): a touch that lands in the
+   * same bucket reads nothing but this object.
+   */
+  expiryTicks = 0;
   /**
    * The password as four 32-bit words, kept in the object itself: a `Uint8Array` per session
    * (an object, an ArrayBuffer and its store) would weigh more than everything else here.
@@ -47,10 +64,12 @@ class Session implements TrackedSession, SlottedElement {
   readonly #w3: number;
 
   constructor(
+    owner: number,
     readonly id: string,
     readonly timeout: number,
     words: Int32Array,
   ) {
+    this.#ownerAndPhase = owner * PHASES + Phase.Live;
     // Int32 words fit a small integer each: no number object per word.
     this.#w0 = words[0] as number;
     this.#w1 = words[1] as number;
@@ -58,28 +77,47 @@ class Session implements TrackedSession, SlottedElement {
     this.#w3 = words[3] as number;
   }
 
+  // TypeScript-private, not `#`: a class with `#` accessors gives every instance a brand field.
+  private get phase(): Phase {
+    return this.#ownerAndPhase % PHASES;
+  }
+
+  private set phase(phase: Phase) {
+    this.#ownerAndPhase += phase - this.phase;
+  }
+
   get state(): SessionState {
-    return this.#phase === Phase.Live ? "live" : this.#phase === Phase.Ended ? "ended" : "closing";
+    return this.phase === Phase.Live ? "live" : this.phase === Phase.Ended ? "ended" : "closing";
+  }
+
+  /** Whether tracker `owner` made it. */
+  belongsTo(owner: number): boolean {
+    return Math.floor(this.#ownerAndPhase / PHASES) === owner;
+  }
+
+  /** Whether tracker `owner` made it and it is live. */
+  isLiveIn(owner: number): boolean {
+    return this.#ownerAndPhase === owner * PHASES + Phase.Live;
   }
 
   /** Whether its end has begun. */
   get ending(): boolean {
-    return this.#phase >= Phase.Ending;
+    return this.phase >= Phase.Ending;
   }
 
   /** Live → closing: its touches are refused from now on. */
   close(): void {
-    if (this.#phase === Phase.Live) this.#phase = Phase.Closing;
+    if (this.phase === Phase.Live) this.phase = Phase.Closing;
   }
 
   /** Its end begins: closing, and closing it again does nothing. */
   beginEnd(): void {
-    this.#phase = Phase.Ending;
+    this.phase = Phase.Ending;
   }
 
   /** Its end is done: its listeners ran and the tracker let it go. */
   finishEnd(): void {
-    this.#phase = Phase.Ended;
+    this.phase = Phase.Ended;
   }
 
   /** A copy of the 16 bytes, for the Welcome that hands them to the client. */
@@ -138,6 +176,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   readonly #clock: Clock;
   readonly #queue: ExpiryQueue<Session>;
   readonly #sessions = new Map<string, Session>();
+  /** This tracker's number, which its sessions carry. */
+  readonly #owner = nextTrackerNumber();
   #timer: TimerHandle | undefined;
   #shutdown = false;
 
@@ -167,9 +207,9 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     let id = randomHex(SESSION_ID_BYTES); // 96 random bits
     while (this.#sessions.has(id)) id = randomHex(SESSION_ID_BYTES);
     const words = crypto.getRandomValues(new Int32Array(SESSION_PASSWORD_BYTES / 4));
-    const session = new Session(id, timeout, words);
+    const session = new Session(this.#owner, id, timeout, words);
     this.#sessions.set(id, session);
-    this.#queue.update(session, timeout);
+    session.expiryTicks = (this.#queue.update(session, timeout) as number) / this.tickTime;
     this.#arm();
     return session;
   }
@@ -195,8 +235,12 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
    */
   touchSession(idOrSession: string | TrackedSession, now?: number): boolean {
     const session = this.#resolve(idOrSession);
-    if (session === undefined || session.state !== "live") return false;
-    this.#queue.updateInSlot(session.expirySlot, session, session.timeout, now ?? this.#clock.now());
+    if (session === undefined || !session.isLiveIn(this.#owner)) return false;
+    const time = now ?? this.#clock.now();
+    const ticks = this.#queue.deadline(session.timeout, time) / this.tickTime;
+    if (ticks === session.expiryTicks) return true;
+    session.expiryTicks = ticks;
+    this.#queue.updateInSlot(session.expirySlot, session, session.timeout, time);
     return true;
   }
 
@@ -244,8 +288,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   }
 
   #resolve(idOrSession: string | TrackedSession): Session | undefined {
-    // A session object in this tracker's queue needs no lookup: touches are the hot path.
-    if (idOrSession instanceof Session && this.#queue.has(idOrSession)) return idOrSession;
+    // A session object this tracker made needs no lookup: touches are the hot path.
+    if (idOrSession instanceof Session && idOrSession.belongsTo(this.#owner)) return idOrSession;
     const id = typeof idOrSession === "string" ? idOrSession : idOrSession.id;
     return this.#sessions.get(id);
   }
