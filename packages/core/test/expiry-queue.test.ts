@@ -134,17 +134,6 @@ describe("ExpiryQueue", () => {
     expect(new Set(tracked).size).toBe(queue.size);
   });
 
-  it("gives from deadline the time update moves an element to, without moving it", () => {
-    const { clock, queue } = setup(250);
-    expect(queue.deadline(1500)).toBe(2000);
-    expect(queue.deadline(1500, 600)).toBe(3000);
-    expect(queue.size).toBe(0);
-    clock.advance(100);
-    expect(queue.update("a", 1500)).toBe(queue.deadline(1500));
-    expect(() => queue.deadline(-1)).toThrow(InvalidArgumentError);
-    expect(() => queue.deadline(Number.NaN)).toThrow(InvalidArgumentError);
-  });
-
   it("rejects bad intervals and timeouts with a typed error", () => {
     const clock = new ManualClock();
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

@@ -6,6 +6,14 @@ const INITIAL_CAPACITY = 64;
 const EMPTY: readonly never[] = Object.freeze([]);
 const SLOTS_ON_ELEMENTS = Symbol("slots on elements");
 
+/**
+ * Which bucket a deadline of `time` falls in, counted in intervals: the bucket expires at
+ * `bucketNumber(time, interval) * interval`, the first boundary after `time`.
+ */
+export function bucketNumber(time: number, interval: number): number {
+  return Math.floor(time / interval) + 1;
+}
+
 /** An element that keeps its own slot in the queue (see {@link ExpiryQueue.withSlotsOnElements}). */
 export interface SlottedElement {
   /** Written by the queue only: the element's slot while it is queued, -1 otherwise. */
@@ -97,25 +105,16 @@ export class ExpiryQueue<E> {
     return this.#nextExpirationTime;
   }
 
-  /** The expiration time `update(element, timeout, now)` gives: the bucket it moves an element to. */
-  deadline(timeout: number, now: number = this.#clock.now()): number {
-    return this.#deadline(timeout, now);
-  }
-
-  #deadline(timeout: number, now: number): number {
-    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
-      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
-    }
-    return this.#roundToNextInterval(now + timeout);
-  }
-
   /**
    * Moves `element` to the bucket for `now + timeout` (adding it if new). Returns the new
    * expiration time, or `null` when the element was already in that bucket.
    * `now` may be passed by a caller that reads the clock once for a batch of touches.
    */
   update(element: E, timeout: number, now: number = this.#clock.now()): number | null {
-    const newTime = this.#deadline(timeout, now);
+    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
+      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
+    }
+    const newTime = this.#roundToNextInterval(now + timeout);
     let slot = this.#slotOf.get(element);
     if (slot === undefined) {
       slot = this.#allocate();
@@ -145,7 +144,10 @@ export class ExpiryQueue<E> {
    */
   updateInSlot(slot: number, element: E, timeout: number, now: number = this.#clock.now()): number | null {
     if (this.#elements[slot] !== element || slot < 0) return this.update(element, timeout, now);
-    const newTime = this.#deadline(timeout, now);
+    if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
+      throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
+    }
+    const newTime = this.#roundToNextInterval(now + timeout);
     if (this.#time[slot] === newTime) return null;
     this.#unlink(slot);
     this.#time[slot] = newTime;
@@ -223,7 +225,7 @@ export class ExpiryQueue<E> {
   }
 
   #roundToNextInterval(time: number): number {
-    return (Math.floor(time / this.#interval) + 1) * this.#interval;
+    return bucketNumber(time, this.#interval) * this.#interval;
   }
 
   /** The sentinel slot of the bucket for `time`, created when missing. */

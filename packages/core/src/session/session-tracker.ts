@@ -1,6 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
-import { ExpiryQueue, type SlottedElement } from "./expiry-queue.js";
+import { bucketNumber, ExpiryQueue, type SlottedElement } from "./expiry-queue.js";
 import { randomHex } from "./session-secrets.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
@@ -237,7 +237,7 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     const session = this.#resolve(idOrSession);
     if (session === undefined || !session.isLiveIn(this.#owner)) return false;
     const time = now ?? this.#clock.now();
-    const ticks = this.#queue.deadline(session.timeout, time) / this.tickTime;
+    const ticks = bucketNumber(time + session.timeout, this.tickTime);
     if (ticks === session.expiryTicks) return true;
     session.expiryTicks = ticks;
     this.#queue.updateInSlot(session.expirySlot, session, session.timeout, time);
