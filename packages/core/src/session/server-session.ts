@@ -3,6 +3,7 @@ import { encodeFrame } from "../channel/msgpack-codec.js";
 import { CancelledError, FrameTooLargeError, SessionExpiredError } from "../errors.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import type { IncomingRequest } from "./incoming-request.js";
+import { keptFramePool } from "./kept-frame-pool.js";
 import {
   CloseCode,
   encodeServerMessage,
@@ -58,7 +59,11 @@ export interface SessionLink {
   requestEnded(): void;
 }
 
-const keptBytes = (kept: Kept<ResponseMessage>): number => kept.bytes;
+/** Gives a kept answer's memory back to the pool and says how many bytes it held. */
+const releaseAnswer = (answer: Uint8Array): number => {
+  keptFramePool.release(answer);
+  return answer.byteLength;
+};
 
 export type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
 export type ResponseMessage = Extract<
@@ -80,10 +85,11 @@ export interface SessionBounds {
 }
 
 /**
- * A push or an answer kept until the client acknowledges it, with its encoded size, which the
- * byte bounds count. The message is kept rather than its frame: a frame is a view into the
- * encoder's shared buffer and would keep all of that buffer alive; the message keeps only what
- * it holds. A resume, the rare case, encodes it again.
+ * A push kept until the client acknowledges it, with its encoded size, which the byte bounds
+ * count. The message is kept rather than its frame: a frame is a view into the encoder's
+ * shared buffer and would keep all of that buffer alive, and a push to many sessions is one
+ * message for all of them. A resume, the rare case, encodes it again. (Answers are kept as
+ * frames, copied into the kept-frame pool: see `#keepResponse`.)
  */
 interface Kept<M> {
   readonly message: M;
@@ -113,8 +119,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #deliveredSeq = 0;
   #replay: Kept<PushMessage>[] = [];
   #replayBytes = 0;
-  /** Answers kept until the client acknowledges them (the dedupe cache). */
-  #responses = new SeqIndex<Kept<ResponseMessage>>();
+  /** Answers kept until the client acknowledges them (the dedupe cache), as frames in the kept-frame pool. */
+  #responses = new SeqIndex<Uint8Array>();
   #responseBytes = 0;
   #running = new SeqIndex<IncomingRequest>();
   /** How many of `#running` have begun (reached the dispatcher): `running`. */
@@ -245,8 +251,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.#replayBytes += bytes;
     }
     this.#deliveredSeq = Math.max(this.#deliveredSeq, lastPushSeq);
-    this.#responses = new SeqIndex();
-    this.#responseBytes = 0;
+    this.#dropResponses();
     for (const response of responses) this.#keepResponse(response, encodeMessage(response));
     this.#responseAck = Math.max(this.#responseAck, responseAck);
   }
@@ -275,7 +280,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#link = link;
     this.acknowledge(lastPushSeq, this.#responseAck);
     for (const push of this.#replay) link.sendFrame(encodeMessage(push.message));
-    for (const answer of this.#responses.values()) link.sendFrame(encodeMessage(answer.message));
+    // The kept copies are the pool's: the transport gets copies of its own.
+    for (const answer of this.#responses.values()) link.sendFrame(answer.slice());
   }
 
   /** @internal */
@@ -309,7 +315,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      this.#responseBytes -= this.#responses.deleteBelow(responseAck, keptBytes);
+      this.#responseBytes -= this.#responses.deleteBelow(responseAck, releaseAnswer);
     }
   }
 
@@ -328,7 +334,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
     if (cached !== undefined) {
-      this.#link?.sendFrame(encodeMessage(cached.message));
+      this.#link?.sendFrame(cached.slice());
       return false;
     }
     this.#running.set(seq, request);
@@ -402,9 +408,19 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     return true;
   }
 
+  /**
+   * Keeps a copy: not the frame, a view of the encoder's shared buffer, nor the message, whose
+   * values may be views of the request's read buffer; either would keep far more memory alive.
+   */
   #keepResponse(response: ResponseMessage, frame: Uint8Array): void {
-    this.#responses.set(response.seq, { message: response, bytes: frame.byteLength });
+    this.#responses.set(response.seq, keptFramePool.copy(frame));
     this.#responseBytes += frame.byteLength;
+  }
+
+  #dropResponses(): void {
+    for (const answer of this.#responses.values()) keptFramePool.release(answer);
+    this.#responses.clear();
+    this.#responseBytes = 0;
   }
 
   /** @internal Requests running right now (admitted and begun). */
@@ -430,8 +446,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     link?.end(code, `session ${reason}`);
     this.#replay = [];
     this.#replayBytes = 0;
-    this.#responses.clear();
-    this.#responseBytes = 0;
+    this.#dropResponses();
     this.emit("end", reason);
   }
 }

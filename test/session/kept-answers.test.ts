@@ -1,0 +1,116 @@
+import { ConnectionBase, createServer, MessageType, PROTOCOL_VERSION, type TetherServer } from "@tether/core";
+import { Packr } from "msgpackr";
+import { afterEach, describe, expect, it } from "vitest";
+
+const packr = new Packr({ useRecords: false });
+
+/**
+ * A connection that holds every frame it is given, as a transport still writing it would: a
+ * frame's bytes must stay as they were when it was sent.
+ */
+class HoldingConnection extends ConnectionBase {
+  readonly transport = "holding";
+  readonly localAddress = "holding:server";
+  readonly remoteAddress = "holding:client";
+  readonly bufferedAmount = 0;
+  readonly held: Array<{ frame: Uint8Array; bytesThen: Buffer }> = [];
+
+  deliver(message: unknown[]): void {
+    this.receive(packr.pack(message));
+    this.receiveComplete();
+  }
+  decoded(): unknown[][] {
+    return this.held.map(({ frame }) => packr.unpack(frame) as unknown[]);
+  }
+  protected sendFrame(frame: Uint8Array): boolean {
+    this.held.push({ frame, bytesThen: Buffer.from(frame) });
+    return true;
+  }
+  protected closeGracefully(): void {
+    this.finish({ local: true });
+  }
+  protected destroy(): void {
+    this.finish({ local: false });
+  }
+  protected pauseReading(): void {}
+  protected resumeReading(): void {}
+}
+
+const request = (seq: number, fill: number, responseAck: number) => [
+  MessageType.Request,
+  seq,
+  "echo",
+  new Uint8Array(1000).fill(fill),
+  0,
+  responseAck,
+];
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+let server: TetherServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function open() {
+  server = createServer({ maxConnectionsPerAddress: 0 });
+  server.handle("echo", (value) => value);
+  const connection = new HoldingConnection();
+  server.accept(connection);
+  connection.deliver([MessageType.Hello, PROTOCOL_VERSION, 30_000, null, null, 0, null]);
+  await turn();
+  const welcome = connection.decoded()[0] as unknown[];
+  expect(welcome[0]).toBe(MessageType.Welcome);
+  return { connection, sessionId: welcome[1] as string, password: welcome[2] as Uint8Array };
+}
+
+/** Every frame the connection was given still holds the bytes it held when it was sent. */
+function expectUnchanged(connection: HoldingConnection): void {
+  for (const { frame, bytesThen } of connection.held) expect(Buffer.from(frame).equals(bytesThen)).toBe(true);
+}
+
+describe("answers kept until acknowledged", () => {
+  it("sends a resent request's kept answer as bytes that later answers never overwrite", async () => {
+    const { connection } = await open();
+    connection.deliver(request(1, 1, 1));
+    await turn();
+    connection.deliver(request(1, 1, 1)); // resent: answered from the kept copy
+    await turn();
+    // Acknowledging answer 1 frees its memory; answers 2 and 3 are kept in memory of that size.
+    connection.deliver(request(2, 2, 2));
+    connection.deliver(request(3, 3, 2));
+    await turn();
+    const answers = connection.decoded().filter((m) => m[0] === MessageType.Response);
+    expect(answers.map((m) => [m[1], (m[2] as Uint8Array)[0]])).toEqual([
+      [1, 1],
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expectUnchanged(connection);
+  });
+
+  it("replays kept answers on resume as bytes that later answers never overwrite", async () => {
+    const { connection, sessionId, password } = await open();
+    connection.deliver(request(1, 1, 1));
+    connection.deliver(request(2, 2, 1));
+    await turn();
+    connection.close();
+    await turn();
+    const resumed = new HoldingConnection();
+    server?.accept(resumed);
+    resumed.deliver([MessageType.Hello, PROTOCOL_VERSION, 30_000, sessionId, password, 0, null]);
+    await turn();
+    resumed.deliver(request(3, 3, 3)); // acknowledges both replayed answers
+    resumed.deliver(request(4, 4, 3));
+    await turn();
+    const answers = resumed.decoded().filter((m) => m[0] === MessageType.Response);
+    expect(answers.map((m) => [m[1], (m[2] as Uint8Array)[0]])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ]);
+    expectUnchanged(resumed);
+  });
+});
