@@ -36,11 +36,12 @@ class HoldingConnection extends ConnectionBase {
   protected resumeReading(): void {}
 }
 
+/** A request whose 2,000-byte answer is large enough to be kept as a pooled copy. */
 const request = (seq: number, fill: number, responseAck: number) => [
   MessageType.Request,
   seq,
   "echo",
-  new Uint8Array(1000).fill(fill),
+  new Uint8Array(2000).fill(fill),
   0,
   responseAck,
 ];

@@ -5,11 +5,16 @@ const LARGEST_POOLED_FRAME = 256 * 1024;
 /** Released buffers kept for reuse, across all sizes; the rest are left to the garbage collector. */
 const MAX_FREE_BYTES = 8 * 1024 * 1024;
 
+/** The size of buffer a frame of `bytes` gets (integer steps only: this runs for every answer). */
 function bufferSizeFor(bytes: number): number {
   if (bytes <= SMALLEST_BUFFER) return SMALLEST_BUFFER;
-  const power = 2 ** Math.ceil(Math.log2(bytes));
-  return bytes <= power * 0.75 ? power * 0.75 : power;
+  const power = 1 << (32 - Math.clz32(bytes - 1));
+  const threeQuarters = power - (power >> 2);
+  return bytes <= threeQuarters ? threeQuarters : power;
 }
+
+/** Where the free buffers of `size` are listed: sizes of both kinds are distinct, and few. */
+const listOf = (size: number): number => (32 - Math.clz32(size)) * 2 + (size & (size - 1) ? 1 : 0);
 
 /**
  * Reusable memory for the answers a session keeps until the client acknowledges them. A kept
@@ -24,14 +29,15 @@ function bufferSizeFor(bytes: number): number {
  * Released buffers are kept per size, up to 8 MiB in all.
  */
 export class KeptFramePool {
-  readonly #free = new Map<number, ArrayBuffer[]>();
+  /** Released buffers by `listOf(size)`. */
+  readonly #free: ArrayBuffer[][] = Array.from({ length: 64 }, () => []);
   #freeBytes = 0;
 
   /** A copy of `frame` in memory of its own. */
   copy(frame: Uint8Array): Uint8Array {
     if (frame.byteLength > LARGEST_POOLED_FRAME) return new Uint8Array(frame);
     const size = bufferSizeFor(frame.byteLength);
-    const reused = this.#free.get(size)?.pop();
+    const reused = (this.#free[listOf(size)] as ArrayBuffer[]).pop();
     if (reused !== undefined) this.#freeBytes -= size;
     const copy = new Uint8Array(reused ?? new ArrayBuffer(size), 0, frame.byteLength);
     copy.set(frame);
@@ -43,12 +49,7 @@ export class KeptFramePool {
     const buffer = copy.buffer as ArrayBuffer;
     const size = buffer.byteLength;
     if (copy.byteLength > LARGEST_POOLED_FRAME || this.#freeBytes + size > MAX_FREE_BYTES) return;
-    let free = this.#free.get(size);
-    if (free === undefined) {
-      free = [];
-      this.#free.set(size, free);
-    }
-    free.push(buffer);
+    (this.#free[listOf(size)] as ArrayBuffer[]).push(buffer);
     this.#freeBytes += size;
   }
 

@@ -3,7 +3,7 @@ import { encodeFrame } from "../channel/msgpack-codec.js";
 import { CancelledError, FrameTooLargeError, SessionExpiredError } from "../errors.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import type { IncomingRequest } from "./incoming-request.js";
-import { keptFramePool } from "./kept-frame-pool.js";
+import { frameOfKept, type KeptAnswer, keepAnswer, releaseKept } from "./kept-answer.js";
 import {
   CloseCode,
   encodeServerMessage,
@@ -59,12 +59,6 @@ export interface SessionLink {
   requestEnded(): void;
 }
 
-/** Gives a kept answer's memory back to the pool and says how many bytes it held. */
-const releaseAnswer = (answer: Uint8Array): number => {
-  keptFramePool.release(answer);
-  return answer.byteLength;
-};
-
 export type PushMessage = Extract<ServerMessage, { type: typeof MessageType.Push }>;
 export type ResponseMessage = Extract<
   ServerMessage,
@@ -88,8 +82,8 @@ export interface SessionBounds {
  * A push kept until the client acknowledges it, with its encoded size, which the byte bounds
  * count. The message is kept rather than its frame: a frame is a view into the encoder's
  * shared buffer and would keep all of that buffer alive, and a push to many sessions is one
- * message for all of them. A resume, the rare case, encodes it again. (Answers are kept as
- * frames, copied into the kept-frame pool: see `#keepResponse`.)
+ * message for all of them. A resume, the rare case, encodes it again. (Answers: see
+ * `KeptAnswer`.)
  */
 interface Kept<M> {
   readonly message: M;
@@ -119,8 +113,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #deliveredSeq = 0;
   #replay: Kept<PushMessage>[] = [];
   #replayBytes = 0;
-  /** Answers kept until the client acknowledges them (the dedupe cache), as frames in the kept-frame pool. */
-  #responses = new SeqIndex<Uint8Array>();
+  /** Answers kept until the client acknowledges them (the dedupe cache). */
+  #responses = new SeqIndex<KeptAnswer>();
   #responseBytes = 0;
   #running = new SeqIndex<IncomingRequest>();
   /** How many of `#running` have begun (reached the dispatcher): `running`. */
@@ -280,8 +274,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     this.#link = link;
     this.acknowledge(lastPushSeq, this.#responseAck);
     for (const push of this.#replay) link.sendFrame(encodeMessage(push.message));
-    // The kept copies are the pool's: the transport gets copies of its own.
-    for (const answer of this.#responses.values()) link.sendFrame(answer.slice());
+    for (const answer of this.#responses.values()) link.sendFrame(frameOfKept(answer));
   }
 
   /** @internal */
@@ -315,7 +308,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (drop > 0) this.#replay = this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      this.#responseBytes -= this.#responses.deleteBelow(responseAck, releaseAnswer);
+      this.#responseBytes -= this.#responses.deleteBelow(responseAck, releaseKept);
     }
   }
 
@@ -334,7 +327,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
     const cached = this.#responses.get(seq);
     if (cached !== undefined) {
-      this.#link?.sendFrame(cached.slice());
+      this.#link?.sendFrame(frameOfKept(cached));
       return false;
     }
     this.#running.set(seq, request);
@@ -408,17 +401,13 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     return true;
   }
 
-  /**
-   * Keeps a copy: not the frame, a view of the encoder's shared buffer, nor the message, whose
-   * values may be views of the request's read buffer; either would keep far more memory alive.
-   */
   #keepResponse(response: ResponseMessage, frame: Uint8Array): void {
-    this.#responses.set(response.seq, keptFramePool.copy(frame));
+    this.#responses.set(response.seq, keepAnswer(response, frame));
     this.#responseBytes += frame.byteLength;
   }
 
   #dropResponses(): void {
-    for (const answer of this.#responses.values()) keptFramePool.release(answer);
+    for (const answer of this.#responses.values()) releaseKept(answer);
     this.#responses.clear();
     this.#responseBytes = 0;
   }

@@ -1,0 +1,32 @@
+import { encodeFrame } from "../channel/msgpack-codec.js";
+import { keptFramePool } from "./kept-frame-pool.js";
+import { encodeServerMessage } from "./protocol.js";
+import type { ResponseMessage } from "./server-session.js";
+
+/**
+ * Frames up to this size are kept as their message: copying one costs more than it saves.
+ * Larger ones are copied into the kept-frame pool (see `KeptFramePool` for why).
+ */
+const LARGEST_KEPT_AS_MESSAGE = 1024;
+
+/** A small answer's message with its encoded size, or a larger answer's frame, copied. */
+export type KeptAnswer = { readonly message: ResponseMessage; readonly bytes: number } | Uint8Array;
+
+/** What to keep of `response`, sent as `frame` (a view of the encoder's shared buffer, not kept). */
+export function keepAnswer(response: ResponseMessage, frame: Uint8Array): KeptAnswer {
+  return frame.byteLength <= LARGEST_KEPT_AS_MESSAGE
+    ? { message: response, bytes: frame.byteLength }
+    : keptFramePool.copy(frame);
+}
+
+/** The answer as a frame of the caller's own, for a transport (a pooled copy is not). */
+export function frameOfKept(kept: KeptAnswer): Uint8Array {
+  return kept instanceof Uint8Array ? kept.slice() : encodeFrame(encodeServerMessage(kept.message));
+}
+
+/** Lets a kept answer go (its memory back to the pool); returns the bytes it counted for. */
+export function releaseKept(kept: KeptAnswer): number {
+  if (!(kept instanceof Uint8Array)) return kept.bytes;
+  keptFramePool.release(kept);
+  return kept.byteLength;
+}
