@@ -21,8 +21,9 @@ const listOf = (size: number): number => (32 - Math.clz32(size)) * 2 + (size & (
  * answer lives through a young-generation collection or two, so a fresh buffer per answer (or
  * the message, holding views of the request's read buffer) is promoted with its external
  * memory, and V8 then collects the old generation over and over: with 16 KiB answers that
- * doubled the server's CPU per request (BENCHMARKS.md). A copy into a buffer released by an
- * earlier acknowledgement costs a `memcpy` and no allocation but the view.
+ * was most of what the server spent per request beyond raw `net` (BENCHMARKS.md, twelfth
+ * session). A copy into a buffer released by an earlier acknowledgement costs a `memcpy` and no
+ * allocation but the view.
  *
  * A copy is the keeper's own: nothing else holds it, so it must never be handed to a
  * transport (which may still be writing it when it is released); send a copy of it instead.
