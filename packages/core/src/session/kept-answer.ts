@@ -1,7 +1,7 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import { keptFramePool } from "./kept-frame-pool.js";
 import { encodeServerMessage } from "./protocol.js";
-import type { ResponseMessage } from "./server-session.js";
+import type { Kept, ResponseMessage } from "./server-session.js";
 
 /**
  * Frames up to this size are kept as their message: copying one costs more than it saves.
@@ -10,7 +10,7 @@ import type { ResponseMessage } from "./server-session.js";
 const LARGEST_KEPT_AS_MESSAGE = 1024;
 
 /** A small answer's message with its encoded size, or a larger answer's frame, copied. */
-export type KeptAnswer = { readonly message: ResponseMessage; readonly bytes: number } | Uint8Array;
+export type KeptAnswer = Kept<ResponseMessage> | Uint8Array;
 
 /** What to keep of `response`, sent as `frame` (a view of the encoder's shared buffer, not kept). */
 export function keepAnswer(response: ResponseMessage, frame: Uint8Array): KeptAnswer {

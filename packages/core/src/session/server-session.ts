@@ -79,13 +79,13 @@ export interface SessionBounds {
 }
 
 /**
- * A push kept until the client acknowledges it, with its encoded size, which the byte bounds
- * count. The message is kept rather than its frame: a frame is a view into the encoder's
- * shared buffer and would keep all of that buffer alive, and a push to many sessions is one
- * message for all of them. A resume, the rare case, encodes it again. (Answers: see
- * `KeptAnswer`.)
+ * A message kept until the client acknowledges it, with its encoded size, which the byte bounds
+ * count: every push, and small answers (see `KeptAnswer`). The message is kept rather than its
+ * frame: a frame is a view into the encoder's shared buffer and would keep all of that buffer
+ * alive, and a push to many sessions is one message for all of them. A resume, the rare case,
+ * encodes it again.
  */
-interface Kept<M> {
+export interface Kept<M> {
   readonly message: M;
   readonly bytes: number;
 }
