@@ -172,6 +172,9 @@ function isKeyHead(b: number): boolean {
   );
 }
 
+/** Strings up to this many bytes are scanned in place, longer ones through a view. */
+const SCAN_IN_PLACE = 64;
+
 /**
  * A lone surrogate in WTF-8 is ED A0-BF xx (a surrogate pair is written as one four-byte
  * sequence, so these bytes mean a lone one); it becomes U+FFFD, EF BF BD, the same size.
@@ -191,7 +194,6 @@ function replaceLoneSurrogates(bytes: Uint8Array, start: number, stop: number): 
     if ((text[at + 1] as number) >= 0xa0) replaceAt(text, at);
   }
 }
-const SCAN_IN_PLACE = 64;
 
 function replaceAt(bytes: Uint8Array, at: number): void {
   bytes[at] = 0xef;
