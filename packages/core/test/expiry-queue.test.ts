@@ -134,6 +134,25 @@ describe("ExpiryQueue", () => {
     expect(new Set(tracked).size).toBe(queue.size);
   });
 
+  it("keeps every element's bucket, time and order as it grows past its first capacity", () => {
+    const { queue, drainUntil } = setup();
+    const count = 10_000;
+    const e = (i: number) => `e${i}`;
+    const bucketOf = (i: number) => (i % 100) + 1 + (i % 2 === 1 ? 50 : 0);
+    // Element i lands in bucket i % 100 + 1; every element after the first few grows the storage.
+    for (let i = 0; i < count; i++) queue.update(e(i), (i % 100) * INTERVAL);
+    // Then the odd ones move 50 buckets on, to the end of buckets that hold even ones already.
+    for (let i = 1; i < count; i += 2) queue.update(e(i), (bucketOf(i) - 1) * INTERVAL);
+    for (let i = 0; i < count; i++) expect(queue.getExpiration(e(i))).toBe(bucketOf(i) * INTERVAL);
+    for (let bucket = 1; bucket <= 150; bucket++) {
+      const stayed: string[] = [];
+      const moved: string[] = [];
+      for (let i = 0; i < count; i++) if (bucketOf(i) === bucket) (i % 2 === 0 ? stayed : moved).push(e(i));
+      expect(drainUntil(bucket * INTERVAL)).toEqual([...stayed, ...moved]);
+    }
+    expect(queue.size).toBe(0);
+  });
+
   it("rejects bad intervals and timeouts with a typed error", () => {
     const clock = new ManualClock();
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

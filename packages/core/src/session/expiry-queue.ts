@@ -3,6 +3,14 @@ import { InvalidArgumentError } from "../errors.js";
 
 const NO_SLOT = -1;
 const INITIAL_CAPACITY = 64;
+/** Bytes per slot: `prev` and `next` as Int32, then the time as a Float64, in one 16-byte record. */
+const SLOT_BYTES = 16;
+const INT32S_PER_SLOT = SLOT_BYTES / 4;
+const FLOAT64S_PER_SLOT = SLOT_BYTES / 8;
+/** Where slot `slot`'s fields sit: `prev` and `next` in the Int32 view, its time in the Float64 one. */
+const prevAt = (slot: number): number => slot * INT32S_PER_SLOT;
+const nextAt = (slot: number): number => slot * INT32S_PER_SLOT + 1;
+const timeAt = (slot: number): number => slot * FLOAT64S_PER_SLOT + 1;
 const EMPTY: readonly never[] = Object.freeze([]);
 const SLOTS_ON_ELEMENTS = Symbol("slots on elements");
 
@@ -13,6 +21,13 @@ const SLOTS_ON_ELEMENTS = Symbol("slots on elements");
 export function bucketNumber(time: number, interval: number): number {
   return Math.floor(time / interval) + 1;
 }
+
+/**
+ * `updateInSlot` for a caller that has proved `slot` holds its element (the `SessionTracker`,
+ * whose live sessions are always queued) and computed the bucket time itself: it skips the
+ * check of the slot, a read of memory far from the rest. Not part of the package's API.
+ */
+export let moveQueuedSlot: <E>(queue: ExpiryQueue<E>, slot: number, time: number) => number | null;
 
 /** An element that keeps its own slot in the queue (see {@link ExpiryQueue.withSlotsOnElements}). */
 export interface SlottedElement {
@@ -36,13 +51,15 @@ interface SlotIndex<E> {
  * come. An element therefore expires in `(lastTouch + timeout, lastTouch + timeout + interval]`,
  * and the server needs one timer for all sessions instead of one per session.
  *
- * Storage is a struct of arrays: every element has an integer slot, and each bucket is a
- * circular doubly linked list threaded through the `#prev`/`#next` arrays with a sentinel slot
- * of its own. Moving an element between buckets is then two unlinks and links on typed arrays
- * plus one lookup of the element's slot; the target bucket is usually the one the previous
- * touch used, so it is cached. That keeps a touch to a few array writes and the heap cost per
- * element near 40 bytes (measured in `bench/expiry-queue`), most of it the element → slot map;
- * elements that can keep their own slot save that too ({@link withSlotsOnElements}).
+ * Storage: every element has an integer slot, a 16-byte record in one buffer (its `prev` and
+ * `next` links and its expiration time), and each bucket is a circular doubly linked list
+ * threaded through those links with a sentinel slot of its own. Moving an element between
+ * buckets is then an unlink and a link on typed arrays plus one lookup of the element's slot;
+ * the target bucket is usually the one the previous touch used, so it is cached. A slot's
+ * links and time share one cache line, so with a million elements a move reads memory in few
+ * places; the heap cost per element stays near 40 bytes (measured in `bench/expiry-queue`),
+ * most of it the element → slot map; elements that can keep their own slot save that too
+ * ({@link withSlotsOnElements}).
  */
 export class ExpiryQueue<E> {
   readonly #interval: number;
@@ -56,12 +73,16 @@ export class ExpiryQueue<E> {
   #cachedBucketSlot = NO_SLOT;
 
   #elements: (E | undefined)[] = [];
-  #prev = new Int32Array(INITIAL_CAPACITY);
-  #next = new Int32Array(INITIAL_CAPACITY);
-  /** For an element slot, its expiration time; for a sentinel, its bucket's time. */
-  #time = new Float64Array(INITIAL_CAPACITY);
+  /** The slots' records: `prev` and `next` (see {@link prevAt}, {@link nextAt}). */
+  #links = new Int32Array(INITIAL_CAPACITY * INT32S_PER_SLOT);
+  /**
+   * The same memory as Float64s, for the third field (see {@link timeAt}): for an element
+   * slot, its expiration time; for a sentinel, its bucket's time.
+   */
+  #times = new Float64Array(this.#links.buffer);
+  #capacity = INITIAL_CAPACITY;
   #slotsInUse = 0;
-  /** Head of the free-slot list, threaded through `#next`. */
+  /** Head of the free-slot list, threaded through the `next` links. */
   #freeSlot = NO_SLOT;
 
   /** `slots` is for {@link withSlotsOnElements} only. */
@@ -120,13 +141,11 @@ export class ExpiryQueue<E> {
       slot = this.#allocate();
       this.#elements[slot] = element;
       this.#slotOf.set(element, slot);
-    } else {
-      if (this.#time[slot] === newTime) return null;
-      this.#unlink(slot);
+      this.#times[timeAt(slot)] = newTime;
+      this.#linkLast(slot, this.#bucket(newTime));
+      return newTime;
     }
-    this.#time[slot] = newTime;
-    this.#linkLast(slot, this.#bucket(newTime));
-    return newTime;
+    return this.#move(slot, newTime);
   }
 
   /**
@@ -147,12 +166,7 @@ export class ExpiryQueue<E> {
     if (!(timeout >= 0 && timeout !== Number.POSITIVE_INFINITY)) {
       throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
     }
-    const newTime = this.#roundToNextInterval(now + timeout);
-    if (this.#time[slot] === newTime) return null;
-    this.#unlink(slot);
-    this.#time[slot] = newTime;
-    this.#linkLast(slot, this.#bucket(newTime));
-    return newTime;
+    return this.#move(slot, this.#roundToNextInterval(now + timeout));
   }
 
   /** Stops tracking `element`. Returns the expiration time it had, or `null` if unknown. */
@@ -160,7 +174,7 @@ export class ExpiryQueue<E> {
     const slot = this.#slotOf.get(element);
     if (slot === undefined) return null;
     this.#slotOf.delete(element);
-    const time = this.#time[slot] as number;
+    const time = this.#times[timeAt(slot)] as number;
     this.#unlink(slot);
     this.#release(slot);
     return time;
@@ -169,7 +183,7 @@ export class ExpiryQueue<E> {
   /** The expiration time of `element`, or `null` if it is not tracked. */
   getExpiration(element: E): number | null {
     const slot = this.#slotOf.get(element);
-    return slot === undefined ? null : (this.#time[slot] as number);
+    return slot === undefined ? null : (this.#times[timeAt(slot)] as number);
   }
 
   has(element: E): boolean {
@@ -196,9 +210,9 @@ export class ExpiryQueue<E> {
     if (this.#cachedBucketSlot === sentinel) this.#cachedBucketTime = Number.NaN;
 
     const expired: E[] = [];
-    const next = this.#next;
-    for (let slot = next[sentinel] as number; slot !== sentinel; ) {
-      const following = next[slot] as number;
+    const links = this.#links;
+    for (let slot = links[nextAt(sentinel)] as number; slot !== sentinel; ) {
+      const following = links[nextAt(slot)] as number;
       const element = this.#elements[slot] as E;
       expired.push(element);
       this.#slotOf.delete(element);
@@ -216,12 +230,29 @@ export class ExpiryQueue<E> {
     for (const time of times) {
       const sentinel = this.#bucketOf.get(time) as number;
       const elements: E[] = [];
-      for (let slot = this.#next[sentinel] as number; slot !== sentinel; slot = this.#next[slot] as number) {
+      for (
+        let slot = this.#links[nextAt(sentinel)] as number;
+        slot !== sentinel;
+        slot = this.#links[nextAt(slot)] as number
+      ) {
         elements.push(this.#elements[slot] as E);
       }
       if (elements.length > 0) map.set(time, elements);
     }
     return map;
+  }
+
+  static {
+    moveQueuedSlot = (queue, slot, time) => queue.#move(slot, time);
+  }
+
+  /** Moves the element in `slot` to the bucket due at `time`; `null` when it is there already. */
+  #move(slot: number, time: number): number | null {
+    if (this.#times[timeAt(slot)] === time) return null;
+    this.#unlink(slot);
+    this.#times[timeAt(slot)] = time;
+    this.#linkLast(slot, this.#bucket(time));
+    return time;
   }
 
   #roundToNextInterval(time: number): number {
@@ -234,9 +265,9 @@ export class ExpiryQueue<E> {
     let sentinel = this.#bucketOf.get(time);
     if (sentinel === undefined) {
       sentinel = this.#allocate();
-      this.#time[sentinel] = time;
-      this.#prev[sentinel] = sentinel;
-      this.#next[sentinel] = sentinel;
+      this.#times[timeAt(sentinel)] = time;
+      this.#links[prevAt(sentinel)] = sentinel;
+      this.#links[nextAt(sentinel)] = sentinel;
       this.#bucketOf.set(time, sentinel);
     }
     this.#cachedBucketTime = time;
@@ -245,47 +276,42 @@ export class ExpiryQueue<E> {
   }
 
   #linkLast(slot: number, sentinel: number): void {
-    const last = this.#prev[sentinel] as number;
-    this.#prev[slot] = last;
-    this.#next[slot] = sentinel;
-    this.#next[last] = slot;
-    this.#prev[sentinel] = slot;
+    const last = this.#links[prevAt(sentinel)] as number;
+    this.#links[prevAt(slot)] = last;
+    this.#links[nextAt(slot)] = sentinel;
+    this.#links[nextAt(last)] = slot;
+    this.#links[prevAt(sentinel)] = slot;
   }
 
   #unlink(slot: number): void {
-    const prev = this.#prev[slot] as number;
-    const next = this.#next[slot] as number;
-    this.#next[prev] = next;
-    this.#prev[next] = prev;
+    const prev = this.#links[prevAt(slot)] as number;
+    const next = this.#links[nextAt(slot)] as number;
+    this.#links[nextAt(prev)] = next;
+    this.#links[prevAt(next)] = prev;
   }
 
   #allocate(): number {
     const free = this.#freeSlot;
     if (free !== NO_SLOT) {
-      this.#freeSlot = this.#next[free] as number;
+      this.#freeSlot = this.#links[nextAt(free)] as number;
       return free;
     }
-    if (this.#slotsInUse === this.#next.length) this.#grow();
+    if (this.#slotsInUse === this.#capacity) this.#grow();
     return this.#slotsInUse++;
   }
 
   #release(slot: number): void {
     this.#elements[slot] = undefined;
-    this.#next[slot] = this.#freeSlot;
+    this.#links[nextAt(slot)] = this.#freeSlot;
     this.#freeSlot = slot;
   }
 
   #grow(): void {
-    const capacity = this.#next.length * 2;
-    const prev = new Int32Array(capacity);
-    prev.set(this.#prev);
-    this.#prev = prev;
-    const next = new Int32Array(capacity);
-    next.set(this.#next);
-    this.#next = next;
-    const time = new Float64Array(capacity);
-    time.set(this.#time);
-    this.#time = time;
+    this.#capacity *= 2;
+    const links = new Int32Array(this.#capacity * INT32S_PER_SLOT);
+    links.set(this.#links);
+    this.#links = links;
+    this.#times = new Float64Array(links.buffer);
   }
 }
 

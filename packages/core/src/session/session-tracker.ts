@@ -1,6 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
-import { bucketNumber, ExpiryQueue, type SlottedElement } from "./expiry-queue.js";
+import { bucketNumber, ExpiryQueue, moveQueuedSlot, type SlottedElement } from "./expiry-queue.js";
 import { randomHex } from "./session-secrets.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
@@ -240,7 +240,8 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     const ticks = bucketNumber(time + session.timeout, this.tickTime);
     if (ticks === session.expiryTicks) return true;
     session.expiryTicks = ticks;
-    this.#queue.updateInSlot(session.expirySlot, session, session.timeout, time);
+    // A live session of this tracker is in its queue, in the slot it carries.
+    moveQueuedSlot(this.#queue, session.expirySlot, ticks * this.tickTime);
     return true;
   }
 
