@@ -53,7 +53,7 @@ async function hold(
   const children = [0, 1].map((i) =>
     fork(
       fileURLToPath(new URL("./clients.ts", import.meta.url)),
-      [address, String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)), String(T), mode],
+      [address, String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)), String(T), mode, String(T / 3)],
       { execArgv: ["--conditions=tether-source", "--import", "tsx"] },
     ),
   );
