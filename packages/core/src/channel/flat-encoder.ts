@@ -49,7 +49,8 @@ export function encodeFlatMessage(message: unknown): Uint8Array | undefined {
   const length = message.length;
   if (length > 0xffff) return undefined;
   let most = 3; // the array header
-  longStringBytes.length = 0;
+  // Most messages have no long string; truncating an empty array still calls into V8's builtin.
+  if (longStringBytes.length !== 0) longStringBytes.length = 0;
   longStringsWritten = 0;
   for (let i = 0; i < length; i++) {
     const size = mostBytes(message[i]);
