@@ -50,9 +50,9 @@ export class MessageFraming {
 
   /**
    * The queued frames as messages: up to `MESSAGE_TARGET_BYTES` each, or one larger frame
-   * alone (never over `maxFrameBytes + 4`).
+   * alone (never over `maxFrameBytes + 4`), each in memory from `allocate` (fresh by default).
    */
-  flush(): Uint8Array[] {
+  flush(allocate?: (bytes: number) => Uint8Array): Uint8Array[] {
     const messages: Uint8Array[] = [];
     const target = Math.min(MESSAGE_TARGET_BYTES, this.#maxMessageBytes);
     let batch: Uint8Array[] = [];
@@ -60,14 +60,14 @@ export class MessageFraming {
     for (const frame of this.#pending) {
       const size = frame.byteLength + 4;
       if (batchBytes + size > target && batch.length > 0) {
-        messages.push(encodeLengthPrefixed(batch));
+        messages.push(encodeLengthPrefixed(batch, allocate));
         batch = [];
         batchBytes = 0;
       }
       batch.push(frame);
       batchBytes += size;
     }
-    if (batch.length > 0) messages.push(encodeLengthPrefixed(batch));
+    if (batch.length > 0) messages.push(encodeLengthPrefixed(batch, allocate));
     this.#pending = [];
     this.#pendingBytes = 0;
     return messages;

@@ -4,6 +4,7 @@ import {
   type ConnectionOptions,
   EARLY_FLUSH_BYTES,
   EARLY_FLUSH_MIN_READ,
+  FramePool,
   FrameTooLargeError,
   ProtocolError,
   uniquePeerKey,
@@ -17,6 +18,14 @@ import {
   WS_CLOSE_PROTOCOL_ERROR,
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
+
+/**
+ * The memory of the messages every connection of the process sends: a message is released to
+ * it once `ws` has written it (its send callback), so a busy connection reuses the same few
+ * buffers instead of making a new one per tick (see `FramePool`).
+ */
+const messagePool = new FramePool();
+const takeMessage = (bytes: number): Uint8Array => messagePool.take(bytes);
 
 /**
  * A Tether connection over a `ws` WebSocket (either side). Given the socket `ws` reads from, it
@@ -132,8 +141,11 @@ export class WsConnection extends ConnectionBase {
 
   #flush(): void {
     if (this.#framing.pendingBytes === 0 || this.#ws.readyState !== this.#ws.OPEN) return;
-    for (const message of this.#framing.flush()) {
-      this.#ws.send(message, { binary: true }, () => this.#onFlushed());
+    for (const message of this.#framing.flush(takeMessage)) {
+      this.#ws.send(message, { binary: true }, () => {
+        messagePool.release(message);
+        this.#onFlushed();
+      });
     }
   }
 

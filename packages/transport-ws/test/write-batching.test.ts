@@ -1,4 +1,4 @@
-import { type Connection, encodeLengthPrefixed } from "@tether/core";
+import { type Connection, encodeLengthPrefixed, LengthPrefixDecoder } from "@tether/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { webSocket } from "../src/index.js";
@@ -53,5 +53,44 @@ describe("ws write batching", () => {
     const { requests, receivedBytes } = await answering();
     requests(30); // 3,000 bytes
     expect(await receivedBytes(30 * 104)).toEqual([30 * 104]);
+  });
+});
+
+describe("ws message memory", () => {
+  it("is reused only once ws has written a message: frames queued behind a reader that stopped arrive intact", async () => {
+    const accepted: Connection[] = [];
+    const listener = await webSocket().listen("127.0.0.1:0", (c) => accepted.push(c));
+    cleanups.push(() => listener.close());
+    const ws = new WebSocket(listener.address);
+    await new Promise((resolve) => ws.once("open", resolve));
+    cleanups.push(() => ws.terminate());
+    for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    const server = accepted[0] as Connection;
+    ws.pause(); // the client stops reading: what the kernel cannot take waits in the server
+
+    // 24 MiB, more than loopback's socket buffers hold, in ticks of three 16 KiB frames (one
+    // message each tick), frame i filled with i: a message's memory reused too early would
+    // overwrite one still waiting to be written.
+    const FRAMES = 1536;
+    const frameOf = (i: number) => new Uint8Array(16 * 1024).fill(i & 0xff);
+    for (let i = 0; i < FRAMES; i += 3) {
+      for (let j = i; j < i + 3; j++) server.send(frameOf(j));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+
+    let received = 0;
+    const wrong: number[] = [];
+    const decoder = new LengthPrefixDecoder(1024 * 1024);
+    ws.on("message", (data) =>
+      decoder.push(data as Buffer, (frame) => {
+        if (frame.some((byte) => byte !== (received & 0xff))) wrong.push(received);
+        received++;
+      }),
+    );
+    ws.resume();
+    for (let i = 0; i < 400 && received < FRAMES; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toBe(FRAMES);
+    expect(wrong).toEqual([]);
   });
 });

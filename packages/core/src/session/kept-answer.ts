@@ -1,11 +1,11 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
-import { keptFramePool } from "./kept-frame-pool.js";
+import { keptFramePool } from "../transport/frame-pool.js";
 import { encodeServerMessage } from "./protocol.js";
 import type { Kept, ResponseMessage } from "./server-session.js";
 
 /**
  * Frames up to this size are kept as their message: copying one costs more than it saves.
- * Larger ones are copied into the kept-frame pool (see `KeptFramePool` for why).
+ * Larger ones are copied into the kept-frame pool (see `FramePool` for why).
  */
 const LARGEST_KEPT_AS_MESSAGE = 1024;
 

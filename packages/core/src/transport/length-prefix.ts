@@ -185,12 +185,21 @@ export function lengthPrefix(length: number): Uint8Array {
   return header;
 }
 
-/** Length-prefixes `frames` into one contiguous buffer (one copy each), e.g. one WebSocket message. */
-export function encodeLengthPrefixed(frames: readonly Uint8Array[]): Uint8Array {
+const freshBuffer = (bytes: number): Uint8Array => new Uint8Array(bytes);
+
+/**
+ * Length-prefixes `frames` into one contiguous buffer (one copy each), e.g. one WebSocket
+ * message; `allocate` gives the memory (a fresh buffer by default, a pool's for a caller that
+ * knows when the message is done with).
+ */
+export function encodeLengthPrefixed(
+  frames: readonly Uint8Array[],
+  allocate: (bytes: number) => Uint8Array = freshBuffer,
+): Uint8Array {
   let total = 0;
   for (const frame of frames) total += LENGTH_PREFIX_BYTES + frame.byteLength;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  const out = allocate(total);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let offset = 0;
   for (const frame of frames) {
     view.setUint32(offset, frame.byteLength);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { KeptFramePool } from "../src/session/kept-frame-pool.js";
+import { FramePool } from "../src/transport/frame-pool.js";
 
 const frameOf = (bytes: number, fill: number) => new Uint8Array(bytes).fill(fill);
 
-describe("KeptFramePool", () => {
+describe("FramePool", () => {
   it("copies a frame into memory of its own", () => {
-    const pool = new KeptFramePool();
+    const pool = new FramePool();
     const frame = frameOf(100, 7);
     const copy = pool.copy(frame);
     frame.fill(1);
@@ -14,7 +14,7 @@ describe("KeptFramePool", () => {
   });
 
   it("reuses a released buffer for the next copy of about its size, wasting at most a quarter", () => {
-    const pool = new KeptFramePool();
+    const pool = new FramePool();
     const first = pool.copy(frameOf(16_404, 1));
     expect(first.buffer.byteLength).toBe(24 * 1024);
     const buffer = first.buffer;
@@ -39,8 +39,19 @@ describe("KeptFramePool", () => {
     }
   });
 
+  it("takes memory of a given size from a released buffer, as it was left", () => {
+    const pool = new FramePool();
+    const first = pool.copy(frameOf(1000, 9));
+    pool.release(first);
+    const taken = pool.take(900);
+    expect(taken.byteLength).toBe(900);
+    expect(taken.buffer === first.buffer).toBe(true);
+    expect(taken[0]).toBe(9); // not zeroed: the taker writes all of it
+    expect(pool.take(300 * 1024).buffer.byteLength).toBe(300 * 1024);
+  });
+
   it("keeps at most 8 MiB of released buffers, and none for frames over 256 KiB", () => {
-    const pool = new KeptFramePool();
+    const pool = new FramePool();
     const copies = Array.from({ length: 1000 }, () => pool.copy(frameOf(16 * 1024, 1)));
     for (const copy of copies) pool.release(copy);
     expect(pool.freeBytes).toBe(8 * 1024 * 1024);

@@ -17,35 +17,42 @@ function bufferSizeFor(bytes: number): number {
 const listOf = (size: number): number => (32 - Math.clz32(size)) * 2 + (size & (size - 1) ? 1 : 0);
 
 /**
- * Reusable memory for the answers a session keeps until the client acknowledges them. A kept
- * answer lives through a young-generation collection or two, so a fresh buffer per answer (or
- * the message, holding views of the request's read buffer) is promoted with its external
- * memory, and V8 then collects the old generation over and over: with 16 KiB answers that
- * was most of what the server spent per request beyond raw `net` (BENCHMARKS.md, twelfth
- * session). A copy into a buffer released by an earlier acknowledgement costs a `memcpy` and no
- * allocation but the view.
+ * Reusable memory for frames that outlive the read that made them: the answers a session keeps
+ * until the client acknowledges them, and the WebSocket messages a connection has handed to
+ * `ws` until they are written. Such a buffer lives through a young-generation collection or
+ * two, so a fresh one each time (or, for a kept answer, the message, holding views of the
+ * request's read buffer) is promoted with its external memory, and V8 then collects the old
+ * generation over and over: with 16 KiB answers that was most of what the server spent per
+ * request beyond raw `net` (BENCHMARKS.md, twelfth session). Memory released by an earlier
+ * user costs a `memcpy` and no allocation but the view.
  *
- * A copy is the keeper's own: nothing else holds it, so it must never be handed to a
- * transport (which may still be writing it when it is released); send a copy of it instead.
- * Released buffers are kept per size, up to 8 MiB in all.
+ * A buffer from the pool is its taker's own until released, and must not be used afterwards:
+ * a kept copy is therefore never handed to a transport (which may still be writing it when it
+ * is released), and a message is released only once its write is done. Released buffers are
+ * kept per size, up to 8 MiB in all.
  */
-export class KeptFramePool {
+export class FramePool {
   /** Released buffers by `listOf(size)`. */
   readonly #free: ArrayBuffer[][] = Array.from({ length: 64 }, () => []);
   #freeBytes = 0;
 
-  /** A copy of `frame` in memory of its own. */
-  copy(frame: Uint8Array): Uint8Array {
-    if (frame.byteLength > LARGEST_POOLED_FRAME) return new Uint8Array(frame);
-    const size = bufferSizeFor(frame.byteLength);
+  /** `bytes` bytes of memory of the caller's own, as they were left (not zeroed). */
+  take(bytes: number): Uint8Array {
+    if (bytes > LARGEST_POOLED_FRAME) return new Uint8Array(bytes);
+    const size = bufferSizeFor(bytes);
     const reused = (this.#free[listOf(size)] as ArrayBuffer[]).pop();
     if (reused !== undefined) this.#freeBytes -= size;
-    const copy = new Uint8Array(reused ?? new ArrayBuffer(size), 0, frame.byteLength);
+    return new Uint8Array(reused ?? new ArrayBuffer(size), 0, bytes);
+  }
+
+  /** A copy of `frame` in memory of its own. */
+  copy(frame: Uint8Array): Uint8Array {
+    const copy = this.take(frame.byteLength);
     copy.set(frame);
     return copy;
   }
 
-  /** Gives back the memory of a `copy()`: the copy must not be used afterwards. */
+  /** Gives back the memory of a `take()` or `copy()`: it must not be used afterwards. */
   release(copy: Uint8Array): void {
     const buffer = copy.buffer as ArrayBuffer;
     const size = buffer.byteLength;
@@ -60,5 +67,5 @@ export class KeptFramePool {
   }
 }
 
-/** The process's pool: every session's kept answers share it. */
-export const keptFramePool = new KeptFramePool();
+/** The process's pool for kept answers: every session's share it. */
+export const keptFramePool = new FramePool();
