@@ -181,7 +181,7 @@ export {
 } from "./transport/connection.js";
 export { guardDial } from "./transport/dial-guard.js";
 export { EARLY_FLUSH_BYTES, EARLY_FLUSH_MIN_READ } from "./transport/early-flush.js";
-export { FramePool } from "./transport/frame-pool.js";
+export { FramePool, writeBufferPool } from "./transport/frame-pool.js";
 export {
   encodeLengthPrefixed,
   type FrameSink,

@@ -10,12 +10,20 @@ import {
   LENGTH_PREFIX_BYTES,
   LengthPrefixDecoder,
   uniquePeerKey,
+  writeBufferPool,
 } from "@tether/core";
 
 /** Frames up to this size are copied into the batch's buffer; larger ones are written as they are, at once. */
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * A batch of at least this many bytes is written from `writeBufferPool`, released by the
+ * write's callback. Smaller ones (an idle connection's Pong) are slices of Node's own shared
+ * buffer pool, which cost less there; larger slices use up Node's pool quickly, and from half
+ * of it on each is an allocation of its own.
+ */
+const POOLED_BATCH_BYTES = 1024;
 /** Socket errors that mean the peer's end went away without closing. */
 const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
@@ -197,16 +205,23 @@ export class TcpConnection extends ConnectionBase {
     if (socket.destroyed || socket.writableEnded) return;
     let size = nextLength < 0 ? 0 : LENGTH_PREFIX_BYTES;
     for (const frame of frames) size += LENGTH_PREFIX_BYTES + frame.byteLength;
-    const out = Buffer.allocUnsafe(size);
+    const pooled = size >= POOLED_BATCH_BYTES;
+    const out = pooled ? writeBufferPool.take(size) : Buffer.allocUnsafe(size);
     let at = 0;
     for (const frame of frames) {
-      out.writeUInt32BE(frame.byteLength, at);
+      writeLength(out, at, frame.byteLength);
       out.set(frame, at + LENGTH_PREFIX_BYTES);
       at += LENGTH_PREFIX_BYTES + frame.byteLength;
     }
-    if (nextLength >= 0) out.writeUInt32BE(nextLength, at);
-    socket.write(out, this.#checkDrain);
+    if (nextLength >= 0) writeLength(out, at, nextLength);
+    socket.write(out, pooled ? () => this.#releaseWritten(out) : this.#checkDrain);
     if (nextLength < 0) this.#checkDrainSoon(); // else the large frame's write decides
+  }
+
+  /** A pooled batch's write is done: the socket no longer reads its memory. */
+  #releaseWritten(out: Uint8Array): void {
+    writeBufferPool.release(out);
+    this.#checkDrain();
   }
 
   /**
@@ -282,6 +297,14 @@ export class TcpConnection extends ConnectionBase {
       this.#error ??= error as Error;
     }
   }
+}
+
+/** Writes a frame's 4-byte big-endian length header at `at`. */
+function writeLength(out: Uint8Array, at: number, length: number): void {
+  out[at] = length >>> 24;
+  out[at + 1] = (length >>> 16) & 0xff;
+  out[at + 2] = (length >>> 8) & 0xff;
+  out[at + 3] = length & 0xff;
 }
 
 /** A TCP peer is its IP address; Unix-socket peers carry none, so each is a peer of its own. */

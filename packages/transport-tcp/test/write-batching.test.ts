@@ -37,7 +37,7 @@ async function pair() {
   const decoder = new LengthPrefixDecoder(1 << 20);
   client.on("data", (chunk) => decoder.push(chunk, (frame) => received.push(Buffer.from(frame))));
   const receivedCount = async (n: number) => {
-    for (let i = 0; i < 200 && received.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 400 && received.length < n; i++) await new Promise((r) => setTimeout(r, 5));
     return received;
   };
   return { client, server, writes, receivedCount };
@@ -116,5 +116,26 @@ describe("tcp write batching", () => {
     // [small + large's header], the large frame itself (not copied), [small].
     expect(writes.map((w) => w.byteLength)).toEqual([4 + 16 + 4, 32 * 1024, 4 + 16]);
     expect(writes[1]).toBe(large);
+  });
+});
+
+describe("tcp batch memory", () => {
+  it("is reused only once the socket has written a batch: frames queued behind a reader that stopped arrive intact", async () => {
+    const { client, server, receivedCount } = await pair();
+    client.pause(); // what the kernel cannot take waits in the server's socket
+    // 24 MiB, more than loopback's socket buffers hold, in batches of six 8 KiB frames (one
+    // pooled write each tick), frame i filled with i: a batch's memory reused too early would
+    // overwrite one still waiting to be written.
+    const FRAMES = 3072;
+    for (let i = 0; i < FRAMES; i += 6) {
+      for (let j = i; j < i + 6; j++) server.send(frame(j & 0xff, 8 * 1024));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    client.resume();
+    const received = await receivedCount(FRAMES);
+    expect(received).toHaveLength(FRAMES);
+    const wrong = received.flatMap((f, i) => (f.some((byte) => byte !== (i & 0xff)) ? [i] : []));
+    expect(wrong).toEqual([]);
   });
 });

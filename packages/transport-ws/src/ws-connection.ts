@@ -4,10 +4,10 @@ import {
   type ConnectionOptions,
   EARLY_FLUSH_BYTES,
   EARLY_FLUSH_MIN_READ,
-  FramePool,
   FrameTooLargeError,
   ProtocolError,
   uniquePeerKey,
+  writeBufferPool,
 } from "@tether/core";
 import type { RawData, WebSocket } from "ws";
 import {
@@ -19,13 +19,8 @@ import {
   WS_CLOSE_UNSUPPORTED_DATA,
 } from "./message-framing.js";
 
-/**
- * The memory of the messages every connection of the process sends: a message is released to
- * it once `ws` has written it (its send callback), so a busy connection reuses the same few
- * buffers instead of making a new one per tick (see `FramePool`).
- */
-const messagePool = new FramePool();
-const takeMessage = (bytes: number): Uint8Array => messagePool.take(bytes);
+/** A message's memory, given back to the pool by its send callback (see `writeBufferPool`). */
+const takeMessage = (bytes: number): Uint8Array => writeBufferPool.take(bytes);
 
 /**
  * A Tether connection over a `ws` WebSocket (either side). Given the socket `ws` reads from, it
@@ -143,7 +138,7 @@ export class WsConnection extends ConnectionBase {
     if (this.#framing.pendingBytes === 0 || this.#ws.readyState !== this.#ws.OPEN) return;
     for (const message of this.#framing.flush(takeMessage)) {
       this.#ws.send(message, { binary: true }, () => {
-        messagePool.release(message);
+        writeBufferPool.release(message);
         this.#onFlushed();
       });
     }

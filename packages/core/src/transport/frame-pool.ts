@@ -69,3 +69,10 @@ export class FramePool {
 
 /** The process's pool for kept answers: every session's share it. */
 export const keptFramePool = new FramePool();
+
+/**
+ * The process's pool for what transports write: a buffer of batched frames or a WebSocket
+ * message, taken for one write and released by that write's callback (when the socket is done
+ * with it).
+ */
+export const writeBufferPool = new FramePool();
