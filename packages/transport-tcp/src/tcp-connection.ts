@@ -24,6 +24,13 @@ const MAX_BATCH_BYTES = 64 * 1024;
  * of it on each is an allocation of its own.
  */
 const POOLED_BATCH_BYTES = 1024;
+/**
+ * The batch of a connection with nothing to write, shared and never written to: a batch is an
+ * array of its own from its first frame, and lets it go when written. An array kept per
+ * connection between reads lived from one Ping to the next on an idle connection, long enough
+ * to be promoted, and V8's old generation filled with them.
+ */
+const NO_FRAMES: readonly Uint8Array[] = Object.freeze([]);
 /** Socket errors that mean the peer's end went away without closing. */
 const RESET_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 /** The connection a socket belongs to, for the socket listeners every connection shares. */
@@ -45,7 +52,7 @@ export class TcpConnection extends ConnectionBase {
   readonly #socket: Socket;
   readonly #decoder: LengthPrefixDecoder;
   /** Frames sent and not yet written to the socket (headers are added as they are written). */
-  #batch: Uint8Array[] = [];
+  #batch: readonly Uint8Array[] = NO_FRAMES;
   #batchBytes = 0;
   #reading = false;
   /** This read is large and its first answers have not left yet. */
@@ -134,7 +141,8 @@ export class TcpConnection extends ConnectionBase {
   protected sendFrame(frame: Uint8Array): boolean {
     if (frame.byteLength > COALESCE_LIMIT) this.#writeLarge(frame);
     else {
-      this.#batch.push(frame);
+      if (this.#batch === NO_FRAMES) this.#batch = [frame];
+      else (this.#batch as Uint8Array[]).push(frame);
       this.#batchBytes += LENGTH_PREFIX_BYTES + frame.byteLength;
       if (this.#batchBytes >= MAX_BATCH_BYTES) this.#flush();
       else if (this.#reading) {
@@ -199,7 +207,7 @@ export class TcpConnection extends ConnectionBase {
   #flush(nextLength = -1): void {
     const frames = this.#batch;
     if (frames.length === 0 && nextLength < 0) return;
-    this.#batch = [];
+    this.#batch = NO_FRAMES;
     this.#batchBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
@@ -247,7 +255,7 @@ export class TcpConnection extends ConnectionBase {
 
   protected destroy(error?: Error): void {
     this.#closedLocally = true;
-    this.#batch = []; // an abort discards what was not yet written
+    this.#batch = NO_FRAMES; // an abort discards what was not yet written
     this.#batchBytes = 0;
     this.#error ??= error;
     // A reset (RST), not a FIN, so the peer sees an error close as it would on a crash.

@@ -24,10 +24,18 @@ export const MESSAGE_TARGET_BYTES = 64 * 1024;
  * A message never exceeds `maxFrameBytes + 4` bytes, which is therefore the WebSocket
  * `maxPayload`.
  */
+/** No frames queued: shared and never written to (see `add`). */
+const NO_FRAMES: readonly Uint8Array[] = Object.freeze([]);
+
 export class MessageFraming {
   readonly #maxMessageBytes: number;
   readonly #decoder: LengthPrefixDecoder;
-  #pending: Uint8Array[] = [];
+  /**
+   * The frames of the next message(s): an array of its own from the first frame on, let go at
+   * the flush, so an idle connection keeps none from one Ping to the next (one that did was
+   * promoted, per connection per Ping).
+   */
+  #pending: readonly Uint8Array[] = NO_FRAMES;
   #pendingBytes = 0;
 
   constructor(readonly maxFrameBytes: number) {
@@ -43,7 +51,8 @@ export class MessageFraming {
   /** Queues a frame; returns true when it is the first since the last flush. */
   add(frame: Uint8Array): boolean {
     const first = this.#pending.length === 0;
-    this.#pending.push(frame);
+    if (this.#pending === NO_FRAMES) this.#pending = [frame];
+    else (this.#pending as Uint8Array[]).push(frame);
     this.#pendingBytes += frame.byteLength + 4;
     return first;
   }
@@ -68,7 +77,7 @@ export class MessageFraming {
       batchBytes += size;
     }
     if (batch.length > 0) messages.push(encodeLengthPrefixed(batch, allocate));
-    this.#pending = [];
+    this.#pending = NO_FRAMES;
     this.#pendingBytes = 0;
     return messages;
   }
