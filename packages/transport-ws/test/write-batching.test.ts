@@ -11,8 +11,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A server connection answering every frame (with 100 bytes), and the raw client's messages. */
-async function answering(answerBytes = 100) {
+/** A server connection and a raw `ws` client connected to it. */
+async function connected() {
   const accepted: Connection[] = [];
   const listener = await webSocket().listen("127.0.0.1:0", (c) => accepted.push(c));
   cleanups.push(() => listener.close());
@@ -20,7 +20,12 @@ async function answering(answerBytes = 100) {
   await new Promise((resolve) => ws.once("open", resolve));
   cleanups.push(() => ws.terminate());
   for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
-  const server = accepted[0] as Connection;
+  return { server: accepted[0] as Connection, ws };
+}
+
+/** A server connection answering every frame (with 100 bytes), and the raw client's messages. */
+async function answering(answerBytes = 100) {
+  const { server, ws } = await connected();
   server.on("frame", () => server.send(new Uint8Array(answerBytes)));
   const messages: number[] = [];
   ws.on("message", (data) => messages.push((data as Buffer).byteLength));
@@ -58,14 +63,7 @@ describe("ws write batching", () => {
 
 describe("ws message memory", () => {
   it("is reused only once ws has written a message: frames queued behind a reader that stopped arrive intact", async () => {
-    const accepted: Connection[] = [];
-    const listener = await webSocket().listen("127.0.0.1:0", (c) => accepted.push(c));
-    cleanups.push(() => listener.close());
-    const ws = new WebSocket(listener.address);
-    await new Promise((resolve) => ws.once("open", resolve));
-    cleanups.push(() => ws.terminate());
-    for (let i = 0; i < 100 && accepted.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
-    const server = accepted[0] as Connection;
+    const { server, ws } = await connected();
     ws.pause(); // the client stops reading: what the kernel cannot take waits in the server
 
     // 24 MiB, more than loopback's socket buffers hold, in ticks of three 16 KiB frames (one
