@@ -17,6 +17,9 @@ import {
  */
 export const MESSAGE_TARGET_BYTES = 64 * 1024;
 
+/** No frames queued: shared and never written to (see `add`). */
+const NO_FRAMES: readonly Uint8Array[] = Object.freeze([]);
+
 /**
  * Tether frames inside WebSocket messages: each message carries one or more length-prefixed
  * frames, so the frames written in one tick leave in as few messages as `MESSAGE_TARGET_BYTES`
@@ -24,9 +27,6 @@ export const MESSAGE_TARGET_BYTES = 64 * 1024;
  * A message never exceeds `maxFrameBytes + 4` bytes, which is therefore the WebSocket
  * `maxPayload`.
  */
-/** No frames queued: shared and never written to (see `add`). */
-const NO_FRAMES: readonly Uint8Array[] = Object.freeze([]);
-
 export class MessageFraming {
   readonly #maxMessageBytes: number;
   readonly #decoder: LengthPrefixDecoder;

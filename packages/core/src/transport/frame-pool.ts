@@ -18,8 +18,8 @@ const listOf = (size: number): number => (32 - Math.clz32(size)) * 2 + (size & (
 
 /**
  * Reusable memory for frames that outlive the read that made them: the answers a session keeps
- * until the client acknowledges them, and the WebSocket messages a connection has handed to
- * `ws` until they are written. Such a buffer lives through a young-generation collection or
+ * until the client acknowledges them, and what a connection has handed to its socket (a TCP
+ * batch, a WebSocket message) until it is written. Such a buffer lives through a young-generation collection or
  * two, so a fresh one each time (or, for a kept answer, the message, holding views of the
  * request's read buffer) is promoted with its external memory, and V8 then collects the old
  * generation over and over: with 16 KiB answers that was most of what the server spent per
