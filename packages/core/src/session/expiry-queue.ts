@@ -80,7 +80,6 @@ export class ExpiryQueue<E> {
    * slot, its expiration time; for a sentinel, its bucket's time.
    */
   #times = new Float64Array(this.#links.buffer);
-  #capacity = INITIAL_CAPACITY;
   #slotsInUse = 0;
   /** Head of the free-slot list, threaded through the `next` links. */
   #freeSlot = NO_SLOT;
@@ -296,7 +295,7 @@ export class ExpiryQueue<E> {
       this.#freeSlot = this.#links[nextAt(free)] as number;
       return free;
     }
-    if (this.#slotsInUse === this.#capacity) this.#grow();
+    if (this.#slotsInUse * INT32S_PER_SLOT === this.#links.length) this.#grow();
     return this.#slotsInUse++;
   }
 
@@ -307,8 +306,7 @@ export class ExpiryQueue<E> {
   }
 
   #grow(): void {
-    this.#capacity *= 2;
-    const links = new Int32Array(this.#capacity * INT32S_PER_SLOT);
+    const links = new Int32Array(this.#links.length * 2);
     links.set(this.#links);
     this.#links = links;
     this.#times = new Float64Array(links.buffer);
