@@ -65,6 +65,12 @@ async function open() {
   return { connection, sessionId: welcome[1] as string, password: welcome[2] as Uint8Array };
 }
 
+/** The Responses the connection was given, as [seq, first byte of the body]. */
+function answersOf(connection: HoldingConnection): unknown[][] {
+  const answers = connection.decoded().filter((m) => m[0] === MessageType.Response);
+  return answers.map((m) => [m[1], (m[2] as Uint8Array)[0]]);
+}
+
 /** Every frame the connection was given still holds the bytes it held when it was sent. */
 function expectUnchanged(connection: HoldingConnection): void {
   for (const { frame, bytesThen } of connection.held) expect(Buffer.from(frame).equals(bytesThen)).toBe(true);
@@ -81,8 +87,7 @@ describe("answers kept until acknowledged", () => {
     connection.deliver(request(2, 2, 2));
     connection.deliver(request(3, 3, 2));
     await turn();
-    const answers = connection.decoded().filter((m) => m[0] === MessageType.Response);
-    expect(answers.map((m) => [m[1], (m[2] as Uint8Array)[0]])).toEqual([
+    expect(answersOf(connection)).toEqual([
       [1, 1],
       [1, 1],
       [2, 2],
@@ -105,8 +110,7 @@ describe("answers kept until acknowledged", () => {
     resumed.deliver(request(3, 3, 3)); // acknowledges both replayed answers
     resumed.deliver(request(4, 4, 3));
     await turn();
-    const answers = resumed.decoded().filter((m) => m[0] === MessageType.Response);
-    expect(answers.map((m) => [m[1], (m[2] as Uint8Array)[0]])).toEqual([
+    expect(answersOf(resumed)).toEqual([
       [1, 1],
       [2, 2],
       [3, 3],
