@@ -21,8 +21,17 @@ const NodeBuffer: unknown = hasBuffer ? Buffer : Uint8Array;
 const utf8 = new TextEncoder();
 
 /**
+ * A frame that may take more than this gets a buffer of its own, of its size. Cut from the
+ * slab, three 16 KiB frames filled one and left a quarter of it unused, and every byte of a
+ * fresh buffer counts toward the young-generation collection V8 starts after each 32 MiB of
+ * new buffers: under large messages those collections are most of the GC (BENCHMARKS.md,
+ * "Fourteenth session").
+ */
+const OWN_BUFFER_BYTES = SLAB_BYTES / 8;
+
+/**
  * Frames are cut from one slab, as msgpackr cuts them from its buffer: each frame is a view, so
- * the slab lives as long as any frame cut from it; a frame larger than half a slab gets its own.
+ * the slab lives as long as any frame cut from it; a large frame gets a buffer of its own.
  */
 let slab = allocate(SLAB_BYTES);
 let slabUsed = 0;
@@ -93,13 +102,13 @@ function mostBytes(leaf: unknown): number {
 
 /** Where a frame of at most `bytes` starts: in the slab, a new slab, or a buffer of its own. */
 function reserve(bytes: number): number {
+  if (bytes > OWN_BUFFER_BYTES) {
+    out = allocate(bytes);
+    view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    pos = 0;
+    return 0;
+  }
   if (slabUsed + bytes > slab.length) {
-    if (bytes > SLAB_BYTES / 2) {
-      out = allocate(bytes);
-      view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-      pos = 0;
-      return 0;
-    }
     slab = allocate(SLAB_BYTES);
     slabUsed = 0;
     slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength);

@@ -3,8 +3,12 @@ import { FrameTooLargeError, ProtocolError } from "../errors.js";
 /** Bytes in the big-endian length header that precedes every frame on a byte stream. */
 export const LENGTH_PREFIX_BYTES = 4;
 
-/** Where a frame body that spans reads starts; it doubles as bytes arrive, up to the frame's length. */
-const FIRST_BODY_CAPACITY = 4096;
+/**
+ * The body of a frame that spans reads gets room for twice what has arrived plus this, up to
+ * the frame's length: a frame at least half here (or small) is allocated once, at its size,
+ * while a header that claims a large frame costs no more than what its peer sent.
+ */
+const BODY_SLACK_BYTES = 4096;
 
 /**
  * Hands up each frame; returning false stops the decoder (a reader that paused), which then
@@ -142,14 +146,11 @@ export class LengthPrefixDecoder {
     }
   }
 
-  /** The body buffer, grown to hold at least `needed` bytes (doubling, up to the frame's length). */
+  /** The body buffer, grown to hold at least `needed` bytes (see `BODY_SLACK_BYTES`). */
   #ensureBody(needed: number): Uint8Array {
     const body = this.#body;
     if (body !== undefined && body.byteLength >= needed) return body;
-    const capacity = Math.min(
-      this.#bodyLength,
-      Math.max(needed, FIRST_BODY_CAPACITY, 2 * (body?.byteLength ?? 0)),
-    );
+    const capacity = Math.min(this.#bodyLength, 2 * needed + BODY_SLACK_BYTES);
     const grown = new Uint8Array(capacity);
     if (body !== undefined) grown.set(body.subarray(0, this.#bodyFilled));
     this.#body = grown;
