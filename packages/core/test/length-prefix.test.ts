@@ -127,6 +127,38 @@ describe("LengthPrefixDecoder", () => {
     expect(decoder.bufferedBytes).toBe(0);
   });
 
+  it("holds room for twice what arrived plus 4 KiB, not for what a header claims", () => {
+    const claimed = 1024 * 1024;
+    const decoders = Array.from({ length: 200 }, () => new LengthPrefixDecoder(claimed));
+    const before = process.memoryUsage().arrayBuffers;
+    for (const decoder of decoders) {
+      const chunk = new Uint8Array(4 + 1000);
+      new DataView(chunk.buffer).setUint32(0, claimed);
+      decoder.push(chunk, () => {});
+    }
+    const held = process.memoryUsage().arrayBuffers - before;
+    // Each holds its chunk's copy in a body of at most 2 * 1000 + 4096 bytes; 200 frames of
+    // the claimed size would be 200 MiB.
+    expect(held).toBeLessThanOrEqual(200 * (1004 + 2 * 1000 + 4096));
+    expect(decoders.every((decoder) => decoder.bufferedBytes === 1000)).toBe(true);
+  });
+
+  it("allocates a frame that is at least half here once, at its length", () => {
+    const decoder = new LengthPrefixDecoder(64 * 1024);
+    const frame = new Uint8Array(20_000).map((_, i) => i & 0xff);
+    const whole = encodeLengthPrefixed([frame]);
+    let got: Uint8Array | undefined;
+    const before = process.memoryUsage().arrayBuffers;
+    decoder.push(whole.subarray(0, 4 + 12_000), () => {});
+    // The whole body at once (a buffer of what arrived would be 12,000 bytes, then another).
+    expect(process.memoryUsage().arrayBuffers - before).toBe(20_000);
+    decoder.push(whole.subarray(4 + 12_000), (f) => {
+      got = f;
+    });
+    expect(got).toEqual(frame);
+    expect(got?.buffer.byteLength).toBe(20_000);
+  });
+
   it("accumulates a frame that spans reads in one buffer, grown as its bytes arrive", () => {
     const length = 1024 * 1024;
     const decoder = new LengthPrefixDecoder(length);
