@@ -20,6 +20,19 @@ export interface PendingRequest {
   cleanup: (() => void) | undefined;
 }
 
+const NO_RESOLVER = (): void => {};
+/**
+ * The resolving functions of the promise `add` is making, handed over by one shared executor:
+ * an executor made per request, and the context it closed over, were garbage every request
+ * made (a request in flight keeps only its promise, its resolving functions and its entry).
+ */
+let capturedResolve: (value: unknown) => void = NO_RESOLVER;
+let capturedReject: (error: Error) => void = NO_RESOLVER;
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /**
  * The client's requests awaiting their answer, by seq, across connections: each settles once,
  * with its answer, an error, or the caller's timeout or abort.
@@ -46,30 +59,40 @@ export class PendingRequests {
     options: RequestOptions,
   ): { entry: PendingRequest; answer: Promise<unknown> } {
     const seq = ++this.#lastSeq;
-    let entry!: PendingRequest;
-    const answer = new Promise<unknown>((resolve, reject) => {
-      entry = { seq, op, body, madeAt: this.clock.now(), resolve, reject, cleanup: undefined };
-    });
-    const { signal, timeout } = options;
+    const answer = new Promise<unknown>(captureResolvers);
+    const entry: PendingRequest = {
+      seq,
+      op,
+      body,
+      madeAt: this.clock.now(),
+      resolve: capturedResolve,
+      reject: capturedReject,
+      cleanup: undefined,
+    };
+    capturedResolve = capturedReject = NO_RESOLVER; // holding them would keep this promise alive
     // Timers and abort listeners only for requests that asked for them: the hot path allocates
     // nothing else.
-    if (timeout !== undefined || signal !== undefined) {
-      const timer =
-        timeout === undefined
-          ? undefined
-          : this.clock.setTimeout(
-              () => this.settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
-              timeout,
-            );
-      const onAbort = () => this.settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      entry.cleanup = () => {
-        if (timer !== undefined) this.clock.clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-    }
+    if (options.timeout !== undefined || options.signal !== undefined)
+      entry.cleanup = this.#watch(entry, options);
     this.#bySeq.set(seq, entry);
     return { entry, answer };
+  }
+
+  /** Arms the request's timeout and abort listener; returns what disarms them. */
+  #watch({ seq, op }: PendingRequest, { signal, timeout }: RequestOptions): () => void {
+    const timer =
+      timeout === undefined
+        ? undefined
+        : this.clock.setTimeout(
+            () => this.settle(seq, new TimeoutError(`request "${op}" got no reply within ${timeout} ms`)),
+            timeout,
+          );
+    const onAbort = () => this.settle(seq, new AbortError("request aborted", { cause: signal?.reason }));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
   }
 
   /**
