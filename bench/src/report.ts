@@ -106,7 +106,12 @@ function parseSection(section: string): Map<string, string> {
   return entries;
 }
 
+/** The file as it is now (edits made by hand during a long run are kept), with the section replaced. */
 function withSection(entries: Map<string, string>): string {
+  const current = readFileSync(file, "utf8");
+  const from = current.indexOf(BEGIN);
+  const to = current.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`BENCHMARKS.md lost its section between ${BEGIN} and ${END}`);
   const parts = BENCHMARKS.filter((name) => entries.has(name)).map((name) => entries.get(name));
-  return `${markdown.slice(0, begin + BEGIN.length)}\n\n${parts.join("\n")}\n${markdown.slice(end)}`;
+  return `${current.slice(0, from + BEGIN.length)}\n\n${parts.join("\n")}\n${current.slice(to)}`;
 }

@@ -1,5 +1,6 @@
 /** Closed-loop load: each client keeps `inflight` requests outstanding and times every one. */
 import * as net from "node:net";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { createClient, LengthPrefixDecoder, type TetherClient } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { webSocket } from "@tether/transport-ws";
@@ -28,7 +29,20 @@ export interface LoadResult {
   /** CPU time per request in µs over the measured window: the server's, and this process's. */
   serverCpuPerRequest: number;
   loadCpuPerRequest: number;
+  /** This process's collections per 1,000 requests over the measured window. */
+  loadScavengesPerThousand: number;
+  loadMarkCompactsPerThousand: number;
 }
+
+/** Collections of this process so far (a load generator's GC is much of its cost at 16 KiB). */
+const collections = { scavenges: 0, markCompacts: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) collections.scavenges++;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) collections.markCompacts++;
+  }
+}).observe({ entryTypes: ["gc"] });
 
 /** A connection able to send one request and call back when its answer arrives. */
 interface Requester {
@@ -143,12 +157,17 @@ export async function runLoad(variant: Variant, address: string, options: LoadOp
   measuring = true;
   const start = performance.now();
   const loadCpuStart = process.cpuUsage();
+  const collectionsStart = { ...collections };
   const serverCpuStart = await options.serverCpu();
   await new Promise((resolve) => setTimeout(resolve, options.measureMs));
   measuring = false;
   const seconds = (performance.now() - start) / 1000;
   const serverCpu = (await options.serverCpu()) - serverCpuStart;
   const loadCpu = process.cpuUsage(loadCpuStart);
+  // Observers hear of collections a little later: let the window's last ones arrive.
+  await new Promise((resolve) => setImmediate(resolve));
+  const scavenges = collections.scavenges - collectionsStart.scavenges;
+  const markCompacts = collections.markCompacts - collectionsStart.markCompacts;
   stopped = true;
   await new Promise((resolve) => setTimeout(resolve, 200));
   await Promise.all(requesters.map((r) => r.close()));
@@ -163,5 +182,7 @@ export async function runLoad(variant: Variant, address: string, options: LoadOp
     p99: at(0.99),
     serverCpuPerRequest: serverCpu / requests,
     loadCpuPerRequest: (loadCpu.user + loadCpu.system) / requests,
+    loadScavengesPerThousand: (1000 * scavenges) / requests,
+    loadMarkCompactsPerThousand: (1000 * markCompacts) / requests,
   };
 }

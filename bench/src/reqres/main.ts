@@ -93,7 +93,8 @@ for (const clients of [1, 16]) {
     for (const [variant, r] of results) {
       lines.push(
         `| ${label} | ${variant} | ${fmt(r.perSecond)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
-          `${fmt(r.serverCpuPerRequest, 2)} | ${fmt(r.loadCpuPerRequest, 2)} |`,
+          `${fmt(r.serverCpuPerRequest, 2)} | ${fmt(r.loadCpuPerRequest, 2)} | ` +
+          `${fmt(r.loadScavengesPerThousand, 2)} / ${fmt(r.loadMarkCompactsPerThousand, 2)} |`,
       );
     }
     const rate = (v: Variant) => results.get(v)?.perSecond ?? Number.NaN;
@@ -119,8 +120,8 @@ for (const clients of [1, 16]) {
   }
 }
 console.log(
-  "| load | server | requests/s | p50 ms | p99 ms | server CPU µs/request | load generator CPU µs/request |\n" +
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  "| load | server | requests/s | p50 ms | p99 ms | server CPU µs/request | load generator CPU µs/request | load generator scavenges / mark-compacts per 1,000 requests |\n" +
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
 );
 console.log(lines.join("\n"));
 console.log(
