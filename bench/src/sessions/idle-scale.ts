@@ -91,7 +91,7 @@ const empty = await Promise.all(servers.map((server) => server.ask("memory")));
 const crowds = await Promise.all(servers.map((server, i) => crowd(addresses[i] as string, server.mode)));
 // The clients are connected; a server may not have run every accept yet (bounded wait).
 for (let i = 0; i < 100; i++) {
-  const held = await Promise.all(servers.map((server) => server.ask("memory")));
+  const held = await Promise.all(servers.map((server) => server.ask("cpu")));
   if (held.every((m) => m.connected >= SESSIONS)) break;
   await new Promise((resolve) => setTimeout(resolve, 20));
 }

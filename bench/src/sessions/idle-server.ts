@@ -2,8 +2,8 @@
  * One server of `idle-scale` in a process of its own, so the two are measured side by side
  * (argv[2]: `raw` or `tether`). Reports its address over IPC, then answers the parent's
  * questions: `memory` (heap and memory outside it after full collections, and the sessions or
- * sockets held) and `cpu` (this process's CPU time so far in µs, and for Tether the Pings
- * answered and sessions expired).
+ * sockets held) and `cpu` (this process's CPU time so far in µs, the sessions or sockets
+ * held, and for Tether the Pings answered and sessions expired).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -22,6 +22,7 @@ export interface IdleServerMemory {
 }
 export interface IdleServerCpu {
   cpu: number;
+  connected: number;
   pings: number;
   expired: number;
 }
@@ -54,6 +55,7 @@ process.on("message", (question: IdleServerQuestion) => {
     const used = process.cpuUsage();
     const answer: IdleServerCpu = {
       cpu: used.user + used.system,
+      connected: server.connected(),
       pings: server.pings(),
       expired: server.expired(),
     };
