@@ -8,7 +8,7 @@
  * Runs the built packages, as `idle-scale` does (and for the same reason).
  */
 import { fork } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,7 +64,10 @@ function census(): Map<string, { count: number; bytes: number }> {
 
 /** Holds SESSIONS clients on `address` and reports what the heap gained per connection. */
 async function perConnection(address: string, mode: "tether" | "raw", connected: () => number) {
-  const before = census();
+  // The first census waits in a file: held in memory, its map (a key and an entry per kind of
+  // object) would be counted in the second as if the connections had made it.
+  const beforeFile = join(tmpdir(), `tether-idle-heap-before-${process.pid}.json`);
+  writeFileSync(beforeFile, JSON.stringify([...census()]));
   const clients = fork(
     fileURLToPath(new URL("./clients.ts", import.meta.url)),
     [address, String(SESSIONS), "30000", mode],
@@ -74,6 +77,10 @@ async function perConnection(address: string, mode: "tether" | "raw", connected:
   for (let i = 0; i < 100 && connected() < SESSIONS; i++) await new Promise((r) => setTimeout(r, 20));
   const count = connected();
   const after = census();
+  const before = new Map(
+    JSON.parse(readFileSync(beforeFile, "utf8")) as [string, { count: number; bytes: number }][],
+  );
+  rmSync(beforeFile);
   const exited = new Promise((resolve) => clients.once("exit", resolve));
   clients.kill();
   await exited;
