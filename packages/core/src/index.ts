@@ -169,6 +169,7 @@ export {
   ConnectionBase,
   type ConnectionEvents,
   type ConnectionOptions,
+  type ConnectionReader,
   type ConnectionStatus,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_HANDSHAKE_TIMEOUT,

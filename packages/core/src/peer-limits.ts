@@ -31,20 +31,19 @@ export class PeerLimits {
   }
 
   /**
-   * Counts a connection (or a socket in a handshake) from `peerKey`. Returns the function that
-   * uncounts it, once, and which limit it breaks, if any (it stays counted until released).
+   * Counts a connection (or a socket in a handshake) from `peerKey` and says which limit it
+   * breaks, if any: it stays counted either way, until `disconnect`, called once for it.
    */
-  connect(peerKey: string): { release: () => void; refusal: string | undefined } {
+  connect(peerKey: string): string | undefined {
     addCount(this.#connections, peerKey, 1);
     this.#openConnections++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      addCount(this.#connections, peerKey, -1);
-      this.#openConnections--;
-    };
-    return { release, refusal: this.#connectionRefusal(peerKey) };
+    return this.#connectionRefusal(peerKey);
+  }
+
+  /** Uncounts a connection `connect` counted. */
+  disconnect(peerKey: string): void {
+    addCount(this.#connections, peerKey, -1);
+    this.#openConnections--;
   }
 
   /** Throws `TooManySessionsError` when one more session from `peerKey` breaks a session limit. */

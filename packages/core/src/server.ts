@@ -30,7 +30,7 @@ import type { ServerSession, ServerSessionEndReason } from "./session/server-ses
 import { ServerSessionHandler, type SessionHost } from "./session/server-session-handler.js";
 import type { SessionStore, SessionStoreFactory } from "./session/session-store.js";
 import type { SessionTracker } from "./session/session-tracker.js";
-import type { Admission, Connection, Listener, Transport } from "./transport/connection.js";
+import type { Admission, CloseInfo, Connection, Listener, Transport } from "./transport/connection.js";
 
 export interface ConnectionInfo {
   transport: string;
@@ -254,7 +254,11 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
    * transport) and runs the session protocol on it.
    */
   accept(connection: Connection): Channel {
-    const channel = new Channel(connection, { clock: this.clock, logger: this.logger });
+    const channel = new Channel(connection, {
+      clock: this.clock,
+      logger: this.logger,
+      onClose: this.#channelClosed,
+    });
     if (this.#closed) {
       void connection.close();
       return channel;
@@ -266,12 +270,7 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
       .addLast(ServerPipeline.dispatch, this.#dispatch);
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
-    const { release, refusal } = this.#limits.connect(connection.peerKey);
-    channel.on("close", (info) => {
-      if (info.error instanceof FrameTooLargeError) this.#metrics.counts.oversizedFrames++;
-      this.#channels.delete(channel);
-      release();
-    });
+    const refusal = this.#limits.connect(connection.peerKey);
     channel.start();
     if (refusal !== undefined) {
       this.logger.warn({ remoteAddress: connection.remoteAddress, limit: refusal }, "connection refused");
@@ -335,12 +334,25 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
     throw new ConfigurationError("this server keeps its sessions in a shared store, not in a SessionTracker");
   }
 
+  /** Every channel's `onClose`: one function for all, not a closure per connection. */
+  readonly #channelClosed = (channel: Channel, info: CloseInfo): void => {
+    if (info.error instanceof FrameTooLargeError) this.#metrics.counts.oversizedFrames++;
+    if (this.#channels.delete(channel)) this.#limits.disconnect(channel.connection.peerKey);
+  };
+
   /** `Admission.admit`: a socket in a transport's handshake counts as a connection from its accept. */
   #admit(peerKey: string): (() => void) | undefined {
-    const { release, refusal } = this.#limits.connect(peerKey);
+    const refusal = this.#limits.connect(peerKey);
     const refused = this.#closed ? "server closed" : refusal;
-    if (refused === undefined) return release;
-    release();
+    if (refused === undefined) {
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        this.#limits.disconnect(peerKey);
+      };
+    }
+    this.#limits.disconnect(peerKey);
     this.logger.warn({ peer: peerKey, limit: refused }, "socket refused before its handshake");
     return undefined;
   }

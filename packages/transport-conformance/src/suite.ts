@@ -240,6 +240,53 @@ export function describeTransportConformance(target: ConformanceTarget): void {
       expect(reads.events.at(-1)).toBe("c");
     });
 
+    it("hands every event to its one reader before its listeners", async () => {
+      const { client, server } = await pair({ client: { highWaterMark: 1024 } });
+      const events: string[] = [];
+      const reader = {
+        connectionFrame: (frame: Uint8Array) => events.push(`reader frame ${indexOf(frame)}`),
+        connectionReadComplete: () => events.push("reader readComplete"),
+        connectionReadProgress: () => events.push("reader readProgress"),
+        connectionDrain: () => events.push("reader drain"),
+        connectionClose: (info: CloseInfo) => events.push(`reader close local=${info.local}`),
+      };
+      if (server.setReader === undefined || client.setReader === undefined) return; // optional seam
+      expect(server.setReader(reader)).toBe(true);
+      expect(server.setReader(reader)).toBe(false);
+      server.on("frame", (frame) => events.push(`listener frame ${indexOf(frame)}`));
+      server.on("readComplete", () => events.push("listener readComplete"));
+      const received = nextFrames(server, 2);
+      client.send(frameOf(1));
+      client.send(frameOf(2));
+      await received;
+      await new Promise((resolve) => setImmediate(resolve));
+      const [first, second] = events;
+      expect([first, second]).toEqual(["reader frame 1", "listener frame 1"]);
+      expect(events).toContain("reader frame 2");
+      expect(events.indexOf("reader readComplete")).toBeLessThan(events.indexOf("listener readComplete"));
+
+      const drains: string[] = [];
+      client.setReader({
+        ...reader,
+        connectionDrain: () => drains.push("reader"),
+        connectionClose: () => {},
+      });
+      client.on("drain", () => drains.push("listener"));
+      let full = false;
+      for (let i = 0; i < 64 && !full; i++) full = !client.send(frameOf(i, 600));
+      expect(full).toBe(true);
+      await new Promise<void>((resolve) => client.once("drain", () => resolve()));
+      expect(drains).toEqual(["reader", "listener"]);
+
+      events.length = 0;
+      server.once("close", () => events.push("listener close"));
+      await server.close();
+      expect(events.filter((e) => e.includes("close"))).toEqual([
+        "reader close local=true",
+        "listener close",
+      ]);
+    });
+
     it("close() flushes what was sent, and the peer sees a clean remote close", async () => {
       const { client, server } = await pair();
       const received = nextFrames(server, 100);

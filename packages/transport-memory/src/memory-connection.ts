@@ -69,7 +69,7 @@ export class MemoryConnection extends ConnectionBase {
   onOutgoingDelivered(): void {
     if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {
       this.#needDrain = false;
-      this.emit("drain");
+      this.emitDrain();
     }
   }
 

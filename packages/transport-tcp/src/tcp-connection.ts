@@ -240,7 +240,7 @@ export class TcpConnection extends ConnectionBase {
   readonly #checkDrain = (): void => {
     if (!this.#needDrain || this.bufferedAmount > this.lowWaterMark) return;
     this.#needDrain = false;
-    this.emit("drain");
+    this.emitDrain();
   };
 
   #checkDrainSoon(): void {

@@ -122,7 +122,7 @@ class BrowserWsConnection extends ConnectionBase {
     this.#drainTimer = this.clock.setTimeout(() => {
       this.#drainTimer = undefined;
       if (this.status === "closed") return;
-      if (this.bufferedAmount <= this.lowWaterMark) this.emit("drain");
+      if (this.bufferedAmount <= this.lowWaterMark) this.emitDrain();
       else this.#watchDrain();
     }, DRAIN_POLL_MS);
   }

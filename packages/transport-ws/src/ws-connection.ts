@@ -147,7 +147,7 @@ export class WsConnection extends ConnectionBase {
   #onFlushed(): void {
     if (this.#needDrain && this.bufferedAmount <= this.lowWaterMark) {
       this.#needDrain = false;
-      this.emit("drain");
+      this.emitDrain();
     }
   }
 

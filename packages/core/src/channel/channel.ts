@@ -2,13 +2,19 @@ import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { ProtocolError } from "../errors.js";
 import { type Logger, stderrLogger } from "../logger.js";
-import type { CloseInfo, Connection } from "../transport/connection.js";
+import type { CloseInfo, Connection, ConnectionReader } from "../transport/connection.js";
 import { INBOUND_PROGRESS, WRITABLE } from "./handler.js";
 import { type InboundMethod, Pipeline, type PipelineEnds } from "./pipeline.js";
 
 export interface ChannelOptions {
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Called once as the connection closes: after the pipeline's `channelInactive`, before `close`.
+   * One function can serve every channel of a server, where a `close` listener would be a
+   * closure and a listener record per connection.
+   */
+  onClose?: (channel: Channel, info: CloseInfo) => void;
 }
 
 export interface ChannelEvents {
@@ -24,11 +30,12 @@ let nextChannelId = 1;
  * reads; what the pipeline writes out must arrive at the connection as `Uint8Array` frames
  * (a codec handler does that). Call `start()` once the pipeline is built.
  */
-export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds {
+export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds, ConnectionReader {
   readonly id = nextChannelId++;
   readonly pipeline: Pipeline;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly #onCloseOption: ((channel: Channel, info: CloseInfo) => void) | undefined;
   #writable = true;
   #started = false;
 
@@ -39,6 +46,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     super();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? stderrLogger(this.clock);
+    this.#onCloseOption = options.onClose;
     this.pipeline = new Pipeline(this, this);
   }
 
@@ -56,14 +64,16 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     if (this.#started) return this;
     this.#started = true;
     const connection = this.connection;
-    // Methods and a context: no closures per channel.
-    connection.on("frame", this.#onFrame, this);
-    connection.on("readComplete", this.#onReadComplete, this);
-    connection.on("readProgress", this.#onReadProgress, this);
-    connection.on("drain", this.#onDrain, this);
-    connection.once("close", this.#onClose, this);
+    // A connection that cannot take a reader gets listeners: methods and a context, no closures.
+    if (connection.setReader?.(this) !== true) {
+      connection.on("frame", this.connectionFrame, this);
+      connection.on("readComplete", this.connectionReadComplete, this);
+      connection.on("readProgress", this.connectionReadProgress, this);
+      connection.on("drain", this.connectionDrain, this);
+      connection.once("close", this.connectionClose, this);
+    }
     this.pipeline.fireActive();
-    if (connection.status === "closed") void connection.closed.then((info) => this.#onClose(info));
+    if (connection.status === "closed") void connection.closed.then((info) => this.connectionClose(info));
     return this;
   }
 
@@ -96,25 +106,31 @@ export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds
     void this.connection.close();
   }
 
-  #onFrame(frame: Uint8Array): void {
+  /** @internal `ConnectionReader`: the connection's events enter the pipeline. */
+  connectionFrame(frame: Uint8Array): void {
     this.pipeline.fireRead(frame);
   }
 
-  #onReadProgress(): void {
+  /** @internal */
+  connectionReadProgress(): void {
     this.pipeline.fireUserEvent(INBOUND_PROGRESS);
   }
 
-  #onReadComplete(): void {
+  /** @internal */
+  connectionReadComplete(): void {
     this.pipeline.fireReadComplete();
   }
 
-  #onDrain(): void {
+  /** @internal */
+  connectionDrain(): void {
     this.#writable = true;
     this.pipeline.fireUserEvent(WRITABLE);
   }
 
-  #onClose(info: CloseInfo): void {
+  /** @internal */
+  connectionClose(info: CloseInfo): void {
     this.pipeline.fireInactive(info);
+    this.#onCloseOption?.(this, info);
     this.emit("close", info);
   }
 

@@ -123,7 +123,6 @@ export interface PipelineEnds {
 export class Pipeline {
   #first: HandlerContext | undefined;
   #last: HandlerContext | undefined;
-  readonly #byName = new Map<string, HandlerContext>();
   /**
    * The events any handler takes: the union of their masks. A read's end with no handler for
    * it walks no contexts (on an idle server that walk is one more cold object per Ping).
@@ -168,7 +167,6 @@ export class Pipeline {
     else this.#first = ctx.next;
     if (ctx.next) ctx.next.prev = ctx.prev;
     else this.#last = ctx.prev;
-    this.#byName.delete(name);
     // An event already past `ctx.prev` may still reach it: with no bits it takes none.
     ctx.mask = 0;
     this.#updateMask();
@@ -177,11 +175,16 @@ export class Pipeline {
   }
 
   get(name: string): ChannelHandler | undefined {
-    return this.#byName.get(name)?.handler;
+    return this.context(name)?.handler;
   }
 
+  /**
+   * Found by walking the handlers, as Netty does: a pipeline holds a few, and a map of them
+   * per channel is bytes every idle connection keeps.
+   */
   context(name: string): HandlerContext | undefined {
-    return this.#byName.get(name);
+    for (let ctx = this.#first; ctx; ctx = ctx.next) if (ctx.name === name) return ctx;
+    return undefined;
   }
 
   names(): string[] {
@@ -294,7 +297,7 @@ export class Pipeline {
     prev: HandlerContext | undefined,
     next: HandlerContext | undefined,
   ) {
-    if (this.#byName.has(name))
+    if (this.context(name) !== undefined)
       throw new InvalidArgumentError(`a handler named "${name}" is already in the pipeline`);
     const ctx = new HandlerContext(name, handler, this);
     ctx.prev = prev;
@@ -303,14 +306,13 @@ export class Pipeline {
     else this.#first = ctx;
     if (next) next.prev = ctx;
     else this.#last = ctx;
-    this.#byName.set(name, ctx);
     this.#mask |= ctx.mask;
     this.#guard(ctx, () => handler.handlerAdded?.(ctx));
     return this;
   }
 
   #context(name: string): HandlerContext {
-    const ctx = this.#byName.get(name);
+    const ctx = this.context(name);
     if (ctx === undefined) throw new InvalidArgumentError(`no handler named "${name}" in the pipeline`);
     return ctx;
   }

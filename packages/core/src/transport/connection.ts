@@ -44,6 +44,19 @@ export interface ConnectionEvents {
 }
 
 /**
+ * The one reader a connection can hand its events to by direct calls, in place of listeners
+ * (a Channel is one): five listener records per connection are bytes every idle connection
+ * keeps. Listeners still hear every event; the reader hears each first.
+ */
+export interface ConnectionReader {
+  connectionFrame(frame: Uint8Array): void;
+  connectionReadComplete(): void;
+  connectionReadProgress(): void;
+  connectionDrain(): void;
+  connectionClose(info: CloseInfo): void;
+}
+
+/**
  * One connection of any transport: whole binary frames in and out. This is the seam between
  * transports and everything above them; nothing above it knows which transport it runs on.
  */
@@ -85,6 +98,11 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
   /** Stops delivering `frame` events (and reading, where the transport can) until `resume()`. */
   pause(): void;
   resume(): void;
+  /**
+   * Makes `reader` this connection's reader (see `ConnectionReader`). Returns false, and
+   * changes nothing, if it has one already; a connection without this method has none.
+   */
+  setReader?(reader: ConnectionReader): boolean;
 }
 
 export interface DialOptions {
@@ -178,6 +196,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
   #pausedFrames: Uint8Array[] | undefined;
   /** A frame was emitted and its `readComplete` is still to come. */
   #readOpen = false;
+  #reader: ConnectionReader | undefined;
 
   constructor(options: ConnectionOptions = {}) {
     super();
@@ -208,6 +227,12 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
 
   get paused(): boolean {
     return this.#paused;
+  }
+
+  setReader(reader: ConnectionReader): boolean {
+    if (this.#reader !== undefined) return false;
+    this.#reader = reader;
+    return true;
   }
 
   send(frame: Uint8Array): boolean {
@@ -252,7 +277,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     for (const frame of pending) {
       if (this.#aborted || this.#status === "closed") return;
       this.#readOpen = true;
-      this.emit("frame", frame);
+      this.#emitFrame(frame);
     }
     this.receiveComplete();
     this.resumeReading();
@@ -267,8 +292,13 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
       this.#pausedFrames.push(frame);
     } else {
       this.#readOpen = true;
-      this.emit("frame", frame);
+      this.#emitFrame(frame);
     }
+  }
+
+  #emitFrame(frame: Uint8Array): void {
+    this.#reader?.connectionFrame(frame);
+    this.emit("frame", frame);
   }
 
   /**
@@ -280,13 +310,21 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     if (!this.#readOpen) return;
     this.#readOpen = false;
     if (this.#aborted || this.#status === "closed") return;
+    this.#reader?.connectionReadComplete();
     this.emit("readComplete");
   }
 
   /** Tells readers that a read brought part of a frame and no whole one (see `readProgress`). */
   protected receiveProgress(): void {
     if (this.#aborted || this.#status === "closed") return;
+    this.#reader?.connectionReadProgress();
     this.emit("readProgress");
+  }
+
+  /** Tells the reader and listeners that the send queue drained (see `drain`). */
+  protected emitDrain(): void {
+    this.#reader?.connectionDrain();
+    this.emit("drain");
   }
 
   /** Ends the connection for good: emits `close` once and settles `closed`. */
@@ -297,6 +335,7 @@ export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> impl
     this.#closeTimer = undefined;
     this.#pausedFrames = undefined;
     this.#closeInfo = info;
+    this.#reader?.connectionClose(info);
     this.emit("close", info);
     this.#resolveClosed?.(info);
   }
