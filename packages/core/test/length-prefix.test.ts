@@ -30,6 +30,21 @@ describe("LengthPrefixDecoder", () => {
     expect(decoder.hasPartialFrame).toBe(false);
   });
 
+  it("calls the sink with the context it was given, on push and on resume", () => {
+    const reader = {
+      frames: [] as number[][],
+      take(this: { frames: number[][] }, frame: Uint8Array) {
+        this.frames.push([...frame]);
+        return this.frames.length !== 1; // stop after the first
+      },
+    };
+    const decoder = new LengthPrefixDecoder(1024);
+    decoder.push(encodeLengthPrefixed([bytes(1), bytes(2)]), reader.take, reader);
+    expect(reader.frames).toEqual([[1]]);
+    decoder.resume(reader.take, reader);
+    expect(reader.frames).toEqual([[1], [2]]);
+  });
+
   it("throws FrameTooLargeError on the header alone", () => {
     const decoder = new LengthPrefixDecoder(16);
     expect(() => decoder.push(bytes(0, 0, 0, 17), () => {})).toThrow(FrameTooLargeError);

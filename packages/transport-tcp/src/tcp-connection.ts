@@ -60,20 +60,23 @@ export class TcpConnection extends ConnectionBase {
   #flushQueued = false;
   /** Corked for a large frame until the tick ends. */
   #corked = false;
-  /** Hands a frame up; false once reading paused, so the decoder holds the rest unparsed. */
-  readonly #onFrame = (frame: Uint8Array): boolean => {
-    this.#framesRead++;
-    this.receive(frame);
-    return !this.paused;
-  };
   #framesRead = 0;
   #needDrain = false;
   #closedLocally = false;
   #error: Error | undefined;
+  /** The listener's set of the connections it accepted, which this one leaves as it closes. */
+  readonly #accepted: Set<TcpConnection> | undefined;
 
-  constructor(socket: Socket, transport: string, options: ConnectionOptions = {}) {
+  constructor(
+    socket: Socket,
+    transport: string,
+    options: ConnectionOptions = {},
+    accepted?: Set<TcpConnection>,
+  ) {
     super(options);
     this.transport = transport;
+    this.#accepted = accepted;
+    accepted?.add(this);
     this.#socket = socket;
     this.#decoder = new LengthPrefixDecoder(this.maxFrameBytes);
     const isPipe = socket.remotePort === undefined;
@@ -86,6 +89,16 @@ export class TcpConnection extends ConnectionBase {
     socket.on("drain", this.#checkDrain);
     socket.on("error", TcpConnection.#onSocketError);
     socket.on("close", TcpConnection.#onSocketClose);
+  }
+
+  /**
+   * Hands a frame up; false once reading paused, so the decoder holds the rest unparsed. A
+   * method the decoder calls with this connection as its context: no closure per connection.
+   */
+  #onDecodedFrame(frame: Uint8Array): boolean {
+    this.#framesRead++;
+    this.receive(frame);
+    return !this.paused;
   }
 
   // The socket's listeners, shared by every connection (Node calls them with the socket as
@@ -113,6 +126,7 @@ export class TcpConnection extends ConnectionBase {
     const connection = (this as OwnedSocket)[CONNECTION];
     const local = connection.#closedLocally;
     const error = connection.#error;
+    connection.#accepted?.delete(connection);
     connection.finish(error === undefined ? { local } : { local, error });
   }
 
@@ -284,8 +298,8 @@ export class TcpConnection extends ConnectionBase {
     this.#flushEarly = chunk !== undefined && chunk.byteLength >= EARLY_FLUSH_MIN_READ;
     try {
       const framesBefore = this.#framesRead;
-      if (chunk === undefined) this.#decoder.resume(this.#onFrame);
-      else this.#decoder.push(chunk, this.#onFrame);
+      if (chunk === undefined) this.#decoder.resume(this.#onDecodedFrame, this);
+      else this.#decoder.push(chunk, this.#onDecodedFrame, this);
       this.receiveComplete();
       // Bytes of a large frame that is still arriving are proof of life too.
       if (chunk !== undefined && this.#framesRead === framesBefore) this.receiveProgress();

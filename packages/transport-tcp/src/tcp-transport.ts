@@ -97,17 +97,12 @@ class StreamTransport implements Transport {
     options: ListenOptions = {},
   ): Promise<Listener> {
     const target = parseSocketAddress(address);
+    // Each connection leaves this set as it closes: no listener on it, which idle ones would keep.
     const connections = new Set<TcpConnection>();
-    // One listener function for all: a closure and a promise per connection add up over many.
-    const forget = function (this: TcpConnection) {
-      connections.delete(this);
-    };
     const handshaking = new Set<net.Socket>();
     const accept = (socket: net.Socket, handshakeMs: number) => {
-      const connection = new TcpConnection(socket, this.name, { ...this.#connectionOptions, handshakeMs });
-      connections.add(connection);
-      connection.once("close", forget, connection);
-      onConnection(connection);
+      const options = { ...this.#connectionOptions, handshakeMs };
+      onConnection(new TcpConnection(socket, this.name, options, connections));
     };
     const secureContext = this.tlsOptions && nodeTls.createSecureContext(this.tlsOptions.server);
     const admission = options.admission;

@@ -1,6 +1,6 @@
-import { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock } from "../clock.js";
 import { ProtocolError } from "../errors.js";
+import { LazyEventEmitter } from "../lazy-event-emitter.js";
 import { type Logger, stderrLogger } from "../logger.js";
 import type { CloseInfo, Connection, ConnectionReader } from "../transport/connection.js";
 import { INBOUND_PROGRESS, WRITABLE } from "./handler.js";
@@ -30,7 +30,7 @@ let nextChannelId = 1;
  * reads; what the pipeline writes out must arrive at the connection as `Uint8Array` frames
  * (a codec handler does that). Call `start()` once the pipeline is built.
  */
-export class Channel extends EventEmitter<ChannelEvents> implements PipelineEnds, ConnectionReader {
+export class Channel extends LazyEventEmitter<ChannelEvents> implements PipelineEnds, ConnectionReader {
   readonly id = nextChannelId++;
   readonly pipeline: Pipeline;
   readonly clock: Clock;

@@ -1,6 +1,6 @@
-import { EventEmitter } from "eventemitter3";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import { CancelledError, FrameTooLargeError, SessionExpiredError } from "../errors.js";
+import { LazyEventEmitter } from "../lazy-event-emitter.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../transport/connection.js";
 import type { IncomingRequest } from "./incoming-request.js";
 import { frameOfKept, type KeptAnswer, keepAnswer, releaseKept } from "./kept-answer.js";
@@ -91,6 +91,8 @@ export interface Kept<M> {
 }
 
 const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encodeServerMessage(message));
+/** The replay of every session that keeps no push: frozen, so a write to it throws. */
+const NO_PUSHES = Object.freeze([]) as unknown as Kept<PushMessage>[];
 
 /**
  * A session as server code sees it: identity, user data and pushes. It outlives connections;
@@ -98,9 +100,8 @@ const encodeMessage = (message: ServerMessage): Uint8Array => encodeFrame(encode
  * requests still running) live here, for every store. One class, not meant to be subclassed:
  * what differs between stores goes through the `SessionHost` its store gives it.
  */
-export class ServerSession extends EventEmitter<ServerSessionEvents> {
-  /** Application state for this session (lock ownership, presence, ...). */
-  readonly data: Record<string, unknown> = {};
+export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
+  #data: Record<string, unknown> | undefined;
   /**
    * @internal The largest frame the client takes (what its Hello announced, within this
    * server's own connection limit); pushes and answers over it are refused where they are made.
@@ -111,7 +112,8 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
   #link: SessionLink | undefined;
   /** The highest push sequence number handed to `deliverPush`: later ones only. */
   #deliveredSeq = 0;
-  #replay: Kept<PushMessage>[] = [];
+  /** `NO_PUSHES` while none is kept: an idle session holds no array of its own. */
+  #replay: Kept<PushMessage>[] = NO_PUSHES;
   #replayBytes = 0;
   /** Answers kept until the client acknowledges them (the dedupe cache). */
   #responses = new SeqIndex<KeptAnswer>();
@@ -138,6 +140,20 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   get id(): string {
     return this.tracked.id;
+  }
+
+  /**
+   * Application state for this session (lock ownership, presence, ...). Made when first read:
+   * most idle sessions never hold any, and an empty object each is bytes they all keep.
+   */
+  get data(): Record<string, unknown> {
+    this.#data ??= {};
+    return this.#data;
+  }
+
+  /** @internal `data` if it was ever read (so may hold something), without making it. */
+  get dataIfMade(): Record<string, unknown> | undefined {
+    return this.#data;
   }
 
   /** Negotiated timeout in ms. */
@@ -204,6 +220,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
 
   #keepPush(message: PushMessage, frame: Uint8Array): void {
     this.#deliveredSeq = message.seq;
+    if (this.#replay === NO_PUSHES) this.#replay = [];
     this.#replay.push({ message, bytes: frame.byteLength });
     this.#replayBytes += frame.byteLength;
     this.#link?.sendFrame(frame);
@@ -237,7 +254,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
     responseAck: number,
     lastPushSeq: number,
   ): void {
-    this.#replay = [];
+    this.#replay = pushes.length === 0 ? NO_PUSHES : [];
     this.#replayBytes = 0;
     for (const push of pushes) {
       const bytes = encodeMessage(push).byteLength;
@@ -305,7 +322,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
       this.#replayBytes -= (this.#replay[drop] as Kept<PushMessage>).bytes;
       drop++;
     }
-    if (drop > 0) this.#replay = this.#replay.slice(drop);
+    if (drop > 0) this.#replay = drop === this.#replay.length ? NO_PUSHES : this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
       this.#responseBytes -= this.#responses.deleteBelow(responseAck, releaseKept);
@@ -433,7 +450,7 @@ export class ServerSession extends EventEmitter<ServerSessionEvents> {
           ? CloseCode.BufferOverflow
           : CloseCode.SessionExpired;
     link?.end(code, `session ${reason}`);
-    this.#replay = [];
+    this.#replay = NO_PUSHES;
     this.#replayBytes = 0;
     this.#dropResponses();
     this.emit("end", reason);

@@ -458,8 +458,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
    * the session, as the replay bound does.
    */
   #dataToWrite(carried: CarriedSession): Uint8Array | undefined {
-    const data = carried.session.data;
-    if (carried.writtenData === undefined && isEmpty(data)) return undefined;
+    const data = carried.session.dataIfMade;
+    if (data === undefined || (carried.writtenData === undefined && isEmpty(data))) return undefined;
     let bytes: Uint8Array;
     try {
       bytes = encodeFrame(data).slice(); // a copy: the encoder's buffer is reused

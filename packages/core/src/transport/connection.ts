@@ -1,6 +1,7 @@
-import { EventEmitter } from "eventemitter3";
+import type { EventEmitter } from "eventemitter3";
 import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import { ConnectionClosedError, FrameTooLargeError, TimeoutError } from "../errors.js";
+import { LazyEventEmitter } from "../lazy-event-emitter.js";
 import { hostOf } from "./address.js";
 
 /** 1 MiB, like ZooKeeper's `jute.maxbuffer`. */
@@ -170,7 +171,7 @@ export interface ConnectionOptions {
  * size checks, pausing and the bounded graceful close. A transport fills in the abstract hooks,
  * hands up each frame it reads with `receive` and ends each read with `receiveComplete`.
  */
-export abstract class ConnectionBase extends EventEmitter<ConnectionEvents> implements Connection {
+export abstract class ConnectionBase extends LazyEventEmitter<ConnectionEvents> implements Connection {
   abstract readonly transport: string;
   abstract readonly localAddress: string;
   abstract readonly remoteAddress: string;

@@ -11,10 +11,11 @@ export const LENGTH_PREFIX_BYTES = 4;
 const BODY_SLACK_BYTES = 4096;
 
 /**
- * Hands up each frame; returning false stops the decoder (a reader that paused), which then
- * holds what it has not parsed, as the chunks it came in, until `resume`.
+ * Hands up each frame, with `this` the context given with it (so one function can serve every
+ * connection); returning false stops the decoder (a reader that paused), which then holds what
+ * it has not parsed, as the chunks it came in, until `resume`.
  */
-export type FrameSink = (frame: Uint8Array) => unknown;
+export type FrameSink<Context = unknown> = (this: Context, frame: Uint8Array) => unknown;
 
 /**
  * Splits a byte stream into frames, each a 4-byte big-endian length and that many bytes.
@@ -61,18 +62,18 @@ export class LengthPrefixDecoder {
   }
 
   /** Feeds bytes; hands each frame they complete to `onFrame`, in order, unless stopped. */
-  push(chunk: Uint8Array, onFrame: FrameSink): void {
+  push<Context>(chunk: Uint8Array, onFrame: FrameSink<Context>, context?: Context): void {
     if (chunk.byteLength > 0) {
       this.#queue.push(chunk);
       this.#queuedBytes += chunk.byteLength;
     }
-    if (!this.#stopped) this.#run(onFrame);
+    if (!this.#stopped) this.#run(onFrame, context);
   }
 
   /** Goes on with what was held since a sink returned false. */
-  resume(onFrame: FrameSink): void {
+  resume<Context>(onFrame: FrameSink<Context>, context?: Context): void {
     this.#stopped = false;
-    this.#run(onFrame);
+    this.#run(onFrame, context);
   }
 
   /** Throws `ProtocolError` if the stream ended in the middle of a frame. */
@@ -84,7 +85,7 @@ export class LengthPrefixDecoder {
     }
   }
 
-  #run(onFrame: FrameSink): void {
+  #run<Context>(onFrame: FrameSink<Context>, context: Context | undefined): void {
     while (this.#queue.length > 0 && !this.#stopped) {
       const chunk = this.#queue[0] as Uint8Array;
       let at = this.#offset;
@@ -131,7 +132,7 @@ export class LengthPrefixDecoder {
       }
       this.#bodyLength = -1;
       this.#consume(chunk, at);
-      if (onFrame(frame) === false) this.#stopped = true;
+      if (onFrame.call(context as Context, frame) === false) this.#stopped = true;
     }
   }
 
