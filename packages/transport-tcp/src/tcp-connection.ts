@@ -47,7 +47,8 @@ type OwnedSocket = Socket & { [CONNECTION]: TcpConnection };
  */
 export class TcpConnection extends ConnectionBase {
   readonly transport: string;
-  readonly remoteAddress: string;
+  /** The peer's port, or -1 on a Unix socket: `remoteAddress` is formatted when asked. */
+  readonly #remotePort: number;
   readonly #peerKey: string;
   readonly #socket: Socket;
   readonly #decoder: LengthPrefixDecoder;
@@ -62,6 +63,7 @@ export class TcpConnection extends ConnectionBase {
   #corked = false;
   #framesRead = 0;
   #needDrain = false;
+  #drainCheck: (() => void) | undefined;
   #closedLocally = false;
   #error: Error | undefined;
   /** The listener's set of the connections it accepted, which this one leaves as it closes. */
@@ -79,14 +81,12 @@ export class TcpConnection extends ConnectionBase {
     accepted?.add(this);
     this.#socket = socket;
     this.#decoder = new LengthPrefixDecoder(this.maxFrameBytes);
-    const isPipe = socket.remotePort === undefined;
-    this.remoteAddress = isPipe ? "unix" : formatHostPort(socket.remoteAddress, socket.remotePort);
+    this.#remotePort = socket.remotePort ?? -1;
     this.#peerKey = tcpPeerKey(socket);
     socket.setNoDelay(true);
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on("data", TcpConnection.#onSocketData);
-    socket.on("end", TcpConnection.#onSocketEnd);
-    socket.on("drain", this.#checkDrain);
+    socket.on("drain", TcpConnection.#onSocketDrain);
     socket.on("error", TcpConnection.#onSocketError);
     socket.on("close", TcpConnection.#onSocketClose);
   }
@@ -108,9 +108,9 @@ export class TcpConnection extends ConnectionBase {
     (this as OwnedSocket)[CONNECTION].#read(chunk);
   }
 
-  static #onSocketEnd(this: Socket): void {
+  static #onSocketDrain(this: Socket): void {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
-    (this as OwnedSocket)[CONNECTION].#onEnd();
+    (this as OwnedSocket)[CONNECTION].#checkDrain();
   }
 
   static #onSocketError(this: Socket, error: NodeJS.ErrnoException): void {
@@ -124,6 +124,9 @@ export class TcpConnection extends ConnectionBase {
   static #onSocketClose(this: Socket): void {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
     const connection = (this as OwnedSocket)[CONNECTION];
+    // Checked here rather than on `end`: a listener of its own would be an array on every socket.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the socket here
+    if (this.readableEnded) connection.#checkEnd();
     const local = connection.#closedLocally;
     const error = connection.#error;
     connection.#accepted?.delete(connection);
@@ -135,8 +138,13 @@ export class TcpConnection extends ConnectionBase {
    * reading it makes Node keep the socket's address object, which idle connections add up.
    */
   get localAddress(): string {
-    if (this.remoteAddress === "unix") return "unix";
+    if (this.#remotePort < 0) return "unix";
     return formatHostPort(this.#socket.localAddress, this.#socket.localPort); // "unknown" once closed
+  }
+
+  /** Formatted when asked, for the same reason, from what the connection keeps anyway. */
+  get remoteAddress(): string {
+    return this.#remotePort < 0 ? "unix" : formatHostPort(this.#peerKey, this.#remotePort);
   }
 
   override get peerKey(): string {
@@ -153,6 +161,12 @@ export class TcpConnection extends ConnectionBase {
   }
 
   protected sendFrame(frame: Uint8Array): boolean {
+    // The connection's own mark, not the socket's: a TLS socket keeps Node's default (64 KiB
+    // from Node 22 on) whatever the options said. Judged before the frame is queued too, so
+    // that a write that may pass the mark carries the drain check (`#afterWrite`).
+    const waiting = this.#needDrain;
+    this.#needDrain =
+      waiting || this.bufferedAmount + LENGTH_PREFIX_BYTES + frame.byteLength >= this.highWaterMark;
     if (frame.byteLength > COALESCE_LIMIT) this.#writeLarge(frame);
     else {
       if (this.#batch === NO_FRAMES) this.#batch = [frame];
@@ -166,10 +180,9 @@ export class TcpConnection extends ConnectionBase {
         process.nextTick(TcpConnection.#flushOnTick, this);
       }
     }
-    // The connection's own mark, not the socket's: a TLS socket keeps Node's default (64 KiB
-    // from Node 22 on) whatever the options said.
+    // Below the mark after all (the kernel took the bytes at once): no sender waits.
     const ok = this.bufferedAmount < this.highWaterMark;
-    if (!ok) this.#needDrain = true;
+    if (ok && !waiting) this.#needDrain = false;
     return ok;
   }
 
@@ -209,7 +222,7 @@ export class TcpConnection extends ConnectionBase {
       process.nextTick(TcpConnection.#uncorkOnTick, this);
     }
     this.#flush(frame.byteLength);
-    socket.write(frame, this.#checkDrain);
+    socket.write(frame, this.#afterWrite());
     this.#checkDrainSoon();
   }
 
@@ -236,7 +249,7 @@ export class TcpConnection extends ConnectionBase {
       at += LENGTH_PREFIX_BYTES + frame.byteLength;
     }
     if (nextLength >= 0) writeLength(out, at, nextLength);
-    socket.write(out, pooled ? () => this.#releaseWritten(out) : this.#checkDrain);
+    socket.write(out, pooled ? () => this.#releaseWritten(out) : this.#afterWrite());
     if (nextLength < 0) this.#checkDrainSoon(); // else the large frame's write decides
   }
 
@@ -251,14 +264,29 @@ export class TcpConnection extends ConnectionBase {
    * write's callback (Node's own `drain` comes only after a write that returned false by the
    * socket's mark, which is not this connection's), or at once if the kernel took it all.
    */
-  readonly #checkDrain = (): void => {
+  #checkDrain(): void {
     if (!this.#needDrain || this.bufferedAmount > this.lowWaterMark) return;
     this.#needDrain = false;
     this.emitDrain();
-  };
+  }
+
+  /**
+   * The callback for a write: the drain check while a sender waits, else none. `sendFrame`
+   * sets `#needDrain` before the write that passes the mark, so that write carries the check;
+   * the check is a closure, made on the first wait, that an idle connection never holds.
+   */
+  #afterWrite(): (() => void) | undefined {
+    if (!this.#needDrain) return undefined;
+    this.#drainCheck ??= () => this.#checkDrain();
+    return this.#drainCheck;
+  }
+
+  static #checkDrainOnTick(connection: TcpConnection): void {
+    connection.#checkDrain();
+  }
 
   #checkDrainSoon(): void {
-    if (this.#needDrain) process.nextTick(this.#checkDrain);
+    if (this.#needDrain) process.nextTick(TcpConnection.#checkDrainOnTick, this);
   }
 
   protected closeGracefully(): void {
@@ -312,7 +340,7 @@ export class TcpConnection extends ConnectionBase {
     }
   }
 
-  #onEnd(): void {
+  #checkEnd(): void {
     try {
       this.#decoder.end();
     } catch (error) {
