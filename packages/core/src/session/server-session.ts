@@ -116,9 +116,10 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
   #replay: Kept<PushMessage>[] = NO_PUSHES;
   #replayBytes = 0;
   /** Answers kept until the client acknowledges them (the dedupe cache). */
-  #responses = new SeqIndex<KeptAnswer>();
+  #responses: SeqIndex<KeptAnswer> | undefined;
   #responseBytes = 0;
-  #running = new SeqIndex<IncomingRequest>();
+  /** Made by the first request (as `#responses` by the first kept answer): idle sessions hold neither. */
+  #running: SeqIndex<IncomingRequest> | undefined;
   /** How many of `#running` have begun (reached the dispatcher): `running`. */
   #begun = 0;
   /** Every request below this was answered and the client has the answer. */
@@ -291,7 +292,8 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
     this.#link = link;
     this.acknowledge(lastPushSeq, this.#responseAck);
     for (const push of this.#replay) link.sendFrame(encodeMessage(push.message));
-    for (const answer of this.#responses.values()) link.sendFrame(frameOfKept(answer));
+    if (this.#responses !== undefined)
+      for (const answer of this.#responses.values()) link.sendFrame(frameOfKept(answer));
   }
 
   /** @internal */
@@ -325,7 +327,7 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
     if (drop > 0) this.#replay = drop === this.#replay.length ? NO_PUSHES : this.#replay.slice(drop);
     if (responseAck > this.#responseAck) {
       this.#responseAck = responseAck;
-      this.#responseBytes -= this.#responses.deleteBelow(responseAck, releaseKept);
+      this.#responseBytes -= this.#responses?.deleteBelow(responseAck, releaseKept) ?? 0;
     }
   }
 
@@ -341,19 +343,20 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
   /** `admit` as far as this object knows. */
   #admitHere(request: IncomingRequest): boolean {
     const seq = request.seq;
-    if (this.#ended !== undefined || seq < this.#responseAck || this.#running.has(seq)) return false;
-    const cached = this.#responses.get(seq);
+    if (this.#ended !== undefined || seq < this.#responseAck || this.#running?.has(seq)) return false;
+    const cached = this.#responses?.get(seq);
     if (cached !== undefined) {
       this.#link?.sendFrame(frameOfKept(cached));
       return false;
     }
+    this.#running ??= new SeqIndex();
     this.#running.set(seq, request);
     return true;
   }
 
   /** @internal Forgets a request admitted here that a shared store then refused. */
   withdraw(seq: number): void {
-    const request = this.#running.delete(seq);
+    const request = this.#running?.delete(seq);
     if (request === undefined) return;
     if (request.began) this.#begun--;
     this.#link?.requestEnded();
@@ -364,7 +367,7 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
    * and it is answered `cancelled` now (a later answer from the handler is ignored).
    */
   cancel(seq: number): void {
-    const request = this.#running.get(seq);
+    const request = this.#running?.get(seq);
     if (request === undefined || request.settled) return;
     request.abort(new CancelledError(`request ${seq} was cancelled by the client`));
     request.failWith(RequestErrorCode.Cancelled, "the client cancelled the request");
@@ -382,7 +385,7 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
    * session ended, a bound overflowed, or not asked to).
    */
   complete(response: ResponseMessage, frame: Uint8Array, keep = true): boolean {
-    const request = this.#running.delete(response.seq);
+    const request = this.#running?.delete(response.seq);
     if (request === undefined || this.#ended !== undefined) return false;
     if (request.began) this.#begun--;
     this.#link?.requestEnded();
@@ -405,9 +408,9 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
 
   #deliverResponseFrame(response: ResponseMessage, frame: Uint8Array): boolean {
     const seq = response.seq;
-    if (this.#ended !== undefined || seq < this.#responseAck || this.#responses.has(seq)) return false;
+    if (this.#ended !== undefined || seq < this.#responseAck || this.#responses?.has(seq)) return false;
     if (
-      this.#responses.size >= this.#bounds.maxResponses ||
+      (this.#responses?.size ?? 0) >= this.#bounds.maxResponses ||
       this.#responseBytes + frame.byteLength > this.#bounds.maxResponseBytes
     ) {
       this.#host.end(this, "buffer-overflow");
@@ -419,13 +422,16 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
   }
 
   #keepResponse(response: ResponseMessage, frame: Uint8Array): void {
+    this.#responses ??= new SeqIndex();
     this.#responses.set(response.seq, keepAnswer(response, frame));
     this.#responseBytes += frame.byteLength;
   }
 
   #dropResponses(): void {
-    for (const answer of this.#responses.values()) releaseKept(answer);
-    this.#responses.clear();
+    if (this.#responses !== undefined) {
+      for (const answer of this.#responses.values()) releaseKept(answer);
+      this.#responses.clear();
+    }
     this.#responseBytes = 0;
   }
 
@@ -438,8 +444,11 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
   end(reason: ServerSessionEndReason): void {
     if (this.#ended !== undefined) return;
     this.#ended = reason;
-    for (const request of this.#running.values()) request.abort(new SessionExpiredError(`session ${reason}`));
-    this.#running.clear();
+    if (this.#running !== undefined) {
+      for (const request of this.#running.values())
+        request.abort(new SessionExpiredError(`session ${reason}`));
+      this.#running.clear();
+    }
     this.#begun = 0;
     const link = this.#link;
     this.#link = undefined;
