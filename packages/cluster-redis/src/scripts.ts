@@ -32,6 +32,18 @@ local function spreadFor(key, n)
   return true
 end`;
 
+/**
+ * Seqs travel as decimal strings and stay strings in the scripts: Redis (7.0) turns a Lua
+ * number given to a command into text with \`%.17g\`, which cost more than the hash commands
+ * themselves. \`below(a, b)\` compares two such strings as numbers (no leading zeros: the
+ * longer is larger; digits collate in order in every locale).
+ */
+const BELOW = `
+local function below(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end`;
+
 const SCRIPTS = {
   /** KEYS s, expiry. ARGV id, pwHash, timeout, owner, deadline, principal. 1, or 0 if the id is taken. */
   tetherCreate: {
@@ -90,7 +102,7 @@ return seq`,
   /**
    * KEYS any key of the partition (it routes the call; the script builds the sessions' keys).
    * ARGV the partition's key prefix, server, then the batch: MessagePack [id, n, seq × n, id,
-   * n, ...], requests of sessions of one partition. Decides for each whether it runs on this
+   * n, ...] (seqs as decimal strings), requests of sessions of one partition. Decides for each whether it runs on this
    * server, one character each in the reply's first element: 0 no, the session is not live
    * (ending, or gone from Redis), 1 answered already, 2 running on another server, 3 run it
    * (recorded as running here), 4 no, acknowledged long ago (a stale duplicate). The reply's
@@ -101,7 +113,7 @@ return seq`,
    */
   tetherAdmit: {
     keys: 1,
-    lua: `${SPREAD_FOR}
+    lua: `${SPREAD_FOR}${BELOW}
 local tag, server = ARGV[1], ARGV[2]
 local batch = cmsgpack.unpack(ARGV[3])
 local codes, values = {}, {}
@@ -114,14 +126,14 @@ while i <= #batch do
   if rec[1] ~= 'live' then
     for _ = 1, n do codes[#codes + 1] = '0' end
   else
-    local ack, r, q = tonumber(rec[2]), tag .. 'r:' .. id, tag .. 'q:' .. id
+    local ack, r, q = rec[2], tag .. 'r:' .. id, tag .. 'q:' .. id
     local spread = spreadFor(q, n)
     local marks = redis.call('HMGET', q, unpack(seqs))
     local kept = redis.call('HMGET', r, unpack(seqs))
     local fresh = {}
     for k, seq in ipairs(seqs) do
       local mark = marks[k]
-      if seq < ack then codes[#codes + 1] = '4'
+      if below(seq, ack) then codes[#codes + 1] = '4'
       elseif kept[k] then
         codes[#codes + 1] = '1'
         values[#values + 1] = kept[k]
@@ -162,7 +174,7 @@ return 1`,
   },
   /**
    * KEYS any key of the partition (it routes the call). ARGV the partition's key prefix,
-   * maxResponses, channel prefix, the batch: MessagePack [id, runner, n, seq × n, id, ...],
+   * maxResponses, channel prefix, the batch: MessagePack [id, runner, n, seq × n, id, ...] (seqs as text),
    * answers of sessions of one partition, then each answer's payload in the same order. Keeps
    * each answer (only if `runner` is still its runner and it has none yet) and sends it to the
    * session's owner if that is another server. One character per answer: 1 kept, 0 not
@@ -221,26 +233,32 @@ return table.concat(out)`,
    */
   tetherAck: {
     keys: 4,
-    lua: `
-local old = tonumber(redis.call('HGET', KEYS[1], 'responseAck'))
+    lua: `${BELOW}
+local function hdelAll(key, fields)
+  for first = 1, #fields, 1000 do
+    redis.call('HDEL', key, unpack(fields, first, math.min(first + 999, #fields)))
+  end
+end
+local old = redis.call('HGET', KEYS[1], 'responseAck')
 if not old then return 0 end
 redis.call('XTRIM', KEYS[2], 'MINID', (tonumber(ARGV[1]) + 1) .. '-0')
-local new = tonumber(ARGV[2])
-if new > old then
-  if new - old <= 256 then
-    local seqs = {}
-    for seq = old, new - 1 do seqs[#seqs + 1] = seq end
-    redis.call('HDEL', KEYS[3], unpack(seqs))
-    redis.call('HDEL', KEYS[4], unpack(seqs))
-  else
-    -- A long jump (or a hostile ack): walk what is kept, not the range.
-    for _, key in ipairs({KEYS[3], KEYS[4]}) do
+local new = ARGV[2]
+if below(old, new) then
+  local from, to = tonumber(old), tonumber(new) - 1
+  for _, key in ipairs({KEYS[3], KEYS[4]}) do
+    local gone = {}
+    if redis.call('HLEN', key) >= 2 * (to - from + 1) then
+      -- A short range among many kept: name its seqs (as text: see BELOW).
+      for seq = from, to do gone[#gone + 1] = string.format('%d', seq) end
+    else
+      -- Walking what is kept costs less than naming each seq, and bounds a hostile jump.
       for _, field in ipairs(redis.call('HKEYS', key)) do
-        if tonumber(field) < new then redis.call('HDEL', key, field) end
+        if below(field, new) then gone[#gone + 1] = field end
       end
     end
+    if #gone > 0 then hdelAll(key, gone) end
   end
-  redis.call('HSET', KEYS[1], 'responseAck', ARGV[2])
+  redis.call('HSET', KEYS[1], 'responseAck', new)
 end
 return 1`,
   },

@@ -1,6 +1,7 @@
 /**
  * A batch script's argument: requests (or answers) in runs of one session, as
- * `[id, n, seq × n, ...]` (for answers `[id, runner, n, seq × n, ...]`), so the script reads
+ * `[id, n, seq × n, ...]` (for answers `[id, runner, n, seq × n, ...]`; each seq as decimal
+ * text, which the scripts pass to Redis as is: scripts.ts says why), so the script reads
  * and writes each session's hashes once per run, with one multi-field command. Items keep
  * their order: a run ends where the next item names another session (or runner), and the
  * scripts answer item by item in that order.
@@ -14,13 +15,13 @@ export class SessionRuns {
   /** A request's seq, in session `id`'s run. */
   addRequest(id: string, seq: number): void {
     this.#run(id, undefined);
-    this.items.push(seq);
+    this.items.push(String(seq));
   }
 
   /** An answer's seq, in the run of session `id` and `runner`. */
   addAnswer(id: string, runner: string, seq: number): void {
     this.#run(id, runner);
-    this.items.push(seq);
+    this.items.push(String(seq));
   }
 
   #run(id: string, runner: string | undefined): void {

@@ -103,6 +103,40 @@ export function describeRequestContract(target: RequestContractTarget): void {
       expect(snapshot?.responses).toEqual([]);
     });
 
+    it("drops what acknowledgements cover across digit counts and long jumps, and nothing after", async () => {
+      const answerAll = async (seqs: number[]) => {
+        const admitted = await backend.admit(
+          seqs.map((seq) => ({ id, seq })),
+          A,
+        );
+        expect(admitted).toEqual(seqs.map(() => ({ kind: "run" })));
+        const kept = await backend.complete(
+          seqs.map((seq) => ({ id, response: answer(seq, `r${seq}`), runner: A })),
+          2000,
+        );
+        expect(kept).toEqual(seqs.map(() => "kept"));
+      };
+      const keptSeqs = async () =>
+        ((await backend.read(id, 0))?.responses ?? []).map((response) => response.seq).sort((a, b) => a - b);
+      await answerAll(Array.from({ length: 120 }, (_, i) => i + 1)); // 1..120
+      await backend.acknowledge(id, 0, 10); // 1..9 go; 10 (two digits) stays
+      expect((await keptSeqs())[0]).toBe(10);
+      await backend.acknowledge(id, 0, 100); // a range of 90 among 111 kept
+      expect(await keptSeqs()).toEqual(Array.from({ length: 21 }, (_, i) => i + 100));
+      expect(await admitOne(backend, id, 99, B)).toEqual({ kind: "refused" });
+      expect(await admitOne(backend, id, 100, B)).toEqual({
+        kind: "answered",
+        response: answer(100, "r100"),
+      });
+      await backend.acknowledge(id, 0, 50); // backwards: nothing changes
+      expect(await keptSeqs()).toHaveLength(21);
+      await answerAll([1000, 1001]); // a gap
+      await backend.acknowledge(id, 0, 1001); // a long jump over the gap
+      expect(await keptSeqs()).toEqual([1001]);
+      expect(await admitOne(backend, id, 999, B)).toEqual({ kind: "refused" });
+      expect(await admitOne(backend, id, 1002, B)).toEqual({ kind: "run" });
+    });
+
     it("says full past maxResponses unacknowledged answers, keeping none beyond", async () => {
       for (let seq = 1; seq <= MAX_RESPONSES; seq++) {
         expect(await admitOne(backend, id, seq, A)).toEqual({ kind: "run" });
