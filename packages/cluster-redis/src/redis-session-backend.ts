@@ -375,9 +375,11 @@ export class RedisSessionBackend implements SessionBackend {
       ({ payload }) => payload.byteLength,
       async (n, part) => {
         const batch = new SessionRuns();
+        const sizes: number[] = [];
         const payloads: Buffer[] = [];
         for (const { id, seq, runner, payload } of part) {
           batch.addAnswer(id, runner, seq);
+          sizes.push(payload.byteLength);
           payloads.push(payload);
         }
         const codes = (await runScript(
@@ -387,8 +389,8 @@ export class RedisSessionBackend implements SessionBackend {
           this.#keys.tag(n),
           maxResponses,
           this.#keys.channel(""),
-          packr.pack(batch.items),
-          ...payloads,
+          packr.pack([batch.items, sizes]),
+          Buffer.concat(payloads),
         )) as Buffer;
         return keptOf(codes);
       },

@@ -174,8 +174,10 @@ return 1`,
   },
   /**
    * KEYS any key of the partition (it routes the call). ARGV the partition's key prefix,
-   * maxResponses, channel prefix, the batch: MessagePack [id, runner, n, seq × n, id, ...] (seqs as text),
-   * answers of sessions of one partition, then each answer's payload in the same order. Keeps
+   * maxResponses, channel prefix, the batch: MessagePack [[id, runner, n, seq × n, id, ...],
+   * [size, ...]] (seqs as text; each answer's payload size, in order), answers of sessions of
+   * one partition, then the payloads end to end (one argument: a client library copies each
+   * argument it sends, and hundreds of small ones cost more than one large one). Keeps
    * each answer (only if `runner` is still its runner and it has none yet) and sends it to the
    * session's owner if that is another server. One character per answer: 1 kept, 0 not
    * (session gone, another runner, answered already), 2 over the bound.
@@ -184,16 +186,20 @@ return 1`,
     keys: 1,
     lua: `${SPREAD_FOR}
 local tag, max, channels = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local batch = cmsgpack.unpack(ARGV[4])
+local batch, sizes = unpack(cmsgpack.unpack(ARGV[4]))
+local payloads = ARGV[5]
 local out = {}
-local i, payload = 1, 5
+local i, first, at = 1, 1, 1
 while i <= #batch do
   local id, runner, n = batch[i], batch[i + 1], batch[i + 2]
   local seqs = {unpack(batch, i + 3, i + 2 + n)}
   i = i + 3 + n
   local rec = redis.call('HMGET', tag .. 's:' .. id, 'state', 'owner')
   if rec[1] ~= 'live' then
-    for _ = 1, n do out[#out + 1] = '0' end
+    for k = 1, n do
+      out[#out + 1] = '0'
+      at = at + sizes[first + k - 1]
+    end
   else
     local r, q = tag .. 'r:' .. id, tag .. 'q:' .. id
     local spreadQ, spreadR = spreadFor(q, 0), spreadFor(r, n)
@@ -202,12 +208,13 @@ while i <= #batch do
     local count = redis.call('HLEN', r) - (spreadR and 1 or 0)
     local fields, seen = {}, {}
     for k, seq in ipairs(seqs) do
-      local answer = ARGV[payload + k - 1]
+      local size = sizes[first + k - 1]
       if marks[k] ~= runner or kept[k] or seen[seq] then out[#out + 1] = '0'
       elseif count >= max then
         redis.call('HDEL', q, seq)
         out[#out + 1] = '2'
       else
+        local answer = string.sub(payloads, at, at + size - 1)
         seen[seq] = true
         count = count + 1
         fields[#fields + 1] = seq
@@ -217,12 +224,13 @@ while i <= #batch do
         end
         out[#out + 1] = '1'
       end
+      at = at + size
     end
     if #fields > 0 then redis.call('HSET', r, unpack(fields)) end
     if spreadQ then redis.call('HDEL', q, SPREAD) end
     if spreadR then redis.call('HDEL', r, SPREAD) end
   end
-  payload = payload + n
+  first = first + n
 end
 return table.concat(out)`,
   },

@@ -184,6 +184,7 @@ export function describeRequestContract(target: RequestContractTarget): void {
       const kept = await backend.complete(
         [
           ...seqs.map((seq) => ({ id, response: answer(seq, `id ${seq}`), runner: A })),
+          { id: "no-such-session", response: answer(1, "for no one"), runner: A },
           ...seqs.map((seq) => ({ id: other, response: answer(seq, `other ${seq}`), runner: A })),
           { id, response: answer(8, "a second answer"), runner: A }, // the first one stands
         ],
@@ -191,14 +192,16 @@ export function describeRequestContract(target: RequestContractTarget): void {
       );
       expect(kept).toEqual([
         ...seqs.map((seq) => (seq === 7 ? "refused" : "kept")),
+        "refused",
         ...seqs.map(() => "kept"),
         "refused",
       ]);
       expect(await admitOne(backend, id, 8, B)).toEqual({ kind: "answered", response: answer(8, "id 8") });
-      expect(await admitOne(backend, other, 50, B)).toEqual({
-        kind: "answered",
-        response: answer(50, "other 50"),
-      });
+      for (const seq of [1, 50])
+        expect(await admitOne(backend, other, seq, B)).toEqual({
+          kind: "answered",
+          response: answer(seq, `other ${seq}`),
+        });
     });
   });
 }
