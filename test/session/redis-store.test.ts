@@ -23,7 +23,6 @@ describeSessionSuite({
       // Redis has created it, a round trip after its Hello.
       expiryLag: 1000 + 50,
       asyncStore: true,
-      keepsEveryAnswer: true,
       advance: async (ms) => {
         for (let left = ms; left > 0; left -= 50) {
           await env.clock.advanceAsync(Math.min(50, left));

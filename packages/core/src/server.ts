@@ -425,6 +425,7 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
       },
       resume: (sessionId, password) => this.store.resume(sessionId, password),
       touch: (session) => this.store.touch(session),
+      isIdempotent: (op) => this.#handlers.get(op)?.idempotent === true,
       closeByClient: (session) => this.store.end(session, "closed"),
       storeFailed: (error) => this.logger.error({ err: error }, "the session store failed to answer"),
       answerFailed: (request, error) => {

@@ -27,6 +27,12 @@ export class IncomingRequest {
   #aborted = false;
   /** @internal Whether the session keeps the answer until acknowledged (false: an idempotent op). */
   keepAnswer = true;
+  /**
+   * @internal Its op is registered idempotent and no earlier request of its connection waits
+   * for the store's decision: a shared store lets it run without recording it (as one server
+   * runs it), and no answer of it is kept there.
+   */
+  idempotent = false;
 
   constructor(
     readonly session: ServerSession,

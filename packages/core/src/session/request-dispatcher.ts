@@ -28,7 +28,9 @@ export interface HandleOptions<Body = unknown> {
    * answer was lost with a connection runs again after the resume, instead of being answered
    * from the session's cache. Saves the cache's memory (up to `maxResponses` answers per
    * session, each held about one round trip). Default false: every request runs at most once.
-   * Cluster sessions keep every answer regardless (Redis records them for resumes elsewhere).
+   * In cluster mode such a request runs without a round trip to the store, and nothing of it
+   * is kept there; one that arrives while an earlier request of its connection waits for the
+   * store goes through the store after it, so requests start in the order sent.
    */
   idempotent?: boolean;
 }

@@ -52,6 +52,8 @@ export interface SessionHost {
   ): ServerSession | undefined | Promise<ServerSession | undefined>;
   /** Every frame of a session counts as a sign of life; false when it is already ending. */
   touch(session: ServerSession): boolean;
+  /** Whether `op` is registered idempotent (`server.handle(op, fn, { idempotent: true })`). */
+  isIdempotent(op: string): boolean;
   closeByClient(session: ServerSession): void;
   /** A shared session store failed to answer; the connection is ended with GoingAway. */
   storeFailed(error: unknown): void;
@@ -336,6 +338,8 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
           this.#now(),
           this,
         );
+        // Behind a request the store is still deciding, it waits its turn with the store.
+        if (this.#admitting === 0 && this.host.isIdempotent(message.op)) request.idempotent = true;
         const admitted = session.admit(request);
         if (admitted === false) return; // a duplicate: answered from the cache, or still running
         this.host.metrics.counts.requests++;

@@ -28,8 +28,9 @@ export interface ServerSessionEvents {
  */
 export interface SessionHost {
   /**
-   * Every answer is kept until the client acknowledges it, idempotent op or not: true for a
-   * shared store, where a resume on another server needs it.
+   * Every answer of a request it admitted is kept until the client acknowledges it, idempotent
+   * op or not: true for a shared store, where a resume on another server needs it. (A request
+   * marked `idempotent` it did not admit: it ran unrecorded, and its answer is not kept.)
    */
   readonly keepsEveryAnswer: boolean;
   /** Ends the session (one path for every end). */
@@ -389,7 +390,7 @@ export class ServerSession extends LazyEventEmitter<ServerSessionEvents> {
     if (request === undefined || this.#ended !== undefined) return false;
     if (request.began) this.#begun--;
     this.#link?.requestEnded();
-    if (!keep && !this.#host.keepsEveryAnswer) {
+    if (!keep && (request.idempotent || !this.#host.keepsEveryAnswer)) {
       this.#link?.sendFrame(frame);
       return false;
     }

@@ -271,7 +271,8 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
         this.#logger.debug({ err: error, session: session.id }, "push refused"),
       );
     },
-    admit: (session, request) => this.#requests.admit(session, request.seq),
+    // An idempotent request runs as on one server: unrecorded, so nothing here waits on it.
+    admit: (session, request) => request.idempotent || this.#requests.admit(session, request.seq),
     answered: (session, response, frame) =>
       this.#requests.complete(session, response, this.instanceId, frame),
     acknowledged: (session, pushAck, responseAck) => {

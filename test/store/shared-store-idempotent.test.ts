@@ -1,0 +1,129 @@
+// In cluster mode an op registered idempotent runs as a single server runs it: at once, without
+// asking the store, and its answer is not kept there (a re-sent request runs again). A request
+// still starts after every earlier request of its connection has.
+import {
+  type AnswerToKeep,
+  createServer,
+  type KeptAnswer,
+  ManualClock,
+  MemorySessionBackend,
+  MessageType,
+  type RequestAdmission,
+  type RequestRef,
+  SharedSessionStore,
+  type TetherServer,
+} from "@tether/core";
+import { FaultyBackend } from "@tether/store-conformance";
+import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RawSession } from "../support/raw-session.js";
+
+/** Counts the requests the store is asked to admit and the answers it is asked to keep. */
+class CountingBackend extends FaultyBackend {
+  admitted = 0;
+  kept = 0;
+
+  override admit(requests: readonly RequestRef[], serverId: string): Promise<RequestAdmission[]> {
+    this.admitted += requests.length;
+    return super.admit(requests, serverId);
+  }
+
+  override complete(answers: readonly AnswerToKeep[], maxResponses: number): Promise<KeptAnswer[]> {
+    this.kept += answers.length;
+    return super.complete(answers, maxResponses);
+  }
+}
+
+describe("an idempotent op on a shared store", () => {
+  let clock: ManualClock;
+  let network: MemoryNetwork;
+  let backend: CountingBackend;
+  let server: TetherServer;
+  let address: string;
+  const raws: RawSession[] = [];
+  const ran: string[] = [];
+
+  beforeEach(async () => {
+    clock = new ManualClock();
+    network = createMemoryNetwork({ clock });
+    backend = new CountingBackend(new MemorySessionBackend());
+    server = createServer({
+      clock,
+      tickTime: 100,
+      sessionStore: (context) => new SharedSessionStore(context, backend),
+    });
+    ran.length = 0;
+    server.handle(
+      "read",
+      () => {
+        ran.push("read");
+        return ran.length;
+      },
+      { idempotent: true },
+    );
+    server.handle("write", () => {
+      ran.push("write");
+      return ran.length;
+    });
+    address = (await server.listen(network.transport(), "idempotent-server")).address;
+  });
+
+  afterEach(async () => {
+    for (const raw of raws.splice(0)) raw.connection.abort();
+    backend.releaseHeld();
+    const closing = server.close();
+    for (let i = 0; i < 100; i++) await clock.advanceAsync(100);
+    await closing;
+  });
+
+  const step = () => clock.advanceAsync(1);
+  const answerTo = (seq: number) => (m: unknown[]) =>
+    (m[0] === MessageType.Response || m[0] === MessageType.ErrorResponse) && m[1] === seq;
+
+  async function open(resume?: { sessionId: string; password: Uint8Array }): Promise<RawSession> {
+    const raw = await RawSession.dial(network.transport(), address);
+    raws.push(raw);
+    raw.hello({ timeout: 5000, ...resume });
+    await raw.waitFor((m) => m[0] === MessageType.Welcome, step);
+    return raw;
+  }
+
+  it("runs at once without the store, and runs again when re-sent after a resume", async () => {
+    const first = await open();
+    const [, sessionId, password] = first.received.find((m) => m[0] === MessageType.Welcome) as [
+      number,
+      string,
+      Uint8Array,
+    ];
+    // Request [5, seq, op, body, pushAck, responseAck]: responseAck 1 acknowledges no answer.
+    first.send([MessageType.Request, 1, "read", null, 0, 1]);
+    expect((await first.waitFor(answerTo(1), step))[2]).toBe(1);
+    for (let i = 0; i < 5; i++) await clock.advanceAsync(100); // every tick's batches go out
+    expect({ admitted: backend.admitted, kept: backend.kept }).toEqual({ admitted: 0, kept: 0 });
+
+    // The answer was lost with the connection: the client resumes and sends it again.
+    first.connection.abort();
+    const second = await open({ sessionId, password });
+    second.send([MessageType.Request, 1, "read", null, 0, 1]);
+    expect((await second.waitFor(answerTo(1), step))[2]).toBe(2);
+    expect(ran).toEqual(["read", "read"]);
+
+    // A request of an op that is not idempotent still goes through the store.
+    second.send([MessageType.Request, 2, "write", null, 0, 1]);
+    await second.waitFor(answerTo(2), step);
+    expect(backend.admitted).toBe(1);
+  });
+
+  it("starts after an earlier request of its connection that waits for the store", async () => {
+    const raw = await open();
+    backend.hold("calls"); // the store is slow to decide
+    raw.send([MessageType.Request, 1, "write", null, 0, 1]);
+    raw.send([MessageType.Request, 2, "read", null, 0, 1]);
+    for (let i = 0; i < 5; i++) await step();
+    expect(ran).toEqual([]); // the read did not overtake the write
+    backend.releaseHeld();
+    await raw.waitFor(answerTo(2), step);
+    await raw.waitFor(answerTo(1), step);
+    expect(ran).toEqual(["write", "read"]);
+  });
+});
