@@ -122,6 +122,7 @@ async function connect(variant: Variant, address: string, body: Uint8Array): Pro
     }
     case "tether-tcp":
     case "tether-tcp-redis":
+    case "tether-tcp-redis-reads":
     case "tether-ws": {
       const client: TetherClient = createClient({
         servers: [{ transport: variant === "tether-ws" ? webSocket() : tcp(), address }],

@@ -4,6 +4,8 @@
  * baseline measured in the same run:
  *   tether-tcp vs raw-net (length-prefixed msgpack on node:net, no sessions),
  *   tether-tcp-redis (sessions in Redis: every request admitted and answered through it) vs tether-tcp,
+ *   tether-tcp-redis-reads (the same, the echo registered idempotent: no Redis call per request)
+ *   vs tether-tcp (whose echo is not),
  *   tether-ws vs raw-ws (ws echo, one message per reply), and both against socket.io emitWithAck.
  * Each variant runs ROUNDS times (default 2, the variants in turn) and reports its best round.
  * IDEMPOTENT=1 registers Tether's echo as idempotent (answers not kept for a resume).
@@ -71,7 +73,7 @@ console.log(
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})\n`);
 const variants = (process.env.VARIANTS?.split(",") ?? VARIANTS) as Variant[];
 // Cluster mode's variant needs a redis-server (Debian's), one for the whole run.
-const redis = variants.includes("tether-tcp-redis") ? await startRedis() : undefined;
+const redis = variants.some((v) => v.startsWith("tether-tcp-redis")) ? await startRedis() : undefined;
 if (redis !== undefined) process.env.TETHER_BENCH_REDIS = redis.path;
 const lines: string[] = [];
 const goals: string[] = [];
@@ -110,11 +112,13 @@ for (const clients of [1, 16]) {
     const wsRatio = x("tether-ws", "raw-ws");
     const wsGoal = bodySize === 100 ? 2 : clients > 1 ? 1 : undefined;
     const redisRatio = pct("tether-tcp-redis", "tether-tcp");
+    const readsRatio = pct("tether-tcp-redis-reads", "tether-tcp");
     goals.push(
       `| ${label} | ${fmt(tcpRatio)}% ${verdict(tcpRatio >= 95)} | ` +
         `${fmt(wsRatio, 2)}x${wsGoal === undefined ? "" : ` ${verdict(wsRatio >= wsGoal)}`} | ` +
         `${fmt(x("tether-ws", "socket.io"), 2)}x ${verdict(x("tether-ws", "socket.io") >= 3)} | ` +
         `${fmt(x("tether-tcp", "socket.io"), 2)}x | ${fmt(redisRatio)}% ${verdict(redisRatio >= 50)} | ` +
+        `${fmt(readsRatio)}% | ` +
         `${fmt(cpu("tether-tcp", "raw-net"), 2)}x | ${fmt(cpu("tether-ws", "raw-ws"), 2)}x |`,
     );
   }
@@ -125,8 +129,8 @@ console.log(
 );
 console.log(lines.join("\n"));
 console.log(
-  "\n| load | tether-tcp / raw-net (goal >= 95%) | tether-ws / raw-ws (goal >= 2x at 100 B, >= 1x at 16 KiB with 16 clients) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io | tether-tcp-redis / tether-tcp (goal >= 50%) | server CPU/request tether-tcp / raw-net | server CPU/request tether-ws / raw-ws |",
+  "\n| load | tether-tcp / raw-net (goal >= 95%) | tether-ws / raw-ws (goal >= 2x at 100 B, >= 1x at 16 KiB with 16 clients) | tether-ws / socket.io (goal >= 3x) | tether-tcp / socket.io | tether-tcp-redis / tether-tcp (goal >= 50%) | tether-tcp-redis-reads / tether-tcp | server CPU/request tether-tcp / raw-net | server CPU/request tether-ws / raw-ws |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 console.log(goals.join("\n"));
 await redis?.stop();

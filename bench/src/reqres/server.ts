@@ -59,17 +59,19 @@ async function start(variant: Variant): Promise<string> {
     }
     case "tether-tcp":
     case "tether-tcp-redis":
+    case "tether-tcp-redis-reads":
     case "tether-ws": {
       const redisPath = process.env.TETHER_BENCH_REDIS;
       const server = createServer({
         maxConnectionsPerAddress: 0,
         maxInFlightPerConnection: 256,
-        ...(variant === "tether-tcp-redis" && redisPath !== undefined
+        ...(variant.startsWith("tether-tcp-redis") && redisPath !== undefined
           ? { sessionStore: redisSessionStore({ redis: { path: redisPath }, prefix: "reqres:" }) }
           : {}),
       });
       // IDEMPOTENT=1: the echo is registered idempotent, so its answers skip the session's cache.
-      server.handle("echo", (body) => body, { idempotent: process.env.IDEMPOTENT === "1" });
+      const idempotent = process.env.IDEMPOTENT === "1" || variant === "tether-tcp-redis-reads";
+      server.handle("echo", (body) => body, { idempotent });
       const listener = await server.listen(variant === "tether-ws" ? webSocket() : tcp(), "127.0.0.1:0");
       return listener.address;
     }
