@@ -125,5 +125,6 @@ describe("an idempotent op on a shared store", () => {
     await raw.waitFor(answerTo(2), step);
     await raw.waitFor(answerTo(1), step);
     expect(ran).toEqual(["write", "read"]);
+    expect(backend.admitted).toBe(2); // the read went through the store, after the write
   });
 });
