@@ -103,6 +103,48 @@ describe("Redis backend: kept answers", () => {
     expect((await backend.read(id, 0))?.responses.map(({ seq }) => seq).sort()).toEqual([1, 2, 3]);
   });
 
+  it("splits a batch of more than a thousand requests into calls, and answers each in its place", async () => {
+    const other = `${id}-other`;
+    const record = {
+      id: other,
+      password: new Uint8Array(16),
+      timeout: 10_000,
+      principal: null,
+      deadline: 1e12,
+    };
+    expect(await backend.create(record, SERVER)).toBe(true);
+    // 2,500 requests, the two sessions interleaved in runs of 50: three admit calls.
+    const refs = Array.from({ length: 2500 }, (_, i) => ({
+      id: Math.floor(i / 50) % 2 === 0 ? id : other,
+      seq: i + 1,
+    }));
+    await backend.admit([{ id: other, seq: 1 }], "server-b"); // one decided elsewhere
+    let before = await scriptCalls();
+    const admissions = await backend.admit(refs, SERVER);
+    expect((await scriptCalls()) - before).toBe(3);
+    expect(admissions).toEqual(
+      refs.map((ref) =>
+        ref.id === other && ref.seq === 1 ? { kind: "elsewhere", server: "server-b" } : { kind: "run" },
+      ),
+    );
+    const answers = refs.map((ref) => ({
+      id: ref.id,
+      response: { type: MessageType.Response, seq: ref.seq, body: `${ref.id} ${ref.seq}` } as ResponseMessage,
+      runner: SERVER,
+    }));
+    before = await scriptCalls();
+    const kept = await backend.complete(answers, 5000);
+    expect((await scriptCalls()) - before).toBe(3);
+    expect(kept).toEqual(refs.map((ref) => (ref.id === other && ref.seq === 1 ? "refused" : "kept")));
+    const ref = refs[1234] as { id: string; seq: number };
+    expect(await backend.admit([ref], "server-b")).toEqual([
+      {
+        kind: "answered",
+        response: { type: MessageType.Response, seq: ref.seq, body: `${ref.id} ${ref.seq}` },
+      },
+    ]);
+  });
+
   /** Script calls Redis has run so far, by EVALSHA or EVAL (INFO commandstats). */
   async function scriptCalls(): Promise<number> {
     const stats = await redis.probe.info("commandstats");

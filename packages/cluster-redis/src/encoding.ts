@@ -27,7 +27,12 @@ const ZERO = 0x30;
 
 /** What the complete script said about each answer of a batch: 1 kept, 2 over the bound, 0 not. */
 export function keptOf(codes: Buffer): KeptAnswer[] {
-  return Array.from(codes, (code) => (code === ZERO + 1 ? "kept" : code === ZERO + 2 ? "full" : "refused"));
+  const kept = new Array<KeptAnswer>(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i];
+    kept[i] = code === ZERO + 1 ? "kept" : code === ZERO + 2 ? "full" : "refused";
+  }
+  return kept;
 }
 
 /**
@@ -72,9 +77,8 @@ export function asResponse(value: unknown): ResponseMessage {
 }
 
 /** What the backend keeps of an answer: the frame the client got, or one made now. */
-export function keptBytes(response: ResponseMessage, frame: Uint8Array | undefined): Buffer {
-  const bytes = frame ?? encodeFrame(encodeServerMessage(response));
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+export function keptBytes(response: ResponseMessage, frame: Uint8Array | undefined): Uint8Array {
+  return frame ?? encodeFrame(encodeServerMessage(response));
 }
 
 /** A push's seq from its stream entry id (`<seq>-0`). */

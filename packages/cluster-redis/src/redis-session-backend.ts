@@ -376,7 +376,7 @@ export class RedisSessionBackend implements SessionBackend {
       async (n, part) => {
         const batch = new SessionRuns();
         const sizes: number[] = [];
-        const payloads: Buffer[] = [];
+        const payloads: Uint8Array[] = [];
         for (const { id, seq, runner, payload } of part) {
           batch.addAnswer(id, runner, seq);
           sizes.push(payload.byteLength);
@@ -440,6 +440,11 @@ export class RedisSessionBackend implements SessionBackend {
     batch: (partition: number, part: readonly T[]) => Promise<R[]>,
   ): Promise<R[]> {
     if (items.length === 0) return [];
+    if (this.#keys.partitions === 1 && items.length <= MAX_BATCH) {
+      let bytes = 0;
+      for (const item of items) bytes += bytesOf(item);
+      if (bytes <= MAX_BATCH_BYTES) return batch(0, items); // one call: nothing to split or put back
+    }
     const replies = new Array<R>(items.length);
     const calls: Promise<void>[] = [];
     const run = (n: number, chunk: number[]) => {
