@@ -10,8 +10,8 @@ import type { Cluster, Redis } from "ioredis";
  * scripts build the keys of the sessions they claim from the partition's key prefix (which
  * sessions are due is only known inside the script), and so do the batch scripts of admissions
  * and answers (a batch of hundreds passes one MessagePack argument, not three keys each;
- * Redis's Lua has cmsgpack, which reads no `bin`, so answers' bytes go as arguments of their
- * own); the rest are declared.
+ * Redis's Lua has cmsgpack, which reads no `bin`, so answers' bytes go end to end in an
+ * argument of their own); the rest are declared.
  */
 
 /**
