@@ -10,6 +10,11 @@ import { redisForTests } from "../support/redis-for-tests.js";
 const redis = redisForTests("redis");
 const SERVER = "server-a";
 
+/** A live session's record, due far in the future. */
+function sessionRecord(id: string) {
+  return { id, password: new Uint8Array(16), timeout: 10_000, principal: null, deadline: 1e12 };
+}
+
 describe("Redis backend: kept answers", () => {
   let backend: RedisSessionBackend;
   let prefix: string;
@@ -19,8 +24,7 @@ describe("Redis backend: kept answers", () => {
   beforeEach(async () => {
     prefix = `kept${++runs}:`;
     backend = new RedisSessionBackend(redis.server.connection, prefix, silentLogger);
-    const record = { id, password: new Uint8Array(16), timeout: 10_000, principal: null, deadline: 1e12 };
-    expect(await backend.create(record, SERVER)).toBe(true);
+    expect(await backend.create(sessionRecord(id), SERVER)).toBe(true);
   });
 
   afterEach(async () => {
@@ -105,14 +109,7 @@ describe("Redis backend: kept answers", () => {
 
   it("splits a batch of more than a thousand requests into calls, and answers each in its place", async () => {
     const other = `${id}-other`;
-    const record = {
-      id: other,
-      password: new Uint8Array(16),
-      timeout: 10_000,
-      principal: null,
-      deadline: 1e12,
-    };
-    expect(await backend.create(record, SERVER)).toBe(true);
+    expect(await backend.create(sessionRecord(other), SERVER)).toBe(true);
     // 2,500 requests, the two sessions interleaved in runs of 50: three admit calls.
     const refs = Array.from({ length: 2500 }, (_, i) => ({
       id: Math.floor(i / 50) % 2 === 0 ? id : other,

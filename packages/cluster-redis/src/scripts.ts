@@ -34,8 +34,8 @@ end`;
 
 /**
  * Seqs travel as decimal strings and stay strings in the scripts: Redis (7.0) turns a Lua
- * number given to a command into text with \`%.17g\`, which cost more than the hash commands
- * themselves. \`below(a, b)\` compares two such strings as numbers (no leading zeros: the
+ * number given to a command into text with `%.17g`, which cost more than the hash commands
+ * themselves. `below(a, b)` compares two such strings as numbers (no leading zeros: the
  * longer is larger; digits collate in order in every locale).
  */
 const BELOW = `
