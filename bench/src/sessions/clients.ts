@@ -1,16 +1,17 @@
 /**
  * A crowd of clients over TCP in their own process, for the session benchmarks.
- * argv: address, count, timeout (ms), optionally `raw`, and optionally a spread in ms.
+ * argv: address, count, timeout (ms), optionally `raw` or `wire`, and optionally a spread in ms.
  * Tether clients by default; `raw` opens plain sockets that each send a Ping-sized frame every
  * T/3, as an idle Tether client does (the idle-scale baseline): the first one at connect (the
  * Hello's place) and the rest from its answer on (a Tether client's heartbeat starts at its
- * Welcome). With a spread, the connects are paced evenly over that long, so the clients' pings
+ * Welcome). `wire` does the same on the same timers, but speaks Tether (a Hello, then real
+ * Pings), so a Tether server can be given exactly the raw crowd's arrivals. With a spread, the connects are paced evenly over that long, so the clients' pings
  * arrive spread out as uncoordinated clients' do, in both modes alike; without one they go in
  * waves of 500 at once. Reports {ready} when every client is connected; the parent can then
  * SIGSTOP this process (every client falls silent at once) or just wait.
  */
 import * as net from "node:net";
-import { createClient, encodeLengthPrefixed, MessageType } from "@tether/core";
+import { createClient, encodeLengthPrefixed, MessageType, PROTOCOL_VERSION } from "@tether/core";
 import { tcp } from "@tether/transport-tcp";
 import { Packr } from "msgpackr";
 
@@ -34,7 +35,12 @@ function connectTether(): Promise<void> {
 /** The bytes of an idle Tether client's Ping ([3, pushAck, responseAck]), length-prefixed. */
 const ping = encodeLengthPrefixed([new Packr({ useRecords: false }).pack([MessageType.Ping, 0, 0])]);
 
-function connectRaw(): Promise<void> {
+/** A new session's Hello, length-prefixed: what `wire` sends where `raw` sends its first Ping. */
+const hello = encodeLengthPrefixed([
+  new Packr({ useRecords: false }).pack([MessageType.Hello, PROTOCOL_VERSION, timeout, null, null, 0, null]),
+]);
+
+function connectRaw(first: Uint8Array = ping): Promise<void> {
   const [host, port] = address.split(":") as [string, string];
   const socket = net.connect(Number(port), host);
   socket.setNoDelay(true);
@@ -44,7 +50,7 @@ function connectRaw(): Promise<void> {
     clearInterval(timer);
     socket.destroy();
   });
-  socket.once("connect", () => socket.write(ping));
+  socket.once("connect", () => socket.write(first));
   return new Promise((resolve) => {
     // Every answer is read and dropped, as a client would; the first one starts the heartbeat.
     socket.on("data", () => {
@@ -60,7 +66,9 @@ const waves = Math.ceil(count / WAVE);
 const started = performance.now();
 for (let wave = 0; wave < waves; wave++) {
   const size = Math.min(WAVE, count - wave * WAVE);
-  await Promise.all(Array.from({ length: size }, () => (mode === "raw" ? connectRaw() : connectTether())));
+  const connect =
+    mode === "raw" ? () => connectRaw() : mode === "wire" ? () => connectRaw(hello) : connectTether;
+  await Promise.all(Array.from({ length: size }, connect));
   // With a spread, the next wave waits for its own moment; without, the server's accept queue
   // is never the thing being measured either way.
   const due = started + ((wave + 1) * spreadMs) / waves;

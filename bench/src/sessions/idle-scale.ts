@@ -12,6 +12,10 @@
  * hard limit is 20,000 open files per process, so the default is 19,000 sessions (a server
  * needs one socket per session plus its own).
  *
+ * `CROWD=wire` gives the Tether server plain sockets that speak its protocol on the raw crowd's
+ * very timers (same arrivals, so only the servers differ); `PROFILE=dir` has both servers write
+ * CPU profiles there.
+ *
  * The servers run the built packages (`dist`, what users run; the script builds them first),
  * not the sources through tsx: tsx's transform keeps every function's name as a property of
  * its own, which gives each closure made per connection a property store (about 250 bytes).
@@ -23,6 +27,10 @@ import type { IdleServerCpu, IdleServerMemory, IdleServerQuestion } from "./idle
 const SESSIONS = Number(process.env.SESSIONS ?? 19_000);
 const HOLD_MS = Number(process.env.HOLD_MS ?? 60_000);
 const T = 30_000;
+/** `wire`: Tether's crowd is `clients.ts`'s `wire` mode, on the raw crowd's very timers. */
+const CROWD = process.env.CROWD ?? "tether";
+/** A directory: each server writes a CPU profile there when it stops. */
+const PROFILE = process.env.PROFILE;
 type Mode = "raw" | "tether";
 
 /** A server process and what it answers. */
@@ -32,7 +40,7 @@ class IdleServer {
 
   constructor(readonly mode: Mode) {
     this.#child = fork(fileURLToPath(new URL("./idle-server.ts", import.meta.url)), [mode], {
-      execArgv: ["--import", "tsx"],
+      execArgv: [...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : []), "--import", "tsx"],
     });
     this.address = new Promise((resolve) =>
       this.#child.once("message", (m) => resolve((m as { address: string }).address)),
@@ -58,7 +66,13 @@ function crowd(address: string, mode: Mode): Promise<ChildProcess[]> {
   const children = [0, 1].map((i) =>
     fork(
       fileURLToPath(new URL("./clients.ts", import.meta.url)),
-      [address, String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)), String(T), mode, String(T / 3)],
+      [
+        address,
+        String(SESSIONS / 2 + (i === 0 ? SESSIONS % 2 : 0)),
+        String(T),
+        mode === "tether" ? CROWD : mode,
+        String(T / 3),
+      ],
       { execArgv: ["--conditions=tether-source", "--import", "tsx"] },
     ),
   );
