@@ -5,10 +5,11 @@
  * T/3, as an idle Tether client does (the idle-scale baseline): the first one at connect (the
  * Hello's place) and the rest from its answer on (a Tether client's heartbeat starts at its
  * Welcome). `wire` does the same on the same timers, but speaks Tether (a Hello, then real
- * Pings), so a Tether server can be given exactly the raw crowd's arrivals. With a spread, the connects are paced evenly over that long, so the clients' pings
- * arrive spread out as uncoordinated clients' do, in both modes alike; without one they go in
- * waves of 500 at once. Reports {ready} when every client is connected; the parent can then
- * SIGSTOP this process (every client falls silent at once) or just wait.
+ * Pings), so a Tether server can be given exactly the raw crowd's arrivals. With a spread, the
+ * connects are paced evenly over that long, so the clients' pings arrive spread out as
+ * uncoordinated clients' do, in every mode alike; without one they go in waves of 500 at once.
+ * Reports {ready} when every client is connected; the parent can then SIGSTOP this process
+ * (every client falls silent at once) or just wait.
  */
 import * as net from "node:net";
 import { createClient, encodeLengthPrefixed, MessageType, PROTOCOL_VERSION } from "@tether/core";
@@ -63,11 +64,11 @@ function connectRaw(first: Uint8Array = ping): Promise<void> {
 
 const WAVE = spreadMs > 0 ? 50 : 500;
 const waves = Math.ceil(count / WAVE);
+const connect =
+  mode === "raw" ? () => connectRaw() : mode === "wire" ? () => connectRaw(hello) : connectTether;
 const started = performance.now();
 for (let wave = 0; wave < waves; wave++) {
   const size = Math.min(WAVE, count - wave * WAVE);
-  const connect =
-    mode === "raw" ? () => connectRaw() : mode === "wire" ? () => connectRaw(hello) : connectTether;
   await Promise.all(Array.from({ length: size }, connect));
   // With a spread, the next wave waits for its own moment; without, the server's accept queue
   // is never the thing being measured either way.
