@@ -106,11 +106,10 @@ return seq`,
    * whether it runs on this server, one character each in the reply's first element: 0 no, the
    * session is not live (ending, or gone from Redis), 1 answered already, 2 running on another
    * server, 3 run it (recorded as running here), 4 no, acknowledged long ago (a stale
-   * duplicate). The reply's
-   * second element holds the answer (1) or the server (2) of each of those, in order. A
-   * session's run of requests costs one read of its answers, one read and one write of its
-   * marks, however many they are. (An answer decides, not its mark: earlier versions deleted
-   * a mark once its request was answered.)
+   * duplicate). The reply's second element holds the answer (1) or the server (2) of each of
+   * those, in order. A session's run of requests costs one read of its answers, one read and
+   * one write of its marks, however many they are. (An answer decides, not its mark: earlier
+   * versions deleted a mark once its request was answered.)
    */
   tetherAdmit: {
     keys: 1,
