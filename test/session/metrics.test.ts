@@ -1,6 +1,7 @@
 import { createClient, createServer, ManualClock } from "@tether/core";
 import { createMemoryNetwork } from "@tether/transport-memory";
-import { expect, it } from "vitest";
+import { tcp } from "@tether/transport-tcp";
+import { expect, it, vi } from "vitest";
 
 it("counts frames, bytes, pings, requests and request latency; stat and dump summarise them", async () => {
   const clock = new ManualClock();
@@ -34,5 +35,37 @@ it("counts frames, bytes, pings, requests and request latency; stat and dump sum
   expect(stat).toContain("Requests: 1, average latency 30.00 ms; pings 1");
   expect(server.dump()).toContain(`\t${client.sessionId} timeout=6000`);
   await client.close();
+  await server.close();
+});
+
+it("counts open connections per transport as they open and close, and drops a transport with none", async () => {
+  const clock = new ManualClock();
+  const network = createMemoryNetwork({ clock });
+  const server = createServer({ clock, tickTime: 1000 });
+  await server.listen(network.transport(), "s");
+  const tcpListener = await server.listen(tcp(), "127.0.0.1:0");
+  const memoryClients = [0, 1].map(() =>
+    createClient({ servers: [{ transport: network.transport(), address: "s" }], timeout: 6000, clock }),
+  );
+  await clock.advanceAsync(1);
+  const tcpClient = createClient({
+    servers: [{ transport: tcp(), address: tcpListener.address }],
+    timeout: 6000,
+  });
+  await tcpClient.connected();
+  expect(server.metrics().connectionsByTransport).toEqual({ memory: 2, tcp: 1 });
+
+  await memoryClients[0]?.close();
+  await clock.advanceAsync(1);
+  expect(server.metrics().connectionsByTransport).toEqual({ memory: 1, tcp: 1 });
+  await tcpClient.close();
+  await vi.waitFor(() => expect(server.metrics().connectionsByTransport).toEqual({ memory: 1 }), {
+    timeout: 2000,
+    interval: 5,
+  });
+  expect(server.metrics().connections).toBe(1);
+  await memoryClients[1]?.close();
+  await clock.advanceAsync(1);
+  expect(server.metrics().connectionsByTransport).toEqual({});
   await server.close();
 });

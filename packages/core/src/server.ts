@@ -145,6 +145,8 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
   readonly #handlers = new Map<string, RegisteredHandler>();
   readonly #listeners = new Set<Listener>();
   readonly #channels = new Set<Channel>();
+  /** Open connections per transport name, kept as they open and close: a scrape walks no channels. */
+  readonly #connectionsByTransport = new Map<string, number>();
   readonly #host: SessionHost;
   readonly #pinger: ServerPinger;
   readonly #metrics = new MetricsRecorder();
@@ -270,6 +272,8 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
       .addLast(ServerPipeline.dispatch, this.#dispatch);
     this.#options.configurePipeline?.(channel.pipeline, channel);
     this.#channels.add(channel);
+    const transport = connection.transport;
+    this.#connectionsByTransport.set(transport, (this.#connectionsByTransport.get(transport) ?? 0) + 1);
     const refusal = this.#limits.connect(connection.peerKey);
     channel.start();
     if (refusal !== undefined) {
@@ -284,11 +288,7 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
 
   /** A snapshot of the server's counters and gauges. */
   metrics(): ServerMetrics {
-    const connectionsByTransport: Record<string, number> = {};
-    for (const channel of this.#channels) {
-      const name = channel.connection.transport;
-      connectionsByTransport[name] = (connectionsByTransport[name] ?? 0) + 1;
-    }
+    const connectionsByTransport = Object.fromEntries(this.#connectionsByTransport);
     const m = this.#metrics;
     return {
       ...m.counts,
@@ -337,7 +337,12 @@ export class TetherServer<Api extends TetherApi = UntypedApi> extends EventEmitt
   /** Every channel's `onClose`: one function for all, not a closure per connection. */
   readonly #channelClosed = (channel: Channel, info: CloseInfo): void => {
     if (info.error instanceof FrameTooLargeError) this.#metrics.counts.oversizedFrames++;
-    if (this.#channels.delete(channel)) this.#limits.disconnect(channel.connection.peerKey);
+    if (!this.#channels.delete(channel)) return;
+    const { peerKey, transport } = channel.connection;
+    this.#limits.disconnect(peerKey);
+    const open = (this.#connectionsByTransport.get(transport) ?? 1) - 1;
+    if (open === 0) this.#connectionsByTransport.delete(transport);
+    else this.#connectionsByTransport.set(transport, open);
   };
 
   /** `Admission.admit`: a socket in a transport's handshake counts as a connection from its accept. */
