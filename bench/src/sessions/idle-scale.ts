@@ -14,7 +14,9 @@
  *
  * `CROWD=wire` gives the Tether server plain sockets that speak its protocol on the raw crowd's
  * very timers (same arrivals, so only the servers differ); `PROFILE=dir` has both servers write
- * CPU profiles there.
+ * CPU profiles there. `SERVER_FLAGS` passes Node flags to both servers and prints their pids, for
+ * a sampler that attaches to each (`SERVER_FLAGS=--perf-basic-prof`, then `perf record -t <pid>`:
+ * it sees what a cold Ping costs, which V8's own profiler, slowing every call, hides).
  *
  * The servers run the built packages (`dist`, what users run; the script builds them first),
  * not the sources through tsx: tsx's transform keeps every function's name as a property of
@@ -31,6 +33,8 @@ const T = 30_000;
 const CROWD = process.env.CROWD ?? "tether";
 /** A directory: each server writes a CPU profile there when it stops. */
 const PROFILE = process.env.PROFILE;
+/** Node flags for both servers, split on spaces. */
+const SERVER_FLAGS = process.env.SERVER_FLAGS?.split(" ").filter((flag) => flag !== "") ?? [];
 type Mode = "raw" | "tether";
 
 /** A server process and what it answers. */
@@ -40,8 +44,14 @@ class IdleServer {
 
   constructor(readonly mode: Mode) {
     this.#child = fork(fileURLToPath(new URL("./idle-server.ts", import.meta.url)), [mode], {
-      execArgv: [...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : []), "--import", "tsx"],
+      execArgv: [
+        ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : []),
+        ...SERVER_FLAGS,
+        "--import",
+        "tsx",
+      ],
     });
+    if (SERVER_FLAGS.length > 0) console.log(`${mode} server: pid ${this.#child.pid}`);
     this.address = new Promise((resolve) =>
       this.#child.once("message", (m) => resolve((m as { address: string }).address)),
     );
