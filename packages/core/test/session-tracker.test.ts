@@ -372,3 +372,48 @@ describe("SessionTracker bucket expiry", () => {
     expect(tracker.size).toBe(1);
   });
 });
+
+describe("SessionTracker deferred moves", () => {
+  it("keeps a session touched later where its deadline says, and moves it when its queued bucket comes due", () => {
+    const { clock, tracker, ended } = setup();
+    const a = tracker.createSession(4000); // bucket 5000
+    const b = tracker.createSession(4000);
+    clock.advance(2500);
+    expect(tracker.touchSession(a)).toBe(true); // deadline 6500: bucket 7000
+    expect(tracker.getExpiration(a)).toBe(7000);
+    expect([...tracker.getSessionExpiryMap()].map(([t, s]) => [t, s.map((x) => x.id)])).toEqual([
+      [5000, [b.id]],
+      [7000, [a.id]],
+    ]);
+    clock.advance(2500); // 5000: b's bucket, where a is still queued
+    expect(ended.map((e) => e.id)).toEqual([b.id]);
+    expect(tracker.getExpiration(a)).toBe(7000);
+    clock.advance(1999);
+    expect(ended.map((e) => e.id)).toEqual([b.id]);
+    clock.advance(1); // 7000: a's deadline, a timeout and under a tick after its touch
+    expect(ended.map((e) => [e.id, e.at])).toEqual([
+      [b.id, 5000],
+      [a.id, 7000],
+    ]);
+  });
+
+  it("puts a bucket's touched sessions back before any listener of its expired ones runs", () => {
+    const { clock, tracker } = setup();
+    const a = tracker.createSession(4000); // bucket 5000
+    const b = tracker.createSession(4000);
+    clock.advance(1500);
+    tracker.touchSession(b); // deadline 5500: bucket 6000, still queued in 5000's
+    const touchesOfB: boolean[] = [];
+    tracker.on("expire", (session) => {
+      if (session.id === a.id) touchesOfB.push(tracker.touchSession(b)); // at 5000: bucket 10000
+    });
+    clock.advance(3500);
+    expect(touchesOfB).toEqual([true]);
+    expect(tracker.getExpiration(b)).toBe(10_000);
+    clock.advance(4999);
+    expect(tracker.getSession(b.id)?.state).toBe("live");
+    clock.advance(1);
+    expect(tracker.getSession(b.id)).toBeUndefined();
+    expect(tracker.size).toBe(0);
+  });
+});
