@@ -29,13 +29,6 @@ export function bucketNumber(time: number, interval: number): number {
  */
 export let moveQueuedSlot: <E>(queue: ExpiryQueue<E>, slot: number, time: number) => number | null;
 
-/**
- * Queues an element the queue does not hold (one `poll` just handed out) in the bucket due at
- * `time`, a bucket boundary the caller computed. Not part of the package's API: the
- * `SessionTracker` puts back the sessions touched since they were queued.
- */
-export let queueAt: <E>(queue: ExpiryQueue<E>, element: E, time: number) => void;
-
 /** An element that keeps its own slot in the queue (see {@link ExpiryQueue.withSlotsOnElements}). */
 export interface SlottedElement {
   /** Written by the queue only: the element's slot while it is queued, -1 otherwise. */
@@ -142,9 +135,13 @@ export class ExpiryQueue<E> {
       throw new InvalidArgumentError(`timeout must be a finite number >= 0, got ${timeout}`);
     }
     const newTime = this.#roundToNextInterval(now + timeout);
-    const slot = this.#slotOf.get(element);
+    let slot = this.#slotOf.get(element);
     if (slot === undefined) {
-      this.#add(element, newTime);
+      slot = this.#allocate();
+      this.#elements[slot] = element;
+      this.#slotOf.set(element, slot);
+      this.#times[timeAt(slot)] = newTime;
+      this.#linkLast(slot, this.#bucket(newTime));
       return newTime;
     }
     return this.#move(slot, newTime);
@@ -246,16 +243,6 @@ export class ExpiryQueue<E> {
 
   static {
     moveQueuedSlot = (queue, slot, time) => queue.#move(slot, time);
-    queueAt = (queue, element, time) => queue.#add(element, time);
-  }
-
-  /** Queues `element`, which the queue does not hold, in the bucket due at `time`. */
-  #add(element: E, time: number): void {
-    const slot = this.#allocate();
-    this.#elements[slot] = element;
-    this.#slotOf.set(element, slot);
-    this.#times[timeAt(slot)] = time;
-    this.#linkLast(slot, this.#bucket(time));
   }
 
   /** Moves the element in `slot` to the bucket due at `time`; `null` when it is there already. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import { type Clock, runWhenOnTime, systemClock, type TimerHandle } from "../clock.js";
-import { bucketNumber, ExpiryQueue, moveQueuedSlot, queueAt, type SlottedElement } from "./expiry-queue.js";
+import { bucketNumber, ExpiryQueue, moveQueuedSlot, type SlottedElement } from "./expiry-queue.js";
 import { randomHex } from "./session-secrets.js";
 import { negotiateTimeout, sessionTimeouts } from "./session-timeouts.js";
 
@@ -49,10 +49,9 @@ class Session implements TrackedSession, SlottedElement {
   /** Its slot in the tracker's ExpiryQueue, kept here so the queue needs no map to find it. */
   expirySlot = -1;
   /**
-   * The bucket its deadline falls in, as a count of ticks (a small integer, kept in the object,
-   * where a time in ms would outgrow one after 24 days of uptime). The queue may hold it in an
-   * earlier bucket, never a later one: a touch writes only this field, and the session moves
-   * when that earlier bucket comes due (see `SessionTracker`).
+   * The bucket it was last moved to, as a count of ticks (a small integer, kept in the object,
+   * where a time in ms would outgrow one after 24 days of uptime): a touch that lands in the
+   * same bucket reads nothing but this object.
    */
   expiryTicks = 0;
   /**
@@ -168,15 +167,7 @@ export interface SessionTrackerEvents {
 /**
  * The server's table of sessions, on one {@link ExpiryQueue} and one timer that is re-armed to
  * the queue's wait time: no timer per session and no scans. Every frame of a session touches
- * it; a session whose deadline's bucket comes due goes live → closing → `expire` listeners →
- * removed.
- *
- * A touch that pushes a deadline later only records the new bucket in the session (one write
- * to an object the caller just read); the session stays queued where it was, earlier, and is
- * moved to the bucket it recorded when that earlier one comes due. A session pinged every T/3
- * is moved about once per timeout instead of on every Ping, and the queue's memory, far from
- * the session, is read by the timer rather than by each frame. A touch that moves a deadline
- * earlier moves the session at once, so nobody is ever queued later than its deadline.
+ * it; a session whose bucket comes due goes live → closing → `expire` listeners → removed.
  */
 export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   readonly tickTime: number;
@@ -248,10 +239,9 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
     const time = now ?? this.#clock.now();
     const ticks = bucketNumber(time + session.timeout, this.tickTime);
     if (ticks === session.expiryTicks) return true;
-    // A live session of this tracker is in its queue, in the slot it carries. Later: it moves
-    // when its queued bucket comes due. Earlier (a touch dated before the last): it moves now.
-    if (ticks < session.expiryTicks) moveQueuedSlot(this.#queue, session.expirySlot, ticks * this.tickTime);
     session.expiryTicks = ticks;
+    // A live session of this tracker is in its queue, in the slot it carries.
+    moveQueuedSlot(this.#queue, session.expirySlot, ticks * this.tickTime);
     return true;
   }
 
@@ -272,25 +262,12 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
   /** Deadline of a session, or `null` if it is not tracked. */
   getExpiration(idOrSession: string | TrackedSession): number | null {
     const session = this.#resolve(idOrSession);
-    return session !== undefined && this.#queue.has(session) ? this.#deadline(session) : null;
+    return session === undefined ? null : this.#queue.getExpiration(session);
   }
 
-  /** Expiration time → sessions whose deadline falls in that bucket, in time order. */
+  /** Expiration time → sessions in that bucket, in time order. */
   getSessionExpiryMap(): Map<number, TrackedSession[]> {
-    const byTime = new Map<number, TrackedSession[]>();
-    for (const session of this.#sessions.values()) {
-      if (!this.#queue.has(session)) continue;
-      const time = this.#deadline(session);
-      const bucket = byTime.get(time);
-      if (bucket === undefined) byTime.set(time, [session]);
-      else bucket.push(session);
-    }
-    return new Map([...byTime].sort(([a], [b]) => a - b));
-  }
-
-  /** The time its deadline's bucket is due. */
-  #deadline(session: Session): number {
-    return session.expiryTicks * this.tickTime;
+    return this.#queue.getExpiryMap();
   }
 
   /** A human-readable table of sessions by expiry bucket, like ZooKeeper's `dump`. */
@@ -343,21 +320,13 @@ export class SessionTracker extends EventEmitter<SessionTrackerEvents> {
 
   /**
    * Drains every bucket that is due. After a stalled event loop several are overdue at once;
-   * `poll()` hands them out one per call, oldest first, so they expire in deadline order. Of a
-   * bucket, the sessions touched since they were queued there go back in the queue, in the
-   * bucket of their deadline, before any listener runs; the rest expire.
+   * `poll()` hands them out one per call, oldest first, so they expire in deadline order.
    */
   #onTimer(): void {
     this.#timer = undefined;
     const now = this.#clock.now();
     while (this.#queue.getWaitTime(now) === 0) {
-      const bucketTime = this.#queue.nextExpirationTime;
-      const due: Session[] = [];
-      for (const session of this.#queue.poll(now)) {
-        const deadline = this.#deadline(session);
-        if (deadline > bucketTime) queueAt(this.#queue, session, deadline);
-        else due.push(session);
-      }
+      const due = [...this.#queue.poll(now)] as Session[];
       // All of the bucket is closing before any listener runs: a listener's touch of a
       // later session in the bucket must be refused, since its slot is already released.
       for (const session of due) session.close();
