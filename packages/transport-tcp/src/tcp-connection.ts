@@ -13,7 +13,12 @@ import {
   writeBufferPool,
 } from "@tether/core";
 
-/** Frames up to this size are copied into the batch's buffer; larger ones are written as they are, at once. */
+/**
+ * Frames up to this size wait in the batch for the read or tick to end; larger ones are written
+ * at once, copied in behind the batch. Every frame is copied: a sender may reuse a frame's memory
+ * once the turn that sent it ends (the `Connection` contract), and a frame written as it is stays
+ * the socket's for as long as the peer is slow to read.
+ */
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
@@ -208,10 +213,10 @@ export class TcpConnection extends ConnectionBase {
   }
 
   /**
-   * A large frame goes to the socket at once, behind the batch and its own header, in a cork
-   * that ends with the tick (so what one read makes still leaves in one `writev`). Held in the
-   * batch until the read ended, large frames lived long enough to be promoted and paid for in
-   * mark-compacts (BENCHMARKS.md, "Fourth session").
+   * A large frame goes to the socket at once, behind the batch, in a cork that ends with the
+   * tick (so what one read makes still leaves in one `writev`). Held in the batch until the read
+   * ended, large frames lived long enough to be promoted and paid for in mark-compacts
+   * (BENCHMARKS.md, "Fourth session").
    */
   #writeLarge(frame: Uint8Array): void {
     const socket = this.#socket;
@@ -221,36 +226,29 @@ export class TcpConnection extends ConnectionBase {
       socket.cork();
       process.nextTick(TcpConnection.#uncorkOnTick, this);
     }
-    this.#flush(frame.byteLength);
-    socket.write(frame, this.#afterWrite());
-    this.#checkDrainSoon();
+    this.#flush(frame);
   }
 
   /**
-   * Writes the batch as one buffer, each small frame copied in behind its header, one write
-   * call and one system call; `nextLength`, when given, adds the header of the large frame
-   * written next.
+   * Writes the batch, and `large` after it when given, as one buffer: each frame copied in
+   * behind its header, one write call and one system call.
    */
-  #flush(nextLength = -1): void {
+  #flush(large?: Uint8Array): void {
     const frames = this.#batch;
-    if (frames.length === 0 && nextLength < 0) return;
+    if (frames.length === 0 && large === undefined) return;
     this.#batch = NO_FRAMES;
     this.#batchBytes = 0;
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
-    let size = nextLength < 0 ? 0 : LENGTH_PREFIX_BYTES;
+    let size = large === undefined ? 0 : LENGTH_PREFIX_BYTES + large.byteLength;
     for (const frame of frames) size += LENGTH_PREFIX_BYTES + frame.byteLength;
     const pooled = size >= POOLED_BATCH_BYTES;
     const out = pooled ? writeBufferPool.take(size) : Buffer.allocUnsafe(size);
     let at = 0;
-    for (const frame of frames) {
-      writeLength(out, at, frame.byteLength);
-      out.set(frame, at + LENGTH_PREFIX_BYTES);
-      at += LENGTH_PREFIX_BYTES + frame.byteLength;
-    }
-    if (nextLength >= 0) writeLength(out, at, nextLength);
+    for (const frame of frames) at = writeFrame(out, at, frame);
+    if (large !== undefined) writeFrame(out, at, large);
     socket.write(out, pooled ? () => this.#releaseWritten(out) : this.#afterWrite());
-    if (nextLength < 0) this.#checkDrainSoon(); // else the large frame's write decides
+    this.#checkDrainSoon();
   }
 
   /** A pooled batch's write is done: the socket no longer reads its memory. */
@@ -349,12 +347,15 @@ export class TcpConnection extends ConnectionBase {
   }
 }
 
-/** Writes a frame's 4-byte big-endian length header at `at`. */
-function writeLength(out: Uint8Array, at: number, length: number): void {
+/** Writes `frame` behind its 4-byte big-endian length header at `at`; returns where it ends. */
+function writeFrame(out: Uint8Array, at: number, frame: Uint8Array): number {
+  const length = frame.byteLength;
   out[at] = length >>> 24;
   out[at + 1] = (length >>> 16) & 0xff;
   out[at + 2] = (length >>> 8) & 0xff;
   out[at + 3] = length & 0xff;
+  out.set(frame, at + LENGTH_PREFIX_BYTES);
+  return at + LENGTH_PREFIX_BYTES + length;
 }
 
 /** A TCP peer is its IP address; Unix-socket peers carry none, so each is a peer of its own. */

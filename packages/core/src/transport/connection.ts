@@ -89,7 +89,9 @@ export interface Connection extends EventEmitter<ConnectionEvents> {
    * Queues one frame. Returns false once the send queue is above the high-water mark; the
    * frame is still queued, and `drain` follows. Throws `ConnectionClosedError` unless open
    * and `FrameTooLargeError` for a frame over `maxFrameBytes`. The frame's bytes may be read
-   * later (transports batch what one read or tick sends): do not change them after `send`.
+   * until the event loop's turn that sent it ends (transports batch what one read or tick
+   * sends), and no later: a transport copies what it holds longer, so the sender may reuse the
+   * memory from the next turn on (`setImmediate`).
    */
   send(frame: Uint8Array): boolean;
   /** Graceful: flushes what was sent, then closes. Idempotent. */
