@@ -78,6 +78,8 @@ export class EmbeddedChannel extends Channel {
   }
 
   override writeToConnection(message: unknown): void {
-    if (this.connection.status === "open") this.outbound.push(message);
+    // Frames copied, as transports copy what they hold past the turn (`Connection.send`).
+    if (this.connection.status === "open")
+      this.outbound.push(message instanceof Uint8Array ? message.slice() : message);
   }
 }

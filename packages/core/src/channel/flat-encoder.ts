@@ -8,6 +8,8 @@
  * as integers (64-bit ones too), other numbers as float 64, `undefined` as nil.
  */
 
+import { takeForTurn } from "./turn-memory.js";
+
 const SLAB_BYTES = 64 * 1024;
 /** Strings up to this long are measured and written in JavaScript: cheaper than a native call. */
 const SHORT_STRING = 64;
@@ -18,6 +20,8 @@ const hasBuffer = typeof Buffer !== "undefined";
 const allocate = (bytes: number): Uint8Array =>
   hasBuffer ? Buffer.allocUnsafeSlow(bytes) : new Uint8Array(bytes);
 const NodeBuffer: unknown = hasBuffer ? Buffer : Uint8Array;
+const asBuffer = (memory: Uint8Array): Uint8Array =>
+  Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
 const utf8 = new TextEncoder();
 
 /**
@@ -53,7 +57,7 @@ let pos = 0;
  * `message` as one MessagePack frame if it is an array of plain leaves, else undefined (the
  * caller encodes it another way).
  */
-export function encodeFlatMessage(message: unknown): Uint8Array | undefined {
+export function encodeFlatMessage(message: unknown, forTurn = false): Uint8Array | undefined {
   if (!Array.isArray(message)) return undefined;
   const length = message.length;
   if (length > 0xffff) return undefined;
@@ -66,7 +70,7 @@ export function encodeFlatMessage(message: unknown): Uint8Array | undefined {
     if (size < 0) return undefined;
     most += size;
   }
-  const start = reserve(most);
+  const start = reserve(most, forTurn);
   if (length < 0x10) out[pos++] = 0x90 | length;
   else {
     out[pos++] = 0xdc;
@@ -100,10 +104,14 @@ function mostBytes(leaf: unknown): number {
   }
 }
 
-/** Where a frame of at most `bytes` starts: in the slab, a new slab, or a buffer of its own. */
-function reserve(bytes: number): number {
+/**
+ * Where a frame of at most `bytes` starts: in the slab, a new slab, or a buffer of its own
+ * (`forTurn`: one that is reused once the turn ends, where there is one; see `takeForTurn`).
+ */
+function reserve(bytes: number, forTurn: boolean): number {
   if (bytes > OWN_BUFFER_BYTES) {
-    out = allocate(bytes);
+    const reused = forTurn ? takeForTurn(bytes) : undefined;
+    out = reused === undefined ? allocate(bytes) : hasBuffer ? asBuffer(reused) : reused;
     view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     pos = 0;
     return 0;

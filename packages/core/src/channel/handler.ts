@@ -24,6 +24,11 @@ export interface ChannelHandler {
   userEvent?(ctx: HandlerContext, event: unknown): void;
   exceptionCaught?(ctx: HandlerContext, error: Error): void;
 
+  /**
+   * A frame (`Uint8Array`) written below the codec may be in memory that is reused once the
+   * event loop's turn ends (`encodeFrameForTurn`): a handler that holds one longer (to delay,
+   * batch or inspect it later) holds a copy.
+   */
   write?(ctx: HandlerContext, message: unknown): void;
   close?(ctx: HandlerContext, reason?: unknown): void;
 }

@@ -42,6 +42,18 @@ export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): U
     const flat = encodeFlatMessage(value);
     if (flat !== undefined) return flat;
   }
+  return encodeWithMsgpackr(value, maxNesting);
+}
+
+/**
+ * `encodeFrame` for a frame handed to a connection and not kept: its memory may be reused once
+ * the turn ends (see `takeForTurn`), so whoever keeps it copies it.
+ */
+export function encodeFrameForTurn(value: unknown): Uint8Array {
+  return encodeFlatMessage(value, true) ?? encodeWithMsgpackr(value, DEFAULT_MAX_NESTING);
+}
+
+function encodeWithMsgpackr(value: unknown, maxNesting: number): Uint8Array {
   let frame: Uint8Array;
   try {
     frame = sharedPackr.pack(value);

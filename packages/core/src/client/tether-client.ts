@@ -2,7 +2,7 @@ import { EventEmitter } from "eventemitter3";
 import type { AnswerOf, BodyOf, OpName, PushArgs, TetherApi, UntypedApi } from "../api.js";
 import { Channel } from "../channel/channel.js";
 import { IdleStateHandler } from "../channel/idle-state-handler.js";
-import { encodeFrame, MessagePackCodec } from "../channel/msgpack-codec.js";
+import { encodeFrame, encodeFrameForTurn, MessagePackCodec } from "../channel/msgpack-codec.js";
 import { type Clock, systemClock, type TimerHandle } from "../clock.js";
 import {
   AbortError,
@@ -487,7 +487,8 @@ export class TetherClient<Api extends TetherApi = UntypedApi> extends EventEmitt
     this.#unackedPushes = 0;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(
+      // Sent and not kept (a resend encodes the request again): memory reused after the turn.
+      frame = encodeFrameForTurn(
         encodeClientMessage({
           type: MessageType.Request,
           seq: entry.seq,

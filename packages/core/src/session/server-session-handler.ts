@@ -1,6 +1,6 @@
 import type { ChannelHandler } from "../channel/handler.js";
 import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
-import { encodeFrame } from "../channel/msgpack-codec.js";
+import { encodeFrame, encodeFrameForTurn } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
 import {
@@ -462,7 +462,7 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const session = request.session;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(encodeServerMessage(response));
+      frame = encodeFrameForTurn(encodeServerMessage(response)); // kept as a copy, if at all
     } catch (error) {
       this.#answerInstead(
         reply,

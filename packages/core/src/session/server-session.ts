@@ -42,7 +42,7 @@ export interface SessionHost {
   push(session: ServerSession, message: PushMessage, frame: Uint8Array): void;
   /** A request this object would run: true, or the store's word (another server may own it). */
   admit(session: ServerSession, request: IncomingRequest): boolean | Promise<boolean>;
-  /** An answer made here is kept until acknowledged. */
+  /** An answer made here is kept until acknowledged (`frame` only until the turn ends: copy to keep). */
   answered(session: ServerSession, response: ResponseMessage, frame: Uint8Array): void;
   /** The client confirmed pushes up to `pushAck` and answers below `responseAck`. */
   acknowledged(session: ServerSession, pushAck: number, responseAck: number): void;

@@ -86,7 +86,8 @@ export class SharedRequests {
     frame?: Uint8Array,
     settled?: (kept: KeptAnswer) => void,
   ): void {
-    this.#answers.add({ id: session.id, response, runner, frame, session, settled });
+    // A copy: the answer's frame may be in memory reused once this turn ends (`encodeFrameForTurn`).
+    this.#answers.add({ id: session.id, response, runner, frame: frame?.slice(), session, settled });
   }
 
   /** An answer for the session (made here or elsewhere): settles a wait on it, and delivers it. */
