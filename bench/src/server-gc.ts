@@ -1,7 +1,8 @@
 /**
  * bench/server-gc: what the server path costs the garbage collector with large bodies, without
  * sockets. Requests arrive as fresh buffers, four 16 KiB frames per read, as socket reads hand
- * them up; the answers are dropped. Three paths, each in a process of its own (V8's heuristics
+ * them up, four reads to a turn of the event loop (a poll phase hands up every ready socket's
+ * read; timers and `setImmediate` run between turns); the answers are dropped. Three paths, each in a process of its own (V8's heuristics
  * are per process): `raw` unpacks and packs `[id, body]` (raw net's echo), `pipeline` runs the
  * codec and an echo handler in a Tether pipeline (no sessions), `tether` a whole server
  * (sessions: each answer kept until the client's acknowledgement 64 requests later).
@@ -19,6 +20,7 @@ import { fmt } from "./stats.js";
 const BODY = Number(process.env.BODY ?? 16 * 1024);
 const REQUESTS = Number(process.env.REQUESTS ?? 100_000);
 const PER_READ = 4;
+const READS_PER_TURN = Number(process.env.READS_PER_TURN ?? 4);
 type Path = "raw" | "pipeline" | "tether";
 const PATHS: Path[] = ["raw", "pipeline", "tether"];
 
@@ -69,9 +71,10 @@ async function run(path: Path): Promise<void> {
   });
   observer.observe({ entryTypes: ["gc"] });
   const start = process.cpuUsage();
-  for (let seq = 1; seq <= REQUESTS; seq += PER_READ) {
+  for (let seq = 1, reads = 1; seq <= REQUESTS; seq += PER_READ, reads++) {
     handle(read(seq));
     await Promise.resolve(); // a read ends at a microtask checkpoint
+    if (reads % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   const used = process.cpuUsage(start);
   await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries arrive asynchronously
@@ -83,7 +86,7 @@ const path = process.argv[2] as Path | undefined;
 if (path !== undefined) await run(path);
 else {
   console.log(
-    `server-gc: ${REQUESTS} requests of ${BODY} B, ${PER_READ} per read, each path in its own process`,
+    `server-gc: ${REQUESTS} requests of ${BODY} B, ${PER_READ} per read, ${READS_PER_TURN} reads per turn, each path in its own process`,
   );
   console.log("| path | CPU µs/request | scavenges | mark-compacts |\n| --- | ---: | ---: | ---: |");
   for (const p of PATHS) {
