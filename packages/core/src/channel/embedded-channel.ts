@@ -1,5 +1,6 @@
 import { EventEmitter } from "eventemitter3";
 import type { Clock } from "../clock.js";
+import { copyBytes } from "../copy-bytes.js";
 import type { Logger } from "../logger.js";
 import type { CloseInfo, Connection, ConnectionEvents, ConnectionStatus } from "../transport/connection.js";
 import { Channel } from "./channel.js";
@@ -80,6 +81,6 @@ export class EmbeddedChannel extends Channel {
   override writeToConnection(message: unknown): void {
     // Frames copied, as transports copy what they hold past the turn (`Connection.send`).
     if (this.connection.status === "open")
-      this.outbound.push(message instanceof Uint8Array ? message.slice() : message);
+      this.outbound.push(message instanceof Uint8Array ? copyBytes(message) : message);
   }
 }

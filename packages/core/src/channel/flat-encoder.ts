@@ -20,8 +20,6 @@ const hasBuffer = typeof Buffer !== "undefined";
 const allocate = (bytes: number): Uint8Array =>
   hasBuffer ? Buffer.allocUnsafeSlow(bytes) : new Uint8Array(bytes);
 const NodeBuffer: unknown = hasBuffer ? Buffer : Uint8Array;
-const asBuffer = (memory: Uint8Array): Uint8Array =>
-  Buffer.from(memory.buffer, memory.byteOffset, memory.byteLength);
 const utf8 = new TextEncoder();
 
 /**
@@ -111,7 +109,7 @@ function mostBytes(leaf: unknown): number {
 function reserve(bytes: number, forTurn: boolean): number {
   if (bytes > OWN_BUFFER_BYTES) {
     const reused = forTurn ? takeForTurn(bytes) : undefined;
-    out = reused === undefined ? allocate(bytes) : hasBuffer ? asBuffer(reused) : reused;
+    out = reused ?? allocate(bytes); // a Buffer where there is one, as `allocate` gives
     view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     pos = 0;
     return 0;

@@ -1,4 +1,5 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
+import { copyBytes } from "../copy-bytes.js";
 import { keptFramePool } from "../transport/frame-pool.js";
 import { encodeServerMessage } from "./protocol.js";
 import type { Kept, ResponseMessage } from "./server-session.js";
@@ -21,7 +22,7 @@ export function keepAnswer(response: ResponseMessage, frame: Uint8Array): KeptAn
 
 /** The answer as a frame of the caller's own, for a transport (a pooled copy is not). */
 export function frameOfKept(kept: KeptAnswer): Uint8Array {
-  return kept instanceof Uint8Array ? kept.slice() : encodeFrame(encodeServerMessage(kept.message));
+  return kept instanceof Uint8Array ? copyBytes(kept) : encodeFrame(encodeServerMessage(kept.message));
 }
 
 /** Lets a kept answer go (its memory back to the pool); returns the bytes it counted for. */

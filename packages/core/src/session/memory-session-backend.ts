@@ -1,4 +1,5 @@
 import { encodeFrame } from "../channel/msgpack-codec.js";
+import { copyBytes } from "../copy-bytes.js";
 import { MessageType } from "./protocol.js";
 import type { PushMessage, ResponseMessage, ServerSessionEndReason } from "./server-session.js";
 import type {
@@ -72,7 +73,7 @@ export class MemorySessionBackend implements SessionBackend {
     if (this.#records.has(record.id)) return false;
     this.#records.set(record.id, {
       ...record,
-      password: record.password.slice(),
+      password: copyBytes(record.password),
       owner,
       live: true,
       epoch: 0,

@@ -3,6 +3,7 @@ import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
 import { encodeFrame, encodeFrameForTurn } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
+import { copyBytes } from "../copy-bytes.js";
 import {
   AuthenticationError,
   FrameTooLargeError,
@@ -73,9 +74,9 @@ type State = "handshake" | "authenticating" | "open" | "ended";
  * The Pong, encoded once: it is the commonest message a server sends to idle clients, and the
  * codec passes ready frames through. (Plain MessagePack, as the codec writes.)
  */
-const PONG_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageType.Pong })).slice();
+const PONG_FRAME: Uint8Array = copyBytes(encodeFrame(encodeServerMessage({ type: MessageType.Pong })));
 /** The server's own Ping (for clients that asked), encoded once as well. */
-const PING_FRAME: Uint8Array = encodeFrame(encodeServerMessage({ type: MessageType.Ping })).slice();
+const PING_FRAME: Uint8Array = copyBytes(encodeFrame(encodeServerMessage({ type: MessageType.Ping })));
 
 /**
  * The server's session protocol on one connection: handshake (new session, resume, auth),

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { copyBytes } from "../copy-bytes.js";
 import type { Logger } from "../logger.js";
 import type { CarriedSession, Waiting } from "./carried-session.js";
 import { MessageType, RequestErrorCode } from "./protocol.js";
@@ -87,7 +88,14 @@ export class SharedRequests {
     settled?: (kept: KeptAnswer) => void,
   ): void {
     // A copy: the answer's frame may be in memory reused once this turn ends (`encodeFrameForTurn`).
-    this.#answers.add({ id: session.id, response, runner, frame: frame?.slice(), session, settled });
+    this.#answers.add({
+      id: session.id,
+      response,
+      runner,
+      frame: frame && copyBytes(frame),
+      session,
+      settled,
+    });
   }
 
   /** An answer for the session (made here or elsewhere): settles a wait on it, and delivers it. */

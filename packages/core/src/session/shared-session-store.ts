@@ -1,6 +1,7 @@
 import { EventEmitter } from "eventemitter3";
 import { encodeFrame } from "../channel/msgpack-codec.js";
 import { type Clock, runWhenOnTime, type TimerHandle } from "../clock.js";
+import { copyBytes } from "../copy-bytes.js";
 import { SessionExpiredError, SessionMovedError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { CarriedSession } from "./carried-session.js";
@@ -463,7 +464,7 @@ export class SharedSessionStore extends EventEmitter<SessionStoreEvents> impleme
     if (data === undefined || (carried.writtenData === undefined && isEmpty(data))) return undefined;
     let bytes: Uint8Array;
     try {
-      bytes = encodeFrame(data).slice(); // a copy: the encoder's buffer is reused
+      bytes = copyBytes(encodeFrame(data)); // not a view that would pin the encoder's buffer
     } catch (error) {
       this.#logger.error(
         { err: error, session: carried.session.id },

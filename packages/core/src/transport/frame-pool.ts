@@ -5,6 +5,15 @@ const LARGEST_POOLED_FRAME = 256 * 1024;
 /** Released buffers kept for reuse, across all sizes; the rest are left to the garbage collector. */
 const MAX_FREE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A view of pooled memory: a Node `Buffer` where there is one, so that a socket or `ws` takes it
+ * as it is (each wraps a plain `Uint8Array` in a `Buffer` view of its own per write).
+ */
+const viewOf: (memory: ArrayBuffer, bytes: number) => Uint8Array =
+  typeof Buffer === "undefined"
+    ? (memory, bytes) => new Uint8Array(memory, 0, bytes)
+    : (memory, bytes) => Buffer.from(memory, 0, bytes);
+
 /** The size of buffer a frame of `bytes` gets (integer steps only: this runs for every answer). */
 function bufferSizeFor(bytes: number): number {
   if (bytes <= SMALLEST_BUFFER) return SMALLEST_BUFFER;
@@ -38,11 +47,11 @@ export class FramePool {
 
   /** `bytes` bytes of memory of the caller's own, as they were left (not zeroed). */
   take(bytes: number): Uint8Array {
-    if (bytes > LARGEST_POOLED_FRAME) return new Uint8Array(bytes);
+    if (bytes > LARGEST_POOLED_FRAME) return viewOf(new ArrayBuffer(bytes), bytes);
     const size = bufferSizeFor(bytes);
     const reused = (this.#free[listOf(size)] as ArrayBuffer[]).pop();
     if (reused !== undefined) this.#freeBytes -= size;
-    return new Uint8Array(reused ?? new ArrayBuffer(size), 0, bytes);
+    return viewOf(reused ?? new ArrayBuffer(size), bytes);
   }
 
   /** A copy of `frame` in memory of its own. */
