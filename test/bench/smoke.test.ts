@@ -46,6 +46,22 @@ describe("benchmarks start and report", () => {
     expect(output).toMatch(/raw unpack \+ pack: +[\d,.]+ ns\/request/);
   }, 60_000);
 
+  it("reqres-promoted: the load generator's promoted bytes reported by site, per variant", async () => {
+    const output = await bench("src/reqres/promoted.ts", {
+      VARIANTS: "raw-net,tether-tcp",
+      CLIENTS: "2",
+      BODY: "1024",
+      WARMUP_MS: "100",
+      MEASURE_MS: "300",
+    });
+    for (const variant of ["raw-net", "tether-tcp"]) {
+      expect(output).toMatch(
+        new RegExp(`${variant}: [\\d,.]+ requests measured, [\\d,.]+ B promoted per request`),
+      );
+    }
+    expect(output).toMatch(/\| [\d,.]+ \| .+ < .+ \|/);
+  }, 60_000);
+
   it("server-gc: every path measured, with its collections counted", async () => {
     const output = await bench("src/server-gc.ts", { REQUESTS: "400", BODY: "1024" });
     for (const path of ["raw", "pipeline", "tether"]) {

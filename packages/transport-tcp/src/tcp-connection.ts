@@ -14,14 +14,20 @@ import {
 } from "@tether/core";
 
 /**
- * Frames up to this size wait in the batch for the read or tick to end; larger ones are written
- * at once, copied in behind the batch. Every frame is copied: a sender may reuse a frame's memory
- * once the turn that sent it ends (the `Connection` contract), and a frame written as it is stays
- * the socket's for as long as the peer is slow to read.
+ * Frames up to this size wait in the batch for the read or tick to end; larger ones are copied
+ * at once, behind the batch, into the chunk (`CHUNK_BYTES`). Every frame is copied: a sender may
+ * reuse a frame's memory once the turn that sent it ends (the `Connection` contract), and a frame
+ * written as it is stays the socket's for as long as the peer is slow to read.
  */
 const COALESCE_LIMIT = 16 * 1024;
 /** A batch this large is written at once rather than at the end of the read or tick. */
 const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * From a large frame on, what a read or tick sends is copied into one pooled chunk of at least
+ * this, written when it is full or the read or tick ends: a write per large frame cost the
+ * socket's bookkeeping objects per frame, which under load lived long enough to be promoted.
+ */
+const CHUNK_BYTES = 128 * 1024;
 /**
  * A batch of at least this many bytes is written from `writeBufferPool`, released by the
  * write's callback. Smaller ones (an idle connection's Pong) are slices of Node's own shared
@@ -46,8 +52,8 @@ type OwnedSocket = Socket & { [CONNECTION]: TcpConnection };
  * A connection over a stream socket (plain TCP, TLS or a Unix socket): frames carry a 4-byte
  * big-endian length. Small frames sent while a read is handled leave in one write when it
  * ends (a large read sends its first ones early), and those sent at other times in one write
- * on the next tick (Netty's flush at read-complete); a large frame is written at once, in a
- * cork that ends with the tick.
+ * on the next tick (Netty's flush at read-complete); a large frame is copied at once into a
+ * pooled chunk that the rest of the read or tick joins, written when it is full or they end.
  * An oversized length header ends the connection before its body is read.
  */
 export class TcpConnection extends ConnectionBase {
@@ -64,11 +70,20 @@ export class TcpConnection extends ConnectionBase {
   /** This read is large and its first answers have not left yet. */
   #flushEarly = false;
   #flushQueued = false;
-  /** Corked for a large frame until the tick ends. */
-  #corked = false;
+  /** The chunk being filled since a large frame (see `CHUNK_BYTES`), and its bytes so far. */
+  #chunk: Uint8Array | undefined;
+  #chunkBytes = 0;
+  #chunkQueued = false;
   #framesRead = 0;
   #needDrain = false;
   #drainCheck: (() => void) | undefined;
+  /**
+   * Pooled batches handed to the socket, oldest first: a socket calls its write callbacks in
+   * order, so one callback per connection releases the oldest (a closure per write, holding its
+   * buffer, lived as long as the write and was promoted with it under load).
+   */
+  #pooledWrites: Uint8Array[] | undefined;
+  #onPooledWritten: (() => void) | undefined;
   #closedLocally = false;
   #error: Error | undefined;
   /** The listener's set of the connections it accepted, which this one leaves as it closes. */
@@ -157,7 +172,7 @@ export class TcpConnection extends ConnectionBase {
   }
 
   get bufferedAmount(): number {
-    return this.#socket.writableLength + this.#batchBytes;
+    return this.#socket.writableLength + this.#batchBytes + this.#chunkBytes;
   }
 
   /** Bytes received and not yet handed up: an incomplete frame, or what arrived as reading paused. */
@@ -172,7 +187,7 @@ export class TcpConnection extends ConnectionBase {
     const waiting = this.#needDrain;
     this.#needDrain =
       waiting || this.bufferedAmount + LENGTH_PREFIX_BYTES + frame.byteLength >= this.highWaterMark;
-    if (frame.byteLength > COALESCE_LIMIT) this.#writeLarge(frame);
+    if (frame.byteLength > COALESCE_LIMIT) this.#flush(frame);
     else {
       if (this.#batch === NO_FRAMES) this.#batch = [frame];
       else (this.#batch as Uint8Array[]).push(frame);
@@ -198,6 +213,7 @@ export class TcpConnection extends ConnectionBase {
     else if (this.#batchBytes >= EARLY_FLUSH_BYTES) {
       this.#flushEarly = false;
       this.#flush();
+      this.#writeChunk();
     }
   }
 
@@ -207,31 +223,17 @@ export class TcpConnection extends ConnectionBase {
     connection.#flush();
   }
 
-  static #uncorkOnTick(connection: TcpConnection): void {
-    connection.#corked = false;
-    connection.#socket.uncork();
+  static #writeChunkOnTick(connection: TcpConnection): void {
+    connection.#chunkQueued = false;
+    connection.#writeChunk();
   }
 
   /**
-   * A large frame goes to the socket at once, behind the batch, in a cork that ends with the
-   * tick (so what one read makes still leaves in one `writev`). Held in the batch until the read
-   * ended, large frames lived long enough to be promoted and paid for in mark-compacts
-   * (BENCHMARKS.md, "Fourth session").
-   */
-  #writeLarge(frame: Uint8Array): void {
-    const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(TcpConnection.#uncorkOnTick, this);
-    }
-    this.#flush(frame);
-  }
-
-  /**
-   * Writes the batch, and `large` after it when given, as one buffer: each frame copied in
-   * behind its header, one write call and one system call.
+   * Writes the batch, and `large` after it when given, each frame copied in behind its header:
+   * as one buffer of their own, or, from a large frame on, into the chunk (see `CHUNK_BYTES`),
+   * which leaves when the read or tick ends. Large frames sent one by one used to be written
+   * one by one; held in the batch until the read ended instead, they lived long enough to be
+   * promoted and paid for in mark-compacts (BENCHMARKS.md, "Fourth session").
    */
   #flush(large?: Uint8Array): void {
     const frames = this.#batch;
@@ -242,18 +244,60 @@ export class TcpConnection extends ConnectionBase {
     if (socket.destroyed || socket.writableEnded) return;
     let size = large === undefined ? 0 : LENGTH_PREFIX_BYTES + large.byteLength;
     for (const frame of frames) size += LENGTH_PREFIX_BYTES + frame.byteLength;
-    const pooled = size >= POOLED_BATCH_BYTES;
-    const out = pooled ? writeBufferPool.take(size) : Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const frame of frames) at = writeFrame(out, at, frame);
-    if (large !== undefined) writeFrame(out, at, large);
-    socket.write(out, pooled ? () => this.#releaseWritten(out) : this.#afterWrite());
+    if (large === undefined && this.#chunk === undefined) {
+      const pooled = size >= POOLED_BATCH_BYTES;
+      const out = pooled ? writeBufferPool.take(size) : Buffer.allocUnsafe(size);
+      let at = 0;
+      for (const frame of frames) at = writeFrame(out, at, frame);
+      this.#write(out, size, pooled);
+      return;
+    }
+    const chunk = this.#chunkFor(size);
+    let at = this.#chunkBytes;
+    for (const frame of frames) at = writeFrame(chunk, at, frame);
+    if (large !== undefined) at = writeFrame(chunk, at, large);
+    this.#chunkBytes = at;
+  }
+
+  /** The chunk, with room for `size` more bytes: a full one is written first. */
+  #chunkFor(size: number): Uint8Array {
+    if (this.#chunk !== undefined && this.#chunkBytes + size > this.#chunk.byteLength) this.#writeChunk();
+    if (this.#chunk === undefined) {
+      this.#chunk = writeBufferPool.take(Math.max(size, CHUNK_BYTES));
+      if (!this.#chunkQueued) {
+        this.#chunkQueued = true;
+        process.nextTick(TcpConnection.#writeChunkOnTick, this);
+      }
+    }
+    return this.#chunk;
+  }
+
+  #writeChunk(): void {
+    const chunk = this.#chunk;
+    if (chunk === undefined) return;
+    const bytes = this.#chunkBytes;
+    this.#chunk = undefined;
+    this.#chunkBytes = 0;
+    if (this.#socket.destroyed || this.#socket.writableEnded) writeBufferPool.release(chunk);
+    else this.#write(chunk, bytes, true);
+  }
+
+  /** Writes `bytes` of `out`; a pooled buffer goes back to the pool when the write is done. */
+  #write(out: Uint8Array, bytes: number, pooled: boolean): void {
+    const data = bytes === out.byteLength ? out : out.subarray(0, bytes);
+    if (pooled) {
+      this.#pooledWrites ??= [];
+      this.#pooledWrites.push(out);
+      this.#onPooledWritten ??= () => this.#releaseOldestWrite();
+      this.#socket.write(data, this.#onPooledWritten);
+    } else this.#socket.write(data, this.#afterWrite());
     this.#checkDrainSoon();
   }
 
-  /** A pooled batch's write is done: the socket no longer reads its memory. */
-  #releaseWritten(out: Uint8Array): void {
-    writeBufferPool.release(out);
+  /** The oldest pooled batch's write is done: the socket no longer reads its memory. */
+  #releaseOldestWrite(): void {
+    const written = this.#pooledWrites?.shift();
+    if (written !== undefined) writeBufferPool.release(written);
     this.#checkDrain();
   }
 
@@ -290,6 +334,7 @@ export class TcpConnection extends ConnectionBase {
   protected closeGracefully(): void {
     this.#closedLocally = true;
     this.#flush();
+    this.#writeChunk();
     this.#socket.end();
   }
 
@@ -297,6 +342,9 @@ export class TcpConnection extends ConnectionBase {
     this.#closedLocally = true;
     this.#batch = NO_FRAMES; // an abort discards what was not yet written
     this.#batchBytes = 0;
+    if (this.#chunk !== undefined) writeBufferPool.release(this.#chunk);
+    this.#chunk = undefined;
+    this.#chunkBytes = 0;
     this.#error ??= error;
     // A reset (RST), not a FIN, so the peer sees an error close as it would on a crash.
     // Plain TCP only: Unix sockets have no reset, TLS sockets own their TCP handle (a reset
@@ -335,6 +383,7 @@ export class TcpConnection extends ConnectionBase {
       this.#reading = false;
       // What the frames of this read made leaves now, in one write.
       this.#flush();
+      this.#writeChunk();
     }
   }
 

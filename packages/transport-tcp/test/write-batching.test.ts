@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { type TcpConnection, tcp } from "../src/index.js";
 
 // How frames leave a TCP connection: what one read makes goes out in one write when the read
-// ends, what is sent at other times in one write on the next tick, and a large frame follows
-// its header without being copied. Counted at `net.Socket#write` of the server's socket.
+// ends, what is sent at other times in one write on the next tick, and large frames are copied
+// into a chunk that leaves with them. Counted at `net.Socket#write` of the server's socket.
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -99,7 +99,7 @@ describe("tcp write batching", () => {
     expect(writes).toHaveLength(1);
   });
 
-  it("a large frame is written at once, copied in behind the small ones", async () => {
+  it("a large frame is copied in behind the small ones, and what the tick sends after it joins the same write", async () => {
     const { server, writes, receivedCount } = await pair();
     const large = frame(7, 32 * 1024);
     setTimeout(() => {
@@ -113,9 +113,26 @@ describe("tcp write batching", () => {
       [7, 32 * 1024],
       [2, 16],
     ]);
-    // [small + large], [small]: copied, so the sender may reuse the large frame's memory.
-    expect(writes.map((w) => w.byteLength)).toEqual([4 + 16 + 4 + 32 * 1024, 4 + 16]);
-    expect(writes[0]).not.toBe(large);
+    // One write, copied: the sender may reuse the large frame's memory once the turn ends.
+    expect(writes.map((w) => w.byteLength)).toEqual([4 + 16 + 4 + 32 * 1024 + 4 + 16]);
+    expect(writes[0]?.buffer).not.toBe(large.buffer);
+  });
+
+  it("large frames of one read leave in one write when it ends, and a chunk that fills leaves at once", async () => {
+    const { client, server, writes, receivedCount } = await pair();
+    const LARGE = 32 * 1024;
+    server.on("frame", (request) => {
+      for (let i = 0; i < (request[0] as number); i++) server.send(frame(i, LARGE));
+    });
+    client.write(encodeLengthPrefixed([frame(3)]));
+    await receivedCount(3);
+    // Three fit in a 128 KiB chunk; of five, the fourth finds it full.
+    client.write(encodeLengthPrefixed([frame(5)]));
+    const received = await receivedCount(8);
+    expect(received.map((f) => [f[0], f.byteLength])).toEqual(
+      [0, 1, 2, 0, 1, 2, 3, 4].map((n) => [n, LARGE]),
+    );
+    expect(writes.map((w) => w.byteLength)).toEqual([3, 3, 2].map((n) => n * (4 + LARGE)));
   });
 });
 
