@@ -23,6 +23,7 @@ const BENCHMARKS = [
   "server-gc",
   "ping-path",
   "reqres",
+  "reqres-promoted",
   "fanout",
   "expiry-precision",
   "idle-scale",
