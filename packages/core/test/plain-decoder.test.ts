@@ -179,10 +179,11 @@ describe("decodePlainMessagePack", () => {
     expect(decodePlainMessagePack(Buffer.from([0xa2, 0xff, 0x61]))).toBe("\uFFFDa");
   });
 
-  it("decodes bin as a view of the frame, and keeps no view of a frame in its key cache", () => {
+  it("decodes bin as a plain Uint8Array view of the frame, and keeps no view of a frame in its key cache", () => {
     const frame = Buffer.from(encode({ key: Uint8Array.of(1, 2, 3) }));
     const { key } = decodePlainMessagePack(frame) as { key: Uint8Array };
     expect(key.buffer).toBe(frame.buffer);
+    expect(key.constructor).toBe(Uint8Array); // as documented, from a Buffer frame too
     expect(Array.from(key)).toEqual([1, 2, 3]);
     // The same key's bytes, changed in place after decoding, are a different key.
     const first = Buffer.from(encode({ abc: 1 }));
