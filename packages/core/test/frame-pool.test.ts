@@ -61,4 +61,22 @@ describe("FramePool", () => {
     pool.release(large);
     expect(pool.freeBytes).toBe(8 * 1024 * 1024);
   });
+
+  it("lists again only buffers of the sizes it hands out", () => {
+    const pool = new FramePool();
+    pool.release(new Uint8Array(new ArrayBuffer(300 * 1024), 0, 1000)); // a frame's own buffer
+    pool.release(new Uint8Array(new ArrayBuffer(5000), 0, 1000)); // not a size it hands out
+    expect(pool.freeBytes).toBe(0);
+    pool.release(pool.take(5000));
+    expect(pool.freeBytes).toBe(6 * 1024);
+  });
+
+  it("tells its own memory from any other", () => {
+    const pool = new FramePool();
+    const taken = pool.take(2000);
+    expect(pool.owns(taken)).toBe(true);
+    expect(pool.owns(taken.subarray(10, 20))).toBe(true);
+    expect(pool.owns(new Uint8Array(2000))).toBe(false);
+    expect(new FramePool().owns(taken)).toBe(false);
+  });
 });

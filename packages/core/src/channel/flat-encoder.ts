@@ -8,8 +8,6 @@
  * as integers (64-bit ones too), other numbers as float 64, `undefined` as nil.
  */
 
-import { takeForTurn } from "./turn-memory.js";
-
 const SLAB_BYTES = 64 * 1024;
 /** Strings up to this long are measured and written in JavaScript: cheaper than a native call. */
 const SHORT_STRING = 64;
@@ -55,7 +53,7 @@ let pos = 0;
  * `message` as one MessagePack frame if it is an array of plain leaves, else undefined (the
  * caller encodes it another way).
  */
-export function encodeFlatMessage(message: unknown, forTurn = false): Uint8Array | undefined {
+export function encodeFlatMessage(message: unknown, take?: TakeMemory): Uint8Array | undefined {
   if (!Array.isArray(message)) return undefined;
   const length = message.length;
   if (length > 0xffff) return undefined;
@@ -68,7 +66,7 @@ export function encodeFlatMessage(message: unknown, forTurn = false): Uint8Array
     if (size < 0) return undefined;
     most += size;
   }
-  const start = reserve(most, forTurn);
+  const start = reserve(most, take);
   if (length < 0x10) out[pos++] = 0x90 | length;
   else {
     out[pos++] = 0xdc;
@@ -103,12 +101,18 @@ function mostBytes(leaf: unknown): number {
 }
 
 /**
- * Where a frame of at most `bytes` starts: in the slab, a new slab, or a buffer of its own
- * (`forTurn`: one that is reused once the turn ends, where there is one; see `takeForTurn`).
+ * Memory for a frame of its own, from a pool (a Node `Buffer` where there is one), or undefined
+ * to allocate it.
  */
-function reserve(bytes: number, forTurn: boolean): number {
+export type TakeMemory = (bytes: number) => Uint8Array | undefined;
+
+/**
+ * Where a frame of at most `bytes` starts: in the slab, a new slab, or a buffer of its own
+ * (from `take` when given and it gives one).
+ */
+function reserve(bytes: number, take: TakeMemory | undefined): number {
   if (bytes > OWN_BUFFER_BYTES) {
-    const reused = forTurn ? takeForTurn(bytes) : undefined;
+    const reused = take?.(bytes);
     out = reused ?? allocate(bytes); // a Buffer where there is one, as `allocate` gives
     view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     pos = 0;

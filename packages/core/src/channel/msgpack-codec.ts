@@ -1,10 +1,12 @@
 import { Packr } from "msgpackr";
 import { UnencodableValueError } from "../errors.js";
+import { keptFramePool } from "../transport/frame-pool.js";
 import { encodeFlatMessage } from "./flat-encoder.js";
 import type { ChannelHandler } from "./handler.js";
 import type { HandlerContext } from "./pipeline.js";
 import { decodePlainMessagePack } from "./plain-decoder.js";
 import { checkPlainMessagePack, DEFAULT_MAX_NESTING } from "./plain-msgpack.js";
+import { takeForTurn } from "./turn-memory.js";
 
 /**
  * The encoder for what the flat encoder does not take (objects, nested arrays, BigInts): one
@@ -50,7 +52,19 @@ export function encodeFrame(value: unknown, maxNesting = DEFAULT_MAX_NESTING): U
  * the turn ends (see `takeForTurn`), so whoever keeps it copies it.
  */
 export function encodeFrameForTurn(value: unknown): Uint8Array {
-  return encodeFlatMessage(value, true) ?? encodeWithMsgpackr(value, DEFAULT_MAX_NESTING);
+  return encodeFlatMessage(value, takeForTurn) ?? encodeWithMsgpackr(value, DEFAULT_MAX_NESTING);
+}
+
+const takeToKeep = (bytes: number): Uint8Array => keptFramePool.take(bytes);
+
+/**
+ * `encodeFrame` for an answer the session keeps: a large frame the flat encoder writes goes
+ * into memory of `keptFramePool` (`keptFramePool.owns(frame)`), which the session keeps as it
+ * is instead of copying it. Sent too: a transport is done with it when the turn ends, and it is
+ * released only once acknowledged, in a later turn.
+ */
+export function encodeFrameToKeep(value: unknown): Uint8Array {
+  return encodeFlatMessage(value, takeToKeep) ?? encodeWithMsgpackr(value, DEFAULT_MAX_NESTING);
 }
 
 function encodeWithMsgpackr(value: unknown, maxNesting: number): Uint8Array {

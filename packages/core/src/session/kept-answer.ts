@@ -13,11 +13,14 @@ const LARGEST_KEPT_AS_MESSAGE = 1024;
 /** A small answer's message with its encoded size, or a larger answer's frame, copied. */
 export type KeptAnswer = Kept<ResponseMessage> | Uint8Array;
 
-/** What to keep of `response`, sent as `frame` (a view of the encoder's shared buffer, not kept). */
+/**
+ * What to keep of `response`, sent as `frame`: its message, the frame itself when it is in the
+ * pool's memory already (`encodeFrameToKeep`), else a copy (a view of an encoder's shared buffer
+ * is not kept).
+ */
 export function keepAnswer(response: ResponseMessage, frame: Uint8Array): KeptAnswer {
-  return frame.byteLength <= LARGEST_KEPT_AS_MESSAGE
-    ? { message: response, bytes: frame.byteLength }
-    : keptFramePool.copy(frame);
+  if (frame.byteLength <= LARGEST_KEPT_AS_MESSAGE) return { message: response, bytes: frame.byteLength };
+  return keptFramePool.owns(frame) ? frame : keptFramePool.copy(frame);
 }
 
 /** The answer as a frame of the caller's own, for a transport (a pooled copy is not). */

@@ -1,6 +1,6 @@
 import type { ChannelHandler } from "../channel/handler.js";
 import { INBOUND_PROGRESS, WRITABLE } from "../channel/handler.js";
-import { encodeFrame, encodeFrameForTurn } from "../channel/msgpack-codec.js";
+import { encodeFrame, encodeFrameForTurn, encodeFrameToKeep } from "../channel/msgpack-codec.js";
 import type { HandlerContext } from "../channel/pipeline.js";
 import { HOP_SLACK_MS, runWhenOnTime, type TimerHandle } from "../clock.js";
 import { copyBytes } from "../copy-bytes.js";
@@ -463,7 +463,9 @@ export class ServerSessionHandler implements ChannelHandler, SessionLink, Reques
     const session = request.session;
     let frame: Uint8Array;
     try {
-      frame = encodeFrameForTurn(encodeServerMessage(response)); // kept as a copy, if at all
+      const message = encodeServerMessage(response);
+      // Encoded into the memory it is kept in, or, if the session will not keep it, for the turn.
+      frame = request.keepAnswer ? encodeFrameToKeep(message) : encodeFrameForTurn(message);
     } catch (error) {
       this.#answerInstead(
         reply,

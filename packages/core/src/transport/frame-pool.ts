@@ -36,22 +36,35 @@ const listOf = (size: number): number => (32 - Math.clz32(size)) * 2 + (size & (
  * user costs a `memcpy` and no allocation but the view.
  *
  * A buffer from the pool is its taker's own until released, and must not be used afterwards:
- * a kept copy is therefore never handed to a transport (which may still be writing it when it
- * is released), and a message is released only once its write is done. Released buffers are
- * kept per size, up to 8 MiB in all.
+ * a kept answer is released only once acknowledged, in a later turn than the one that sent it
+ * (a transport is done with a frame's bytes when that turn ends), and a message a transport
+ * writes only once its write is done. Released buffers are kept per size, up to 8 MiB in all.
  */
 export class FramePool {
   /** Released buffers by `listOf(size)`. */
   readonly #free: ArrayBuffer[][] = Array.from({ length: 64 }, () => []);
   #freeBytes = 0;
+  /** Every buffer this pool made: `owns` tells its memory from any other. */
+  readonly #made = new WeakSet<ArrayBuffer>();
 
   /** `bytes` bytes of memory of the caller's own, as they were left (not zeroed). */
   take(bytes: number): Uint8Array {
-    if (bytes > LARGEST_POOLED_FRAME) return viewOf(new ArrayBuffer(bytes), bytes);
+    if (bytes > LARGEST_POOLED_FRAME) return viewOf(this.#make(bytes), bytes);
     const size = bufferSizeFor(bytes);
     const reused = (this.#free[listOf(size)] as ArrayBuffer[]).pop();
     if (reused !== undefined) this.#freeBytes -= size;
-    return viewOf(reused ?? new ArrayBuffer(size), bytes);
+    return viewOf(reused ?? this.#make(size), bytes);
+  }
+
+  #make(size: number): ArrayBuffer {
+    const buffer = new ArrayBuffer(size);
+    this.#made.add(buffer);
+    return buffer;
+  }
+
+  /** Whether `view` is memory of this pool's (a `take()` or `copy()`, or a view into one). */
+  owns(view: Uint8Array): boolean {
+    return this.#made.has(view.buffer as ArrayBuffer);
   }
 
   /** A copy of `frame` in memory of its own. */
@@ -61,11 +74,16 @@ export class FramePool {
     return copy;
   }
 
-  /** Gives back the memory of a `take()` or `copy()`: it must not be used afterwards. */
+  /**
+   * Gives back the memory of a `take()` or `copy()` (or of any view into it): it must not be
+   * used afterwards.
+   */
   release(copy: Uint8Array): void {
     const buffer = copy.buffer as ArrayBuffer;
     const size = buffer.byteLength;
-    if (copy.byteLength > LARGEST_POOLED_FRAME || this.#freeBytes + size > MAX_FREE_BYTES) return;
+    // Only buffers of the sizes handed out are listed: a frame's own larger buffer is left.
+    if (size > LARGEST_POOLED_FRAME || bufferSizeFor(size) !== size) return;
+    if (this.#freeBytes + size > MAX_FREE_BYTES) return;
     (this.#free[listOf(size)] as ArrayBuffer[]).push(buffer);
     this.#freeBytes += size;
   }
