@@ -86,6 +86,20 @@ function expectUnchanged(connection: HoldingConnection): void {
   expect(connection.held.map((h) => h.changedInItsTurn)).toEqual(connection.held.map(() => false));
 }
 
+/** A session that answered requests 1 and 2 and lost its connection, resumed on a new one. */
+async function resumeAfterTwoAnswers(): Promise<HoldingConnection> {
+  const { connection, sessionId, password } = await open();
+  connection.deliver(request(1, 1, 1));
+  connection.deliver(request(2, 2, 1));
+  await turn();
+  connection.close();
+  await turn();
+  const resumed = new HoldingConnection();
+  server?.accept(resumed);
+  resumed.deliver([MessageType.Hello, PROTOCOL_VERSION, 30_000, sessionId, password, 0, null]);
+  return resumed;
+}
+
 describe.each(BODY_SIZES)("answers kept until acknowledged (%i-byte bodies)", (size) => {
   beforeEach(() => {
     bodyBytes = size;
@@ -111,15 +125,7 @@ describe.each(BODY_SIZES)("answers kept until acknowledged (%i-byte bodies)", (s
   });
 
   it("replays kept answers on resume as bytes that later answers never overwrite", async () => {
-    const { connection, sessionId, password } = await open();
-    connection.deliver(request(1, 1, 1));
-    connection.deliver(request(2, 2, 1));
-    await turn();
-    connection.close();
-    await turn();
-    const resumed = new HoldingConnection();
-    server?.accept(resumed);
-    resumed.deliver([MessageType.Hello, PROTOCOL_VERSION, 30_000, sessionId, password, 0, null]);
+    const resumed = await resumeAfterTwoAnswers();
     await turn();
     resumed.deliver(request(3, 3, 3)); // acknowledges both replayed answers
     resumed.deliver(request(4, 4, 3));
@@ -134,16 +140,8 @@ describe.each(BODY_SIZES)("answers kept until acknowledged (%i-byte bodies)", (s
   });
 
   it("replays kept answers and takes their acknowledgement in one turn without changing what it sent", async () => {
-    const { connection, sessionId, password } = await open();
-    connection.deliver(request(1, 1, 1));
-    connection.deliver(request(2, 2, 1));
-    await turn();
-    connection.close();
-    await turn();
-    const resumed = new HoldingConnection();
-    server?.accept(resumed);
     // The resume and the requests acknowledging what it replays, read together.
-    resumed.deliver([MessageType.Hello, PROTOCOL_VERSION, 30_000, sessionId, password, 0, null]);
+    const resumed = await resumeAfterTwoAnswers();
     resumed.deliver(request(3, 3, 3));
     resumed.deliver(request(4, 4, 3));
     await turn();

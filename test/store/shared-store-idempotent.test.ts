@@ -81,20 +81,14 @@ describe("an idempotent op on a shared store", () => {
     (m[0] === MessageType.Response || m[0] === MessageType.ErrorResponse) && m[1] === seq;
 
   async function open(resume?: { sessionId: string; password: Uint8Array }): Promise<RawSession> {
-    const raw = await RawSession.dial(network.transport(), address);
+    const raw = await RawSession.open(network.transport(), address, step, resume);
     raws.push(raw);
-    raw.hello({ timeout: 5000, ...resume });
-    await raw.waitFor((m) => m[0] === MessageType.Welcome, step);
     return raw;
   }
 
   it("runs at once without the store, and runs again when re-sent after a resume", async () => {
     const first = await open();
-    const [, sessionId, password] = first.received.find((m) => m[0] === MessageType.Welcome) as [
-      number,
-      string,
-      Uint8Array,
-    ];
+    const resume = first.welcome();
     // Request [5, seq, op, body, pushAck, responseAck]: responseAck 1 acknowledges no answer.
     first.send([MessageType.Request, 1, "read", null, 0, 1]);
     expect((await first.waitFor(answerTo(1), step))[2]).toBe(1);
@@ -103,7 +97,7 @@ describe("an idempotent op on a shared store", () => {
 
     // The answer was lost with the connection: the client resumes and sends it again.
     first.connection.abort();
-    const second = await open({ sessionId, password });
+    const second = await open(resume);
     second.send([MessageType.Request, 1, "read", null, 0, 1]);
     expect((await second.waitFor(answerTo(1), step))[2]).toBe(2);
     expect(ran).toEqual(["read", "read"]);

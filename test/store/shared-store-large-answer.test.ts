@@ -67,20 +67,14 @@ describe("a large answer kept by a shared store", () => {
   const answerTo = (seq: number) => (m: unknown[]) => m[0] === MessageType.Response && m[1] === seq;
 
   async function open(resume?: { sessionId: string; password: Uint8Array }): Promise<RawSession> {
-    const raw = await RawSession.dial(network.transport(), address);
+    const raw = await RawSession.open(network.transport(), address, step, resume);
     raws.push(raw);
-    raw.hello({ timeout: 5000, ...resume });
-    await raw.waitFor((m) => m[0] === MessageType.Welcome, step);
     return raw;
   }
 
   it("stays as it was sent while later answers are made, and comes back so on a resume", async () => {
     const first = await open();
-    const [, sessionId, password] = first.received.find((m) => m[0] === MessageType.Welcome) as [
-      number,
-      string,
-      Uint8Array,
-    ];
+    const resume = first.welcome();
     // Requests [5, seq, op, body, pushAck, responseAck], one per turn: responseAck 1 acknowledges none.
     const answers = 6;
     for (let seq = 1; seq <= answers; seq++) {
@@ -96,7 +90,7 @@ describe("a large answer kept by a shared store", () => {
 
     // The answers were lost with the connection: the resumed session gets them again, intact.
     first.connection.abort();
-    const second = await open({ sessionId, password });
+    const second = await open(resume);
     for (let seq = 1; seq <= answers; seq++) {
       expect(check(seq, (await second.waitFor(answerTo(seq), step))[2]), `resent ${seq}`).toBe("intact");
     }

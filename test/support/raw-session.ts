@@ -25,6 +25,22 @@ export class RawSession {
     return new RawSession(await transport.dial(address));
   }
 
+  /**
+   * Dials, says Hello (a new session, or `resume`'s) with a 5 s timeout, and waits for the
+   * Welcome, calling `advance` between looks.
+   */
+  static async open(
+    transport: Transport,
+    address: string,
+    advance: () => Promise<void>,
+    resume?: { sessionId: string; password: Uint8Array },
+  ): Promise<RawSession> {
+    const raw = await RawSession.dial(transport, address);
+    raw.hello({ timeout: 5000, ...resume });
+    await raw.waitFor((m) => m[0] === MessageType.Welcome, advance);
+    return raw;
+  }
+
   send(message: unknown[]): void {
     this.connection.send(packr.pack(message));
   }
@@ -64,6 +80,13 @@ export class RawSession {
       else await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     throw new Error("message never came");
+  }
+
+  /** The session the server's Welcome named, to resume it. */
+  welcome(): { sessionId: string; password: Uint8Array } {
+    const welcome = this.received.find((m) => m[0] === MessageType.Welcome);
+    if (welcome === undefined) throw new Error("no Welcome yet");
+    return { sessionId: welcome[1] as string, password: welcome[2] as Uint8Array };
   }
 
   goodbyeCode(): number | undefined {

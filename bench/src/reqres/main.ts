@@ -12,11 +12,10 @@
  * Client and servers run the built packages (`dist`, what users run; the script builds them
  * first): run from source through tsx, every closure made gets its name set at creation.
  */
-import { fork } from "node:child_process";
 import { cpus } from "node:os";
-import { fileURLToPath } from "node:url";
 import { startRedis } from "../../../test/support/redis-server.js";
 import { runLoad } from "./load.js";
+import { startServerProcess } from "./server-process.js";
 import { VARIANTS, type Variant } from "./variants.js";
 
 const MEASURE_MS = Number(process.env.MEASURE_MS ?? 2500);
@@ -26,39 +25,23 @@ const INFLIGHT = 64;
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 
 async function measure(variant: Variant, clients: number, bodySize: number) {
-  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [variant], {
-    execArgv: [
-      "--import",
-      "tsx",
-      // PROFILE=dir writes a V8 CPU profile of each server process there (for bench notes).
-      ...(process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []),
-      // SERVER_FLAGS="--trace-gc ..." passes Node/V8 flags to the server processes only.
-      ...(process.env.SERVER_FLAGS?.split(" ").filter(Boolean) ?? []),
-    ],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const server = await startServerProcess(variant, [
+    // PROFILE=dir writes a V8 CPU profile of each server process there (for bench notes).
+    ...(process.env.PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.PROFILE}`] : []),
+    // SERVER_FLAGS="--trace-gc ..." passes Node/V8 flags to the server processes only.
+    ...(process.env.SERVER_FLAGS?.split(" ").filter(Boolean) ?? []),
+  ]);
   try {
-    const { address } = await new Promise<{ address: string }>((resolve) =>
-      child.once("message", (m) => resolve(m as { address: string })),
-    );
-    return await runLoad(variant, address, {
+    return await runLoad(variant, server.address, {
       clients,
       inflight: INFLIGHT,
       body: new Uint8Array(bodySize).fill(7),
       warmupMs: WARMUP_MS,
       measureMs: MEASURE_MS,
-      serverCpu: () =>
-        new Promise<number>((resolve) => {
-          child.once("message", (m) => resolve((m as { cpu: number }).cpu));
-          child.send("cpu");
-        }),
+      serverCpu: server.cpu,
     });
   } finally {
-    // SIGINT lets a profiling child write its profile on the way out.
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGINT");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
-    child.kill();
+    await server.stop();
   }
 }
 

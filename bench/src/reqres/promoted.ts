@@ -6,11 +6,10 @@
  * variant in `VARIANTS` runs against its echo server (in a process of its own) with `CLIENTS`
  * clients, 64 requests in flight each, `BODY`-byte bodies; sampling starts after the warm-up.
  */
-import { fork } from "node:child_process";
 import { Session } from "node:inspector/promises";
-import { fileURLToPath } from "node:url";
 import { fmt } from "../stats.js";
 import { runLoad } from "./load.js";
+import { startServerProcess } from "./server-process.js";
 import type { Variant } from "./variants.js";
 
 const VARIANTS = (process.env.VARIANTS ?? "raw-net,tether-tcp").split(",") as Variant[];
@@ -46,14 +45,8 @@ function bySite(head: ProfileNode): Map<string, number> {
 }
 
 async function measure(variant: Variant, session: Session): Promise<void> {
-  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [variant], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  const server = await startServerProcess(variant);
   try {
-    const { address } = await new Promise<{ address: string }>((resolve) =>
-      child.once("message", (m) => resolve(m as { address: string })),
-    );
     const sampling = new Promise<void>((resolve) =>
       setTimeout(() => {
         void session
@@ -65,17 +58,13 @@ async function measure(variant: Variant, session: Session): Promise<void> {
           .then(() => resolve());
       }, WARMUP_MS),
     );
-    const result = await runLoad(variant, address, {
+    const result = await runLoad(variant, server.address, {
       clients: CLIENTS,
       inflight: 64,
       body: new Uint8Array(BODY).fill(7),
       warmupMs: WARMUP_MS,
       measureMs: MEASURE_MS,
-      serverCpu: () =>
-        new Promise<number>((resolve) => {
-          child.once("message", (m) => resolve((m as { cpu: number }).cpu));
-          child.send("cpu");
-        }),
+      serverCpu: server.cpu,
     });
     await sampling;
     const { profile } = (await session.post("HeapProfiler.stopSampling")) as {
@@ -92,7 +81,7 @@ async function measure(variant: Variant, session: Session): Promise<void> {
       console.log(`| ${fmt(bytes / result.requests, 1)} | ${site} |`);
     }
   } finally {
-    child.kill();
+    await server.stop();
   }
 }
 
