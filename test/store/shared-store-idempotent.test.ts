@@ -3,20 +3,15 @@
 // still starts after every earlier request of its connection has.
 import {
   type AnswerToKeep,
-  createServer,
   type KeptAnswer,
-  ManualClock,
   MemorySessionBackend,
   MessageType,
   type RequestAdmission,
   type RequestRef,
-  SharedSessionStore,
-  type TetherServer,
 } from "@tether/core";
 import { FaultyBackend } from "@tether/store-conformance";
-import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RawSession } from "../support/raw-session.js";
+import { type SharedStoreServer, startSharedStoreServer } from "../support/shared-store-server.js";
 
 /** Counts the requests the store is asked to admit and the answers it is asked to keep. */
 class CountingBackend extends FaultyBackend {
@@ -35,25 +30,15 @@ class CountingBackend extends FaultyBackend {
 }
 
 describe("an idempotent op on a shared store", () => {
-  let clock: ManualClock;
-  let network: MemoryNetwork;
   let backend: CountingBackend;
-  let server: TetherServer;
-  let address: string;
-  const raws: RawSession[] = [];
+  let harness: SharedStoreServer;
   const ran: string[] = [];
 
   beforeEach(async () => {
-    clock = new ManualClock();
-    network = createMemoryNetwork({ clock });
     backend = new CountingBackend(new MemorySessionBackend());
-    server = createServer({
-      clock,
-      tickTime: 100,
-      sessionStore: (context) => new SharedSessionStore(context, backend),
-    });
+    harness = await startSharedStoreServer(backend);
     ran.length = 0;
-    server.handle(
+    harness.server.handle(
       "read",
       () => {
         ran.push("read");
@@ -61,30 +46,21 @@ describe("an idempotent op on a shared store", () => {
       },
       { idempotent: true },
     );
-    server.handle("write", () => {
+    harness.server.handle("write", () => {
       ran.push("write");
       return ran.length;
     });
-    address = (await server.listen(network.transport(), "idempotent-server")).address;
   });
 
   afterEach(async () => {
-    for (const raw of raws.splice(0)) raw.connection.abort();
     backend.releaseHeld();
-    const closing = server.close();
-    for (let i = 0; i < 100; i++) await clock.advanceAsync(100);
-    await closing;
+    await harness.close();
   });
 
-  const step = () => clock.advanceAsync(1);
+  const step = () => harness.step();
+  const open = (resume?: { sessionId: string; password: Uint8Array }) => harness.open(resume);
   const answerTo = (seq: number) => (m: unknown[]) =>
     (m[0] === MessageType.Response || m[0] === MessageType.ErrorResponse) && m[1] === seq;
-
-  async function open(resume?: { sessionId: string; password: Uint8Array }): Promise<RawSession> {
-    const raw = await RawSession.open(network.transport(), address, step, resume);
-    raws.push(raw);
-    return raw;
-  }
 
   it("runs at once without the store, and runs again when re-sent after a resume", async () => {
     const first = await open();
@@ -92,7 +68,7 @@ describe("an idempotent op on a shared store", () => {
     // Request [5, seq, op, body, pushAck, responseAck]: responseAck 1 acknowledges no answer.
     first.send([MessageType.Request, 1, "read", null, 0, 1]);
     expect((await first.waitFor(answerTo(1), step))[2]).toBe(1);
-    for (let i = 0; i < 5; i++) await clock.advanceAsync(100); // every tick's batches go out
+    for (let i = 0; i < 5; i++) await harness.clock.advanceAsync(100); // every tick's batches go out
     expect({ admitted: backend.admitted, kept: backend.kept }).toEqual({ admitted: 0, kept: 0 });
 
     // The answer was lost with the connection: the client resumes and sends it again.

@@ -1,20 +1,10 @@
 // A large answer is encoded into memory that is reused once the turn that sent it ends: whatever
 // keeps it (the store, until the client acknowledges it) must hold bytes of its own.
-import {
-  type AnswerToKeep,
-  createServer,
-  type KeptAnswer,
-  ManualClock,
-  MemorySessionBackend,
-  MessageType,
-  SharedSessionStore,
-  type TetherServer,
-} from "@tether/core";
+import { type AnswerToKeep, type KeptAnswer, MemorySessionBackend, MessageType } from "@tether/core";
 import { FaultyBackend } from "@tether/store-conformance";
-import { createMemoryNetwork, type MemoryNetwork } from "@tether/transport-memory";
 import { Packr } from "msgpackr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RawSession } from "../support/raw-session.js";
+import { type SharedStoreServer, startSharedStoreServer } from "../support/shared-store-server.js";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const BODY_BYTES = 16 * 1024;
@@ -36,41 +26,20 @@ class RecordingBackend extends FaultyBackend {
 }
 
 describe("a large answer kept by a shared store", () => {
-  let clock: ManualClock;
-  let network: MemoryNetwork;
   let backend: RecordingBackend;
-  let server: TetherServer;
-  let address: string;
-  const raws: RawSession[] = [];
+  let harness: SharedStoreServer;
 
   beforeEach(async () => {
-    clock = new ManualClock();
-    network = createMemoryNetwork({ clock });
     backend = new RecordingBackend(new MemorySessionBackend());
-    server = createServer({
-      clock,
-      tickTime: 100,
-      sessionStore: (context) => new SharedSessionStore(context, backend),
-    });
-    server.handle("large", (seq: number) => bodyFor(seq));
-    address = (await server.listen(network.transport(), "large-answer-server")).address;
+    harness = await startSharedStoreServer(backend);
+    harness.server.handle("large", (seq: number) => bodyFor(seq));
   });
 
-  afterEach(async () => {
-    for (const raw of raws.splice(0)) raw.connection.abort();
-    const closing = server.close();
-    for (let i = 0; i < 100; i++) await clock.advanceAsync(100);
-    await closing;
-  });
+  afterEach(() => harness.close());
 
-  const step = () => clock.advanceAsync(1);
+  const step = () => harness.step();
+  const open = (resume?: { sessionId: string; password: Uint8Array }) => harness.open(resume);
   const answerTo = (seq: number) => (m: unknown[]) => m[0] === MessageType.Response && m[1] === seq;
-
-  async function open(resume?: { sessionId: string; password: Uint8Array }): Promise<RawSession> {
-    const raw = await RawSession.open(network.transport(), address, step, resume);
-    raws.push(raw);
-    return raw;
-  }
 
   it("stays as it was sent while later answers are made, and comes back so on a resume", async () => {
     const first = await open();
@@ -81,7 +50,7 @@ describe("a large answer kept by a shared store", () => {
       first.send([MessageType.Request, seq, "large", seq, 0, 1]);
       expect(check(seq, (await first.waitFor(answerTo(seq), step))[2])).toBe("intact");
     }
-    for (let i = 0; i < 5; i++) await clock.advanceAsync(100);
+    for (let i = 0; i < 5; i++) await harness.clock.advanceAsync(100);
 
     expect(backend.frames.map((kept) => kept.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const { seq, frame } of backend.frames) {
