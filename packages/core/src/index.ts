@@ -56,6 +56,7 @@ export {
   systemClock,
   type TimerHandle,
 } from "./clock.js";
+export { copyBytes } from "./copy-bytes.js";
 export {
   AbortError,
   AuthenticationError,

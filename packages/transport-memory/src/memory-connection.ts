@@ -2,6 +2,7 @@ import {
   ConnectionBase,
   type ConnectionOptions,
   ConnectionResetError,
+  copyBytes,
   FrameTooLargeError,
 } from "@tether/core";
 import type { Packet, Pipe } from "./pipe.js";
@@ -84,7 +85,7 @@ export class MemoryConnection extends ConnectionBase {
 
   protected sendFrame(frame: Uint8Array): boolean {
     // Copied: the sender may reuse its buffer, and the receiver owns what it gets.
-    this.#outgoing?.push({ kind: "frame", frame: Uint8Array.prototype.slice.call(frame) });
+    this.#outgoing?.push({ kind: "frame", frame: copyBytes(frame) });
     const ok = this.bufferedAmount < this.highWaterMark;
     if (!ok) this.#needDrain = true;
     return ok;

@@ -1,10 +1,8 @@
-import { FramePool } from "../transport/frame-pool.js";
+import { FramePool, LARGEST_POOLED_FRAME } from "../transport/frame-pool.js";
 
 type SetImmediate = (callback: () => void) => unknown;
 const setImmediateOrNone = (globalThis as { setImmediate?: SetImmediate }).setImmediate;
 
-/** Frames over this get memory of their own: `FramePool` does not keep them either. */
-const LARGEST_TURN_FRAME = 256 * 1024;
 /**
  * Most memory out at once: a turn that sends more (a long run of promise jobs that never
  * lets `setImmediate` run) gets fresh buffers for the rest, so this memory stays bounded.
@@ -25,7 +23,7 @@ let takenBytes = 0;
  * for a frame too large to pool, or past `MAX_TURN_BYTES` in one turn: the caller allocates.
  */
 export function takeForTurn(bytes: number): Uint8Array | undefined {
-  if (setImmediateOrNone === undefined || bytes > LARGEST_TURN_FRAME) return undefined;
+  if (setImmediateOrNone === undefined || bytes > LARGEST_POOLED_FRAME) return undefined; // a buffer of its own
   if (takenBytes + bytes > MAX_TURN_BYTES) return undefined;
   if (taken.length === 0) setImmediateOrNone(releaseTurn);
   const memory = pool.take(bytes);

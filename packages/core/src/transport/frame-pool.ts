@@ -1,7 +1,7 @@
 /** Buffers are handed out in sizes of 2^k and 3·2^(k-2) bytes: a copy wastes at most a quarter. */
 const SMALLEST_BUFFER = 64;
 /** Frames over this get a buffer of their own, left to the garbage collector when released. */
-const LARGEST_POOLED_FRAME = 256 * 1024;
+export const LARGEST_POOLED_FRAME = 256 * 1024;
 /** Released buffers kept for reuse, across all sizes; the rest are left to the garbage collector. */
 const MAX_FREE_BYTES = 8 * 1024 * 1024;
 
